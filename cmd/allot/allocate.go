@@ -1,0 +1,116 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"allot.dev/allot/cmd/internal/verifycli"
+	"allot.dev/allot/pkg/allocate"
+	"allot.dev/allot/pkg/bundle"
+	"allot.dev/allot/pkg/cert"
+	"allot.dev/allot/pkg/system"
+	"allot.dev/allot/pkg/wallet"
+)
+
+func (e *env) allocateCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "allocate",
+		Usage:     "allocate licenses from the wallet to a system and write its signed bundle",
+		UsageText: "allot allocate --system ID.system.toml --years N [--start DATE] --out ID.lic",
+		Description: "Takes subscription licenses for the system's current need for N subscription\n" +
+			"years, starting on --start (default today) or, for a system that has a\n" +
+			"subscription, where it ends. Writes the bundle signed by the wallet's signer.\n" +
+			"If the wallet holds too few licenses, nothing is written and the wallet is not changed.",
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "system", Usage: "the system description `FILE`"},
+			&cli.IntFlag{Name: "years", Usage: "subscription years to allocate"},
+			&cli.StringFlag{Name: "start", Usage: "start `DATE` of a first allocation (default: today)"},
+			outFlag("the bundle `FILE` (default: ID.lic)"),
+			walletFlag(), nowFlag(), catalogFlag(), jsonFlag(),
+		}, secretFlags()...),
+		Action: e.allocate,
+	}
+}
+
+func (e *env) allocate(c *cli.Context) error {
+	if c.String("system") == "" || !c.IsSet("years") {
+		return usageErrorf("allocate: --system and --years are required")
+	}
+	now, err := now(c)
+	if err != nil {
+		return err
+	}
+	cat, err := loadCatalog(c)
+	if err != nil {
+		return err
+	}
+	sys, err := system.Load(c.String("system"), cat)
+	if err != nil {
+		return err
+	}
+	out := c.String("out")
+	if out == "" {
+		out = sys.ID + ".lic"
+	}
+	if err := checkOut(out); err != nil {
+		return err
+	}
+	req := allocate.Request{System: sys, Years: c.Int("years"), Now: now, Policy: cat.Policy, Rand: e.rand}
+	if s := c.String("start"); s != "" {
+		if req.Start, err = verifycli.ParseTime(s); err != nil {
+			return usageErrorf("--start: %v", err)
+		}
+	}
+	var plan *allocate.Plan
+	var doc []byte
+	path := walletPath(c)
+	_, err = wallet.Update(path, now, e.who(), func(w *wallet.Wallet) (*wallet.Change, error) {
+		if plan, err = allocate.Make(w, req); err != nil {
+			return nil, err
+		}
+		certs, err := w.Certificates()
+		if err != nil {
+			return nil, err
+		}
+		pool := cert.NewPool(w.TrustFor(nil))
+		pool.Add(certs...)
+		b, err := plan.Bundle(w, pool)
+		if err != nil {
+			return nil, err
+		}
+		priv, err := e.openKey(c, w.EncryptedKey, path, "the wallet of "+w.Organization)
+		if err != nil {
+			return nil, err
+		}
+		if doc, err = bundle.Seal(b, priv); err != nil {
+			return nil, err
+		}
+		return w.Allocate(plan.Record(doc), plan.Note()), nil
+	})
+	if err != nil {
+		if _, ok := err.(*allocate.InsufficientError); ok {
+			return withHint(err, "redeem more keys (allot wallet redeem), or allocate fewer --years")
+		}
+		return err
+	}
+	// The wallet holds the bundle, so a failure here loses nothing.
+	if err := e.writeOut(out, doc, 0o644); err != nil {
+		return withHint(fmt.Errorf("the allocation is recorded in %s, but writing %s failed: %w", path, out, err),
+			"the signed bundle is kept in the wallet's history; free the path and run allocate again only after checking allot wallet status")
+	}
+	if c.Bool("json") {
+		return e.printJSON(map[string]any{"bundle": out, "id": plan.BundleID, "sequence": plan.Sequence,
+			"system": sys.ID, "validity": plan.Validity, "credits": plan.Credits})
+	}
+	last := plan.Periods[len(plan.Periods)-1]
+	fmt.Fprintf(e.stdout, "wrote %s: bundle %d of system %s, %s, valid %s to %s (grace until %s)\n",
+		out, plan.Sequence, sys.ID, bundle.FormatQuota(last.Quota),
+		plan.Validity.From.Format(time.DateOnly), plan.Validity.Until.Format(time.DateOnly),
+		plan.Validity.GraceUntil.Format(time.DateOnly))
+	for _, cr := range plan.Credits {
+		fmt.Fprintf(e.stdout, "credited %d %s license-days to the wallet: %s\n", cr.Days, cr.License, cr.Reason)
+	}
+	return nil
+}

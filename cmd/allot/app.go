@@ -1,0 +1,365 @@
+package main
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"allot.dev/allot/cmd/internal/verifycli"
+	"allot.dev/allot/pkg/allocate"
+	"allot.dev/allot/pkg/bundle"
+	"allot.dev/allot/pkg/cert"
+	"allot.dev/allot/pkg/licensekey"
+	"allot.dev/allot/pkg/sign"
+	"allot.dev/allot/pkg/sign/keyfile"
+	"allot.dev/allot/pkg/tomlfile"
+	"allot.dev/allot/pkg/verify"
+	"allot.dev/allot/pkg/wallet"
+)
+
+// Exit codes, documented in the README. Main derives them from the class
+// of the error a command returns, in exitCode and nowhere else.
+const (
+	exitOK        = 0
+	exitInternal  = 1
+	exitUsage     = 2
+	exitInput     = 3
+	exitTrust     = 10
+	exitValidity  = 11
+	exitBinding   = 12
+	exitQuota     = 13
+	exitRollback  = 14
+	defaultWallet = "allot.wallet"
+)
+
+// env is what a run of allot reads from and writes to. Commands hang off it
+// rather than reading globals.
+type env struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+	rand   io.Reader
+
+	// scryptWorkFactor is the age scrypt work factor for new keys; tests
+	// lower it (see TestMain).
+	scryptWorkFactor int
+
+	// usage holds a usage error found outside a command's action (an
+	// unknown command), reported when the run ends.
+	usage error
+}
+
+func newEnv() *env {
+	return &env{
+		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
+		getenv: os.Getenv, rand: rand.Reader,
+		scryptWorkFactor: scryptWorkFactor,
+	}
+}
+
+// scryptWorkFactor is the default for new passphrase-encrypted keys. It is
+// a variable only so that TestMain can lower it.
+var scryptWorkFactor = keyfile.DefaultWorkFactor
+
+// Main runs allot with args and returns the exit code.
+func Main(args []string) int { return newEnv().run(args) }
+
+func (e *env) run(args []string) int {
+	app := e.newApp()
+	err := app.Run(reorderArgs(app, args))
+	if err == nil {
+		err = e.usage
+	}
+	return e.report(err)
+}
+
+func (e *env) newApp() *cli.App {
+	app := &cli.App{
+		Name:                 "allot",
+		Usage:                "offline licensing: signers, license keys, wallets, signed bundles",
+		Version:              version(),
+		Writer:               e.stdout,
+		ErrWriter:            e.stderr,
+		Reader:               e.stdin,
+		EnableBashCompletion: true,
+		HideHelpCommand:      true,
+		Suggest:              true,
+		OnUsageError:         onUsageError,
+		CommandNotFound: func(c *cli.Context, name string) {
+			e.usage = usageErrorf("unknown command %q; run allot --help for the list", name)
+		},
+		ExitErrHandler: func(*cli.Context, error) {}, // Main decides exits
+		Commands: []*cli.Command{
+			e.signerCommand(),
+			e.keyCommand(),
+			e.systemCommand(),
+			e.fingerprintCommand(),
+			e.walletCommand(),
+			e.allocateCommand(),
+			e.verifyCommand(),
+			e.statusCommand(),
+			e.demoCommand(),
+			e.completionCommand(),
+		},
+	}
+	setUsageErrors(app.Commands)
+	return app
+}
+
+func setUsageErrors(cmds []*cli.Command) {
+	for _, c := range cmds {
+		c.OnUsageError = onUsageError
+		setUsageErrors(c.Subcommands)
+	}
+}
+
+func onUsageError(_ *cli.Context, err error, _ bool) error {
+	return &usageError{err.Error()}
+}
+
+func version() string { return "0.1.0-dev" }
+
+// usageError is a bad flag or argument: exit code 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{fmt.Sprintf(format, args...)}
+}
+
+// hintError carries a next step for the user.
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (e *hintError) Error() string { return e.err.Error() }
+func (e *hintError) Unwrap() error { return e.err }
+
+func withHint(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return &hintError{err: err, hint: fmt.Sprintf(format, args...)}
+}
+
+// exitCodeError is a failure already reported on stdout/stderr (verify
+// prints its own report) that only needs its exit code.
+type exitCodeError struct{ code int }
+
+func (e *exitCodeError) Error() string { return fmt.Sprintf("exit code %d", e.code) }
+
+// inputError marks a failure caused by what the user gave (exit code 3)
+// when no package error class says so.
+type inputError struct{ err error }
+
+func (e *inputError) Error() string { return e.err.Error() }
+func (e *inputError) Unwrap() error { return e.err }
+
+func inputErrorf(format string, args ...any) error {
+	return &inputError{fmt.Errorf(format, args...)}
+}
+
+// exitCode maps an error to its exit code: the one switch of allot.
+func exitCode(err error) int {
+	var (
+		usage   *usageError
+		code    *exitCodeError
+		input   *inputError
+		typo    *licensekey.TypoError
+		tomlErr *tomlfile.Error
+		path    *fs.PathError
+		short   *allocate.InsufficientError
+	)
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &code):
+		return code.code
+	case errors.As(err, &usage):
+		return exitUsage
+	case errors.Is(err, verify.ErrRollback):
+		return exitRollback
+	case errors.Is(err, verify.ErrQuota):
+		return exitQuota
+	case errors.Is(err, verify.ErrBinding):
+		return exitBinding
+	case errors.Is(err, verify.ErrExpired), errors.Is(err, verify.ErrNotYetValid):
+		return exitValidity
+	case errors.Is(err, verify.ErrTrust), errors.Is(err, sign.ErrSignature),
+		errors.Is(err, cert.ErrScope), errors.Is(err, cert.ErrUntrusted), errors.Is(err, cert.ErrRevoked),
+		errors.Is(err, wallet.ErrOtherWallet):
+		return exitTrust
+	case errors.As(err, &input), errors.As(err, &typo), errors.As(err, &tomlErr), errors.As(err, &path),
+		errors.As(err, &short),
+		errors.Is(err, verify.ErrMalformed), errors.Is(err, sign.ErrMalformed), errors.Is(err, sign.ErrCRLF),
+		errors.Is(err, licensekey.ErrMalformed), errors.Is(err, licensekey.ErrTruncated),
+		errors.Is(err, cert.ErrMalformed), errors.Is(err, bundle.ErrMalformed),
+		errors.Is(err, wallet.ErrCorrupt), errors.Is(err, wallet.ErrNotFound), errors.Is(err, wallet.ErrExists),
+		errors.Is(err, wallet.ErrRedeemed), errors.Is(err, wallet.ErrDuplicate),
+		errors.Is(err, allocate.ErrRequest), errors.Is(err, keyfile.ErrNoMatch),
+		errors.Is(err, verify.ErrStateMissing):
+		return exitInput
+	}
+	return exitInternal
+}
+
+// report prints err as allot's one-line error (and hint), and returns the
+// exit code.
+func (e *env) report(err error) int {
+	code := exitCode(err)
+	var already *exitCodeError
+	if err == nil || errors.As(err, &already) {
+		return code
+	}
+	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	if code == exitInternal {
+		fmt.Fprintf(e.stderr, "allot: internal error: %s\n", msg)
+		fmt.Fprintf(e.stderr, "allot: hint: this is a bug; please report it with the command you ran\n")
+		return code
+	}
+	fmt.Fprintf(e.stderr, "allot: %s\n", msg)
+	var h *hintError
+	if errors.As(err, &h) {
+		fmt.Fprintf(e.stderr, "allot: hint: %s\n", h.hint)
+	} else if code == exitUsage {
+		fmt.Fprintf(e.stderr, "allot: hint: run the command with --help for its usage\n")
+	}
+	return code
+}
+
+// reorderArgs lets flags follow arguments, as people type them ("allot
+// verify site.lic --trust vendor.pub"): urfave/cli, like the flag package,
+// stops at the first argument. It moves the flags of the command being run
+// in front of its arguments, keeping each flag's value with it.
+func reorderArgs(app *cli.App, args []string) []string {
+	if len(args) < 2 {
+		return args
+	}
+	out := []string{args[0]}
+	cmds := app.Commands
+	var cmd *cli.Command
+	i := 1
+	for ; i < len(args); i++ {
+		var found *cli.Command
+		for _, c := range cmds {
+			if c.HasName(args[i]) {
+				found = c
+			}
+		}
+		if found == nil {
+			break
+		}
+		cmd = found
+		out = append(out, args[i])
+		cmds = found.Subcommands
+		if len(cmds) == 0 {
+			i++
+			break
+		}
+	}
+	if cmd == nil || cmd.SkipFlagParsing || len(cmd.Subcommands) > 0 {
+		return args
+	}
+	var flags, pos []string
+	rest := args[i:]
+	for j := 0; j < len(rest); j++ {
+		a := rest[j]
+		if a == "--" {
+			pos = append(pos, rest[j+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' || a == "--generate-bash-completion" {
+			pos = append(pos, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		if takesValue(cmd, name) && j+1 < len(rest) {
+			flags = append(flags, rest[j+1])
+			j++
+		}
+	}
+	out = append(out, flags...)
+	if len(pos) > 0 {
+		if pos[len(pos)-1] == "--generate-bash-completion" {
+			out = append(out, pos...)
+		} else {
+			out = append(append(out, "--"), pos...)
+		}
+	}
+	return out
+}
+
+func takesValue(cmd *cli.Command, name string) bool {
+	for _, f := range cmd.Flags {
+		for _, n := range f.Names() {
+			if n == name {
+				dv, ok := f.(cli.DocGenerationFlag)
+				return ok && dv.TakesValue()
+			}
+		}
+	}
+	return false
+}
+
+// Common flags.
+
+func nowFlag() cli.Flag {
+	return &cli.StringFlag{Name: "now", Usage: "the current time, RFC 3339 or a date (default: $ALLOT_NOW, else the clock)", EnvVars: []string{"ALLOT_NOW"}}
+}
+
+func jsonFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "json", Usage: "print the result as JSON"}
+}
+
+func walletFlag() cli.Flag {
+	return &cli.StringFlag{Name: "wallet", Usage: "the wallet file (default: $ALLOT_WALLET, else " + defaultWallet + ")", EnvVars: []string{"ALLOT_WALLET"}}
+}
+
+func catalogFlag() cli.Flag {
+	return &cli.StringFlag{Name: "catalog", Usage: "a catalog file (default: the embedded catalog)", EnvVars: []string{"ALLOT_CATALOG"}}
+}
+
+func outFlag(usage string) cli.Flag {
+	return &cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: usage + " ('-' for standard output)"}
+}
+
+// now returns the time the run works with: --now, $ALLOT_NOW, or the clock.
+func now(c *cli.Context) (time.Time, error) {
+	return verifycli.ParseNow(c.String("now"))
+}
+
+func walletPath(c *cli.Context) string {
+	if p := c.String("wallet"); p != "" {
+		return p
+	}
+	return defaultWallet
+}
+
+// who names the person making a wallet change, for its history.
+func (e *env) who() string {
+	if u := e.getenv("ALLOT_USER"); u != "" {
+		return u
+	}
+	u := e.getenv("USER")
+	if u == "" {
+		u = "unknown"
+	}
+	if h, err := os.Hostname(); err == nil {
+		return u + "@" + h
+	}
+	return u
+}

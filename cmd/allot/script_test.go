@@ -1,0 +1,157 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"allot.dev/allot/cmd/internal/verifycli"
+)
+
+// TestMain registers allot and allot-verify as commands of the test
+// scripts. Each records its exit code in $ALLOT_TEST_EXIT, which the
+// script command exitcode checks. The scrypt work factor is lowered so
+// that passphrase-encrypted keys take milliseconds, not a second.
+func TestMain(m *testing.M) {
+	scryptWorkFactor = 10
+	record := func(code int) int {
+		if f := os.Getenv("ALLOT_TEST_EXIT"); f != "" {
+			os.WriteFile(f, []byte(strconv.Itoa(code)), 0o644)
+		}
+		return code
+	}
+	os.Exit(testscript.RunMain(m, map[string]func() int{
+		"allot": func() int { return record(Main(os.Args)) },
+		"allot-verify": func() int {
+			return record(verifycli.Run(os.Args[1:], verifycli.Env{
+				Prog: "allot-verify", Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}))
+		},
+	}))
+}
+
+// Now is the clock of every script, unless a script sets ALLOT_NOW.
+const scriptNow = "2026-11-22T10:00:00Z"
+
+func TestScript(t *testing.T) {
+	testscript.Run(t, scriptParams(t, "../../testdata/script"))
+}
+
+func scriptParams(t *testing.T, dir string) testscript.Params {
+	return testscript.Params{
+		Dir:                 dir,
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		UpdateScripts:       os.Getenv("ALLOT_UPDATE_SCRIPTS") != "",
+		Setup: func(env *testscript.Env) error {
+			home := filepath.Join(env.WorkDir, ".home")
+			if err := os.MkdirAll(home, 0o700); err != nil {
+				return err
+			}
+			env.Setenv("HOME", home)
+			env.Setenv("USER", "tester")
+			env.Setenv("ALLOT_USER", "tester@site")
+			env.Setenv("ALLOT_NOW", scriptNow)
+			env.Setenv("ALLOT_TEST_EXIT", filepath.Join(t.TempDir(), "exit"))
+			for _, v := range []string{"ALLOT_WALLET", "ALLOT_PASSPHRASE", "ALLOT_TRUST", "ALLOT_CATALOG", "ALLOT_IDENTITY"} {
+				env.Setenv(v, "")
+			}
+			root := filepath.Join(env.WorkDir, ".sysroot")
+			env.Setenv("ALLOT_SYSROOT", root)
+			return fakeMachine(root, "machine-a")
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"exitcode": cmdExitcode,
+			"setfrom":  cmdSetfrom,
+			"replace":  cmdReplace,
+			"machine":  cmdMachine,
+		},
+	}
+}
+
+// fakeMachine writes a machine's identifiers under root, as Linux shows
+// them: machine-id, DMI product UUID, one physical NIC, one disk. The
+// identifiers are derived from name, so two names are two machines.
+func fakeMachine(root, name string) error {
+	h := func(salt string) string {
+		var sum uint64 = 1469598103934665603
+		for _, c := range name + salt {
+			sum = (sum ^ uint64(c)) * 1099511628211
+		}
+		return fmt.Sprintf("%016x", sum)
+	}
+	files := map[string]string{
+		"etc/machine-id":                   h("mid") + h("mid2") + "\n",
+		"sys/class/dmi/id/product_uuid":    h("uuid")[:8] + "-" + h("uuid")[8:12] + "-4" + h("uuid")[12:15] + "-8" + h("u2")[:3] + "-" + h("u2")[3:15] + "\n",
+		"sys/class/net/eth0/address":       "00:1a:2b:" + h("mac")[:2] + ":" + h("mac")[2:4] + ":" + h("mac")[4:6] + "\n",
+		"sys/class/net/eth0/device/vendor": "0x8086\n",
+		"sys/class/net/lo/address":         "00:00:00:00:00:00\n",
+		"sys/block/sda/device/serial":      "WD-" + strings.ToUpper(h("disk")[:10]) + "\n",
+	}
+	if err := os.RemoveAll(root); err != nil {
+		return err
+	}
+	for f, content := range files {
+		p := filepath.Join(root, f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// exitcode N: the last allot or allot-verify run exited with code N.
+func cmdExitcode(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		ts.Fatalf("usage: exitcode N")
+	}
+	data, err := os.ReadFile(ts.Getenv("ALLOT_TEST_EXIT"))
+	ts.Check(err)
+	if string(data) != args[0] {
+		ts.Fatalf("exit code %s, want %s", data, args[0])
+	}
+}
+
+// setfrom VAR FILE REGEXP: set VAR to REGEXP's first group in FILE.
+func cmdSetfrom(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 || neg {
+		ts.Fatalf("usage: setfrom VAR FILE REGEXP")
+	}
+	m := regexp.MustCompile(args[2]).FindStringSubmatch(ts.ReadFile(args[1]))
+	if len(m) < 2 {
+		ts.Fatalf("%s: no match for %q", args[1], args[2])
+	}
+	ts.Setenv(args[0], m[1])
+}
+
+// replace FILE OLD NEW: replace the first OLD in FILE with NEW, literally;
+// \n in OLD and NEW stands for a newline. It fails if OLD is not there.
+func cmdReplace(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 || neg {
+		ts.Fatalf("usage: replace FILE OLD NEW")
+	}
+	unq := func(s string) string { return strings.ReplaceAll(s, `\n`, "\n") }
+	p := ts.MkAbs(args[0])
+	data := ts.ReadFile(args[0])
+	if !strings.Contains(data, unq(args[1])) {
+		ts.Fatalf("%s: %q not found", args[0], args[1])
+	}
+	ts.Check(os.WriteFile(p, []byte(strings.Replace(data, unq(args[1]), unq(args[2]), 1)), 0o644))
+}
+
+// machine NAME: become another machine: rewrite $ALLOT_SYSROOT with the
+// identifiers of NAME.
+func cmdMachine(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		ts.Fatalf("usage: machine NAME")
+	}
+	ts.Check(fakeMachine(ts.Getenv("ALLOT_SYSROOT"), args[0]))
+}

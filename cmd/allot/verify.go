@@ -1,0 +1,32 @@
+package main
+
+import (
+	"github.com/urfave/cli/v2"
+
+	"allot.dev/allot/cmd/internal/verifycli"
+)
+
+// verifyCommand runs the same code as the device binary allot-verify, so
+// the two behave exactly alike; the flags here serve help and completion.
+func (e *env) verifyCommand() *cli.Command {
+	return &cli.Command{
+		Name:            "verify",
+		Usage:           "verify license bundles: trust, time, hardware binding, quotas",
+		UsageText:       "allot verify BUNDLE... --trust vendor.pub [--usage F] [--system F] [--state DIR] [--now T] [--json]",
+		SkipFlagParsing: true,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "trust", Usage: "vendor roots: a trust file or an OpenSSH public key `FILE`"},
+			&cli.StringFlag{Name: "usage", Usage: "what the system uses now (`FILE`.usage.toml)"},
+			&cli.StringFlag{Name: "system", Usage: "check the binding against this system `FILE`"},
+			&cli.StringFlag{Name: "state", Usage: "device state `DIR`: detect rollback"},
+			&cli.BoolFlag{Name: "state-init", Usage: "create the device state if there is none"},
+			catalogFlag(), nowFlag(), jsonFlag(),
+		},
+		Action: func(c *cli.Context) error {
+			code := verifycli.Run(c.Args().Slice(), verifycli.Env{
+				Prog: "allot verify", Stdout: e.stdout, Stderr: e.stderr, Getenv: e.getenv,
+			})
+			return &exitCodeError{code}
+		},
+	}
+}

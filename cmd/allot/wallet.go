@@ -1,0 +1,264 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"allot.dev/allot/pkg/cert"
+	"allot.dev/allot/pkg/verify"
+	"allot.dev/allot/pkg/wallet"
+)
+
+func (e *env) walletCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "wallet",
+		Usage: "the organization's wallet: redeem keys, see balances and history",
+		Subcommands: []*cli.Command{
+			{
+				Name:      "init",
+				Usage:     "create a wallet and its signer; prints the wallet id",
+				UsageText: "allot wallet init --org ORG [--trust vendor.pub] [--wallet FILE]",
+				Description: "Creates the wallet file (never overwriting one) holding the organization's new\n" +
+					"signer, encrypted with age. Resellers issue keys to the wallet id it prints.",
+				Flags: append([]cli.Flag{
+					&cli.StringFlag{Name: "org", Usage: "the organization's name"},
+					&cli.StringFlag{Name: "trust", Usage: "the vendor roots (trust file or public key `FILE`) keys are checked against", EnvVars: []string{"ALLOT_TRUST"}},
+					walletFlag(), nowFlag(), jsonFlag(),
+				}, secretFlags()...),
+				Action: e.walletInit,
+			},
+			{
+				Name:      "redeem",
+				Usage:     "verify license keys and add them to the wallet",
+				UsageText: "allot wallet redeem KEY... | --file keys.txt [--cert R.cert]... [--trust vendor.pub] [--skip-invalid]",
+				Description: "Each key must verify and chain to a trusted vendor root through the given\n" +
+					"certificates (or those already in the wallet). A batch with an invalid key\n" +
+					"redeems nothing, unless --skip-invalid is given.",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "file", Usage: "read keys from `FILE`, one a line ('-' for standard input)"},
+					&cli.StringSliceFlag{Name: "cert", Usage: "certificate chain `FILE` of the keys' issuer (repeat)"},
+					&cli.StringFlag{Name: "trust", Usage: "vendor roots `FILE`, added to the wallet's", EnvVars: []string{"ALLOT_TRUST"}},
+					&cli.BoolFlag{Name: "skip-invalid", Usage: "redeem the valid keys and report the others"},
+					walletFlag(), nowFlag(), jsonFlag(),
+				},
+				Action: e.walletRedeem,
+			},
+			{
+				Name:      "status",
+				Usage:     "show the wallet's licenses, allocations and credits",
+				UsageText: "allot wallet status [--wallet FILE]",
+				Flags:     []cli.Flag{walletFlag(), nowFlag(), catalogFlag(), jsonFlag()},
+				Action:    e.walletStatus,
+			},
+			{
+				Name:      "history",
+				Usage:     "show every change to the wallet: who, when, what",
+				UsageText: "allot wallet history [--wallet FILE]",
+				Description: "The history is hash-chained: each record names the hash of the one before.\n" +
+					"The wallet does not open if the chain is broken.",
+				Flags:  []cli.Flag{walletFlag(), jsonFlag()},
+				Action: e.walletHistory,
+			},
+		},
+	}
+}
+
+func (e *env) walletInit(c *cli.Context) error {
+	org := c.String("org")
+	if org == "" {
+		return usageErrorf("wallet init: --org is required")
+	}
+	path := walletPath(c)
+	if err := checkOut(path); err != nil {
+		return withHint(inputErrorf("%s: %v", path, wallet.ErrExists), "a wallet is created once; give another --wallet for a new one")
+	}
+	now, err := now(c)
+	if err != nil {
+		return err
+	}
+	var roots []ed25519.PublicKey
+	if p := c.String("trust"); p != "" {
+		t, err := verify.LoadTrust(p)
+		if err != nil {
+			return err
+		}
+		roots = t.Roots
+	}
+	pub, priv, err := ed25519.GenerateKey(e.rand)
+	if err != nil {
+		return err
+	}
+	sealed, err := e.sealKey(c, priv, "wallet:"+org, "the wallet of "+org)
+	if err != nil {
+		return err
+	}
+	w, err := wallet.Init(path, wallet.InitParams{Organization: org, PublicKey: pub, EncryptedKey: sealed,
+		Trust: roots, Time: now, Who: e.who()})
+	if err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return e.printJSON(map[string]string{"wallet": path, "organization": org, "wallet_id": w.ID.String(),
+			"public_key": w.PublicKey.String()})
+	}
+	fmt.Fprintf(e.stdout, "created wallet %s for %q\n", path, org)
+	fmt.Fprintf(e.stdout, "wallet id: %s\n", w.ID)
+	return nil
+}
+
+func (e *env) walletRedeem(c *cli.Context) error {
+	inputs, err := e.readKeyInputs(c)
+	if err != nil {
+		return err
+	}
+	now, err := now(c)
+	if err != nil {
+		return err
+	}
+	var extra *cert.Trust
+	if p := c.String("trust"); p != "" {
+		t, err := verify.LoadTrust(p)
+		if err != nil {
+			return err
+		}
+		extra = &t.Trust
+	}
+	var certs []*cert.Certificate
+	for _, f := range c.StringSlice("cert") {
+		chain, err := readChain(f)
+		if err != nil {
+			return err
+		}
+		certs = append(certs, chain...)
+	}
+	var res *wallet.RedeemResult
+	path := walletPath(c)
+	_, err = wallet.Update(path, now, e.who(), func(w *wallet.Wallet) (*wallet.Change, error) {
+		ch, r, err := w.Redeem(inputs, certs, w.TrustFor(extra), c.Bool("skip-invalid"))
+		res = r
+		return ch, err
+	})
+	if err != nil {
+		var be *wallet.BatchError
+		if errors.As(err, &be) {
+			for _, inv := range be.Invalid[1:] {
+				fmt.Fprintf(e.stderr, "allot: %s\n", inv.Error())
+			}
+			return withHint(err, "fix or remove the invalid keys, or give --skip-invalid to redeem the rest")
+		}
+		if errors.Is(err, wallet.ErrNotFound) {
+			return withHint(err, "create it with allot wallet init --org ORG, or give --wallet")
+		}
+		return err
+	}
+	for _, inv := range res.Skipped {
+		fmt.Fprintf(e.stderr, "allot: skipped %s\n", inv.Error())
+	}
+	if len(res.Redeemed) == 0 {
+		return inputErrorf("no valid key to redeem: all %d were skipped", len(res.Skipped))
+	}
+	if c.Bool("json") {
+		var skipped []string
+		for _, s := range res.Skipped {
+			skipped = append(skipped, s.Error())
+		}
+		var serials []string
+		for _, k := range res.Redeemed {
+			serials = append(serials, k.Serial.String())
+		}
+		return e.printJSON(map[string]any{"redeemed": serials, "skipped": skipped})
+	}
+	fmt.Fprintf(e.stdout, "redeemed %d key%s into %s", len(res.Redeemed), plural(len(res.Redeemed)), path)
+	if n := len(res.Skipped); n > 0 {
+		fmt.Fprintf(e.stdout, "; skipped %d invalid", n)
+	}
+	fmt.Fprintln(e.stdout)
+	return nil
+}
+
+func (e *env) walletStatus(c *cli.Context) error {
+	now, err := now(c)
+	if err != nil {
+		return err
+	}
+	cat, err := loadCatalog(c)
+	if err != nil {
+		return err
+	}
+	w, err := wallet.Open(walletPath(c))
+	if err != nil {
+		return err
+	}
+	bal := w.Balances(now, cat.Policy.UnallocatedExpiryYears)
+	if c.Bool("json") {
+		return e.printJSON(map[string]any{
+			"organization": w.Organization, "wallet_id": w.ID.String(), "keys": len(w.Keys),
+			"balances": bal, "allocations": allocationsJSON(w), "credits": w.Credits,
+		})
+	}
+	fmt.Fprintf(e.stdout, "wallet %s of %q, id %s: %d key%s\n", w.Path, w.Organization, w.ID, len(w.Keys), plural(len(w.Keys)))
+	if len(bal) > 0 {
+		var rows [][]string
+		for _, b := range bal {
+			rows = append(rows, []string{b.License, b.Kind, strconv.Itoa(b.Keys), strconv.Itoa(b.Total),
+				strconv.Itoa(b.Allocated), strconv.Itoa(b.Available), strconv.Itoa(b.Expired), strconv.Itoa(b.Credits)})
+		}
+		fmt.Fprintln(e.stdout, "licenses, in license-months (subscription) or units:")
+		if err := e.table([]string{"license", "kind", "keys", "total", "allocated", "available", "expired", "credit days"}, rows); err != nil {
+			return err
+		}
+	}
+	if len(w.Allocations) > 0 {
+		var rows [][]string
+		for _, a := range w.Allocations {
+			last := a.Periods[len(a.Periods)-1]
+			rows = append(rows, []string{a.System, strconv.Itoa(a.Sequence), a.BundleID,
+				a.Periods[0].From.Format(time.DateOnly), last.Until.Format(time.DateOnly), formatNeed(last.Quota)})
+		}
+		fmt.Fprintln(e.stdout, "allocations:")
+		return e.table([]string{"system", "bundle", "id", "from", "until", "quota"}, rows)
+	}
+	return nil
+}
+
+type allocationJSON struct {
+	System   string          `json:"system"`
+	Sequence int             `json:"sequence"`
+	BundleID string          `json:"bundle_id"`
+	Periods  []wallet.Period `json:"periods"`
+	Credits  []wallet.Credit `json:"credits,omitempty"`
+}
+
+func allocationsJSON(w *wallet.Wallet) []allocationJSON {
+	out := []allocationJSON{}
+	for _, a := range w.Allocations {
+		out = append(out, allocationJSON{a.System, a.Sequence, a.BundleID, a.Periods, a.Credits})
+	}
+	return out
+}
+
+func (e *env) walletHistory(c *cli.Context) error {
+	w, err := wallet.Open(walletPath(c))
+	if err != nil {
+		return err
+	}
+	head := w.Head()
+	if c.Bool("json") {
+		return e.printJSON(map[string]any{"head": hex.EncodeToString(head[:]), "events": w.History})
+	}
+	var rows [][]string
+	for _, ev := range w.History {
+		rows = append(rows, []string{strconv.Itoa(ev.Seq), ev.Time.Format(time.RFC3339), ev.Who, ev.Op, ev.Note})
+	}
+	if err := e.table([]string{"seq", "time", "who", "operation", "what"}, rows); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%d record%s, hash chain intact; head %s\n", len(w.History), plural(len(w.History)), hex.EncodeToString(head[:]))
+	return nil
+}

@@ -1,0 +1,415 @@
+// Package verifycli is the command line of `allot verify` and of the device
+// binary `allot-verify`, which behave exactly alike because both run this
+// code. It parses arguments by hand and prints with the standard library
+// only, so that allot-verify links no command-line framework, no table
+// library and no git: its start-up cost is the budget DESIGN.md sets.
+package verifycli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"allot.dev/allot/pkg/catalog"
+	"allot.dev/allot/pkg/hwid"
+	"allot.dev/allot/pkg/system"
+	"allot.dev/allot/pkg/tomlfile"
+	"allot.dev/allot/pkg/verify"
+)
+
+// Exit codes of verification (README, "Exit codes").
+const (
+	ExitOK       = 0
+	ExitInternal = 1
+	ExitUsage    = 2
+	ExitInput    = 3
+	ExitTrust    = 10
+	ExitValidity = 11
+	ExitBinding  = 12
+	ExitQuota    = 13
+	ExitRollback = 14
+)
+
+// Code returns the exit code of a verification failure class, and false if
+// err is of none of them.
+func Code(err error) (int, bool) {
+	switch {
+	case err == nil:
+		return ExitOK, true
+	case errors.Is(err, verify.ErrRollback):
+		return ExitRollback, true
+	case errors.Is(err, verify.ErrMalformed):
+		return ExitInput, true
+	case errors.Is(err, verify.ErrTrust):
+		return ExitTrust, true
+	case errors.Is(err, verify.ErrExpired), errors.Is(err, verify.ErrNotYetValid):
+		return ExitValidity, true
+	case errors.Is(err, verify.ErrBinding):
+		return ExitBinding, true
+	case errors.Is(err, verify.ErrQuota):
+		return ExitQuota, true
+	}
+	return 0, false
+}
+
+// Env is what a run reads and writes.
+type Env struct {
+	Prog   string // "allot verify" or "allot-verify", for messages
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+}
+
+// Usage is the help text.
+const Usage = `Usage: %[1]s BUNDLE... --trust FILE [--usage FILE] [--system FILE] [--state DIR] [--now TIME] [--json]
+
+Verifies license bundles: signature chain to a trusted root, validity period
+and grace, hardware binding, and quotas. Exit code 0 means licensed (valid or
+in a grace period); see the README for the others.
+
+Options:
+  --trust FILE     vendor root keys: a trust file or an OpenSSH public key file
+                   (default: $ALLOT_TRUST)
+  --usage FILE     what the system uses now (*.usage.toml): check the quotas
+  --system FILE    check the hardware binding against this system file's servers
+                   instead of this machine's identifiers
+  --state DIR      device state: detect a clock set back or an older bundle
+  --state-init     create the device state in DIR if it does not exist yet
+  --catalog FILE   catalog for analytics types (default: the embedded catalog)
+  --now TIME       the current time, RFC 3339 or a date (default: $ALLOT_NOW, else the clock)
+  --json           print the result as JSON
+`
+
+type options struct {
+	bundles   []string
+	trust     string
+	usage     string
+	system    string
+	state     string
+	stateInit bool
+	catalog   string
+	now       string
+	json      bool
+	help      bool
+}
+
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func parseArgs(args []string, getenv func(string) string) (*options, error) {
+	o := &options{trust: getenv("ALLOT_TRUST"), now: getenv("ALLOT_NOW"), catalog: getenv("ALLOT_CATALOG")}
+	values := map[string]*string{
+		"trust": &o.trust, "usage": &o.usage, "system": &o.system, "state": &o.state,
+		"catalog": &o.catalog, "now": &o.now,
+	}
+	bools := map[string]*bool{"json": &o.json, "state-init": &o.stateInit, "help": &o.help, "h": &o.help}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			o.bundles = append(o.bundles, args[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			o.bundles = append(o.bundles, a)
+			continue
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if p, ok := values[name]; ok {
+			if !hasVal {
+				if i+1 >= len(args) {
+					return nil, &usageError{fmt.Sprintf("flag --%s needs a value", name)}
+				}
+				i++
+				val = args[i]
+			}
+			*p = val
+			continue
+		}
+		if p, ok := bools[name]; ok {
+			v := true
+			if hasVal {
+				switch val {
+				case "true":
+				case "false":
+					v = false
+				default:
+					return nil, &usageError{fmt.Sprintf("flag --%s takes no value, or true or false", name)}
+				}
+			}
+			*p = v
+			continue
+		}
+		return nil, &usageError{fmt.Sprintf("unknown flag %s", a)}
+	}
+	return o, nil
+}
+
+// Run verifies the bundles args name and returns the exit code: that of the
+// first bundle that fails, in argument order, or 0.
+func Run(args []string, env Env) int {
+	o, err := parseArgs(args, env.Getenv)
+	if err == nil && o.help {
+		fmt.Fprintf(env.Stdout, Usage, env.Prog)
+		return ExitOK
+	}
+	if err == nil && len(o.bundles) == 0 {
+		err = &usageError{"no bundle to verify"}
+	}
+	if err == nil && o.trust == "" {
+		err = &usageError{"no trust file: give --trust FILE or set ALLOT_TRUST"}
+	}
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "allot: %s: %v\n", env.Prog, err)
+		fmt.Fprintf(env.Stderr, "allot: hint: run %s --help for its usage\n", env.Prog)
+		return ExitUsage
+	}
+	reports, err := run(o, env)
+	if err != nil {
+		code, ok := Code(err)
+		var ue *usageError
+		switch {
+		case errors.As(err, &ue):
+			code = ExitUsage
+		case !ok:
+			code = ExitInput
+		}
+		fmt.Fprintf(env.Stderr, "allot: %s\n", oneLine(err))
+		return code
+	}
+	code := ExitOK
+	for _, r := range reports {
+		c, ok := Code(r.Err)
+		if !ok {
+			c = ExitInternal
+		}
+		if code == ExitOK {
+			code = c
+		}
+		if r.Err != nil {
+			fmt.Fprintf(env.Stderr, "allot: %s: %s\n", r.File, oneLine(r.Err))
+		}
+	}
+	if o.json {
+		out := struct {
+			ExitCode int              `json:"exit_code"`
+			Bundles  []*verify.Report `json:"bundles"`
+		}{code, reports}
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(out)
+	} else {
+		for _, r := range reports {
+			printReport(env.Stdout, r)
+		}
+	}
+	return code
+}
+
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", " ") }
+
+// run loads the inputs shared by every bundle and verifies each one.
+func run(o *options, env Env) ([]*verify.Report, error) {
+	now, err := ParseNow(o.now)
+	if err != nil {
+		return nil, &usageError{fmt.Sprintf("--now: %v", err)}
+	}
+	trust, err := verify.LoadTrust(o.trust)
+	if err != nil {
+		return nil, inputErr(err)
+	}
+	cat := catalog.Default()
+	if o.catalog != "" {
+		if cat, err = catalog.Load(o.catalog); err != nil {
+			return nil, inputErr(err)
+		}
+	}
+	opts := verify.Options{Trust: trust, Now: now, Catalog: cat}
+	if o.usage != "" {
+		if opts.Usage, err = verify.LoadUsage(o.usage); err != nil {
+			return nil, inputErr(err)
+		}
+	}
+	root := Sysroot(env.Getenv)
+	if o.system != "" {
+		sys, err := system.Load(o.system, cat)
+		if err != nil {
+			return nil, inputErr(err)
+		}
+		opts.Machines = func(systemID string) ([]verify.Machine, error) {
+			if sys.ID != systemID {
+				return nil, fmt.Errorf("%w: %s describes system %q, the bundle licenses %q", verify.ErrBinding, o.system, sys.ID, systemID)
+			}
+			var ms []verify.Machine
+			for _, s := range sys.Servers {
+				ms = append(ms, verify.Machine{Name: "server " + s.Name + " of " + o.system, Identifiers: s.Identifiers})
+			}
+			return ms, nil
+		}
+	} else {
+		opts.Machines = func(systemID string) ([]verify.Machine, error) {
+			ids, err := hwid.Collect(root)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %v", verify.ErrBinding, err)
+			}
+			return []verify.Machine{{Name: "this machine", Identifiers: hwid.HashAll(systemID, ids)}}, nil
+		}
+	}
+	if o.state != "" {
+		ids, err := hwid.Collect(root)
+		if err != nil {
+			return nil, fmt.Errorf("%w: device state needs this machine's identifiers: %v", verify.ErrRollback, err)
+		}
+		st, err := verify.OpenState(o.state, verify.StateKey(hwid.HashAll("allot-state", ids)), o.stateInit)
+		if err != nil {
+			if errors.Is(err, verify.ErrStateMissing) {
+				return nil, fmt.Errorf("%w (a new device: run once with --state-init)", err)
+			}
+			return nil, err
+		}
+		opts.State = st
+	}
+	var reports []*verify.Report
+	for _, f := range o.bundles {
+		doc, err := readBundle(f)
+		if err != nil {
+			reports = append(reports, &verify.Report{File: f, Status: verify.StatusMalformed, Error: err.Error(),
+				Err: fmt.Errorf("%w: %v", verify.ErrMalformed, err)})
+			continue
+		}
+		reports = append(reports, verify.Bundle(f, doc, opts))
+	}
+	if opts.State != nil {
+		if err := opts.State.Save(); err != nil {
+			return nil, err
+		}
+	}
+	return reports, nil
+}
+
+type inputError struct{ err error }
+
+func (e *inputError) Error() string { return e.err.Error() }
+func (e *inputError) Unwrap() error { return e.err }
+
+func inputErr(err error) error {
+	var te *tomlfile.Error
+	if errors.As(err, &te) {
+		return fmt.Errorf("%w: %v", verify.ErrMalformed, err)
+	}
+	return &inputError{err}
+}
+
+func readBundle(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxBundle+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxBundle {
+		return nil, fmt.Errorf("larger than %d MiB", maxBundle>>20)
+	}
+	return data, nil
+}
+
+const maxBundle = 4 << 20
+
+// Sysroot returns the file system hardware identifiers are read from: "/",
+// or $ALLOT_SYSROOT (for tests, and for containers that mount the host's).
+func Sysroot(getenv func(string) string) fs.FS {
+	if r := getenv("ALLOT_SYSROOT"); r != "" {
+		return os.DirFS(r)
+	}
+	return os.DirFS("/")
+}
+
+// ParseNow parses --now: RFC 3339 or a date. Empty means the clock.
+func ParseNow(s string) (time.Time, error) {
+	if s == "" {
+		return time.Now().UTC(), nil
+	}
+	return ParseTime(s)
+}
+
+// ParseTime parses RFC 3339 or a date (midnight UTC).
+func ParseTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time: want RFC 3339 (2026-11-22T10:00:00Z) or a date (2026-11-22)", s)
+}
+
+func printReport(w io.Writer, r *verify.Report) {
+	head := r.Status
+	if r.Err != nil {
+		head += ": " + oneLine(r.Err)
+	} else if r.Time != nil {
+		if r.Status == verify.StatusGrace {
+			head += fmt.Sprintf(" (grace period until %s, %d days left)", r.Time.GraceUntil.Format(time.DateOnly), r.Time.DaysLeft)
+		} else {
+			head += fmt.Sprintf(" (until %s, %d days left)", r.Time.Until.Format(time.DateOnly), r.Time.DaysLeft)
+		}
+	}
+	fmt.Fprintf(w, "%s: %s\n", r.File, head)
+	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+	if b := r.Bundle; b != nil {
+		fmt.Fprintf(tw, "  bundle\t%s, sequence %d, system %s, organization %s\n", b.ID, b.Sequence, b.System, b.Organization)
+	}
+	if len(r.Keys) > 0 {
+		longest := 0
+		for _, k := range r.Keys {
+			longest = max(longest, k.Chain)
+		}
+		fmt.Fprintf(tw, "  trust\t%d key%s, certificate chains of up to %d, to a trusted root\n", len(r.Keys), plural(len(r.Keys)), longest)
+	}
+	if t := r.Time; t != nil {
+		fmt.Fprintf(tw, "  time\t%s to %s, grace until %s\n", t.From.Format(time.DateOnly), t.Until.Format(time.DateOnly), t.GraceUntil.Format(time.DateOnly))
+		if t.AnalyticsRetentionUntil != nil {
+			fmt.Fprintf(tw, "  analytics\tdata kept until %s if not renewed\n", t.AnalyticsRetentionUntil.Format(time.DateOnly))
+		}
+	}
+	if b := r.Binding; b != nil {
+		switch {
+		case b.Required == 0:
+			fmt.Fprintf(tw, "  binding\tnot bound to hardware\n")
+		case !b.Checked:
+			fmt.Fprintf(tw, "  binding\tnot checked\n")
+		default:
+			fmt.Fprintf(tw, "  binding\tserver %s: %d identifier%s match, %d required\n", b.Server, b.Matched, plural(b.Matched), b.Required)
+		}
+	}
+	if len(r.Quotas) > 0 {
+		fmt.Fprintf(tw, "  quota\tLICENSE\tALLOWED\tUSED\tSTATUS\n")
+		for _, q := range r.Quotas {
+			used := fmt.Sprint(q.Used)
+			if q.Status == "not-checked" {
+				used = "-"
+			}
+			fmt.Fprintf(tw, "  \t%s\t%d\t%s\t%s\n", q.License, q.Allowed, used, q.Status)
+		}
+	}
+	for _, wn := range r.Warnings {
+		fmt.Fprintf(tw, "  warning\t%s\n", wn)
+	}
+	tw.Flush()
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}

@@ -1,0 +1,219 @@
+// Package catalog describes what a vendor sells: products, their license
+// types and features, the analytics types and the level that licenses each,
+// and the policies of the subscription rules (grace days, renewal horizon).
+//
+// A default catalog is embedded; a vendor may supply its own file. Parsing is
+// lazy, so importing the package costs nothing at start-up.
+package catalog
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/BurntSushi/toml"
+
+	"allot.dev/allot/pkg/licensekey"
+)
+
+//go:embed default.toml
+var defaultTOML []byte
+
+// Version is the catalog file version this package reads.
+const Version = 1
+
+// Catalog is a parsed catalog.
+type Catalog struct {
+	Version   int         `toml:"version"`
+	Vendor    string      `toml:"vendor"`
+	Policy    Policy      `toml:"policy"`
+	Products  []Product   `toml:"product"`
+	Analytics []Analytics `toml:"analytics"`
+}
+
+// Policy holds the numbers of the subscription rules.
+type Policy struct {
+	GraceDays              int `toml:"grace_days"`
+	MaxRenewalYears        int `toml:"max_renewal_years"`
+	UnallocatedExpiryYears int `toml:"unallocated_expiry_years"`
+	AnalyticsRetentionDays int `toml:"analytics_retention_days"`
+	GrowthAllowancePercent int `toml:"growth_allowance_percent"`
+}
+
+// Product is something a vendor sells licenses for.
+type Product struct {
+	Code     string            `toml:"code"`
+	Name     string            `toml:"name"`
+	Kinds    []licensekey.Kind `toml:"kinds"`
+	Licenses []LicenseType     `toml:"licenses"`
+	Features []string          `toml:"features"`
+}
+
+// LicenseType is a countable license of a product.
+type LicenseType struct {
+	Type           string `toml:"type"`
+	Name           string `toml:"name"`
+	AnalyticsLevel int    `toml:"analytics_level"`
+}
+
+// Analytics lists the analytics types one level licenses.
+type Analytics struct {
+	Level int      `toml:"level"`
+	Types []string `toml:"types"`
+}
+
+var (
+	defaultOnce sync.Once
+	defaultCat  *Catalog
+)
+
+// Default returns the embedded default catalog.
+func Default() *Catalog {
+	defaultOnce.Do(func() {
+		c, err := Parse("default.toml", defaultTOML)
+		if err != nil {
+			panic("catalog: embedded default does not parse: " + err.Error())
+		}
+		defaultCat = c
+	})
+	return defaultCat
+}
+
+// DefaultSource returns the embedded default catalog's file.
+func DefaultSource() []byte { return slices.Clone(defaultTOML) }
+
+// Load reads a catalog file.
+func Load(path string) (*Catalog, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// Parse parses a catalog; name is used in errors.
+func Parse(name string, data []byte) (*Catalog, error) {
+	var c Catalog
+	md, err := toml.Decode(string(data), &c)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	if u := md.Undecoded(); len(u) > 0 {
+		return nil, fmt.Errorf("%s: unknown field %q", name, u[0].String())
+	}
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	return &c, nil
+}
+
+func (c *Catalog) validate() error {
+	if c.Version != Version {
+		return fmt.Errorf("version: %d, want %d", c.Version, Version)
+	}
+	if len(c.Products) == 0 {
+		return errors.New("product: no products")
+	}
+	p := c.Policy
+	if p.GraceDays < 0 || p.MaxRenewalYears < 1 || p.UnallocatedExpiryYears < 1 || p.AnalyticsRetentionDays < 0 || p.GrowthAllowancePercent < 0 {
+		return errors.New("policy: numbers must not be negative, and years at least 1")
+	}
+	types := map[string]bool{}
+	for _, pr := range c.Products {
+		if err := licensekey.ValidName(pr.Code); err != nil {
+			return fmt.Errorf("product.code: %v", err)
+		}
+		if len(pr.Kinds) == 0 {
+			return fmt.Errorf("product %s: kinds: none", pr.Code)
+		}
+		for _, l := range pr.Licenses {
+			if err := licensekey.ValidName(l.Type); err != nil {
+				return fmt.Errorf("product %s: licenses: %v", pr.Code, err)
+			}
+			if types[l.Type] {
+				return fmt.Errorf("product %s: license type %q is defined twice", pr.Code, l.Type)
+			}
+			types[l.Type] = true
+			if l.AnalyticsLevel != licensekey.AnalyticsLevel(l.Type) {
+				return fmt.Errorf("product %s: license type %q: analytics_level %d, but the name says %d",
+					pr.Code, l.Type, l.AnalyticsLevel, licensekey.AnalyticsLevel(l.Type))
+			}
+		}
+		for _, f := range pr.Features {
+			if err := licensekey.ValidName(f); err != nil {
+				return fmt.Errorf("product %s: features: %v", pr.Code, err)
+			}
+		}
+	}
+	for _, a := range c.Analytics {
+		if a.Level < 1 || a.Level > 3 {
+			return fmt.Errorf("analytics: level %d is not 1, 2 or 3 (level 4 licenses every type)", a.Level)
+		}
+	}
+	return nil
+}
+
+// Product returns the product with code, or an error listing the codes.
+func (c *Catalog) Product(code string) (*Product, error) {
+	for i := range c.Products {
+		if c.Products[i].Code == code {
+			return &c.Products[i], nil
+		}
+	}
+	var codes []string
+	for _, p := range c.Products {
+		codes = append(codes, p.Code)
+	}
+	return nil, fmt.Errorf("unknown product %q (the catalog has %s)", code, strings.Join(codes, ", "))
+}
+
+// LicenseType returns the license type with name t and its product.
+func (c *Catalog) LicenseType(t string) (*LicenseType, *Product, error) {
+	for i := range c.Products {
+		p := &c.Products[i]
+		for j := range p.Licenses {
+			if p.Licenses[j].Type == t {
+				return &p.Licenses[j], p, nil
+			}
+		}
+	}
+	return nil, nil, fmt.Errorf("unknown license type %q (the catalog has %s)", t, strings.Join(c.LicenseTypes(), ", "))
+}
+
+// LicenseTypes returns every license type name, in catalog order.
+func (c *Catalog) LicenseTypes() []string {
+	var ts []string
+	for _, p := range c.Products {
+		for _, l := range p.Licenses {
+			ts = append(ts, l.Type)
+		}
+	}
+	return ts
+}
+
+// AnalyticsLevel returns the level that licenses an analytics type.
+func (c *Catalog) AnalyticsLevel(analyticsType string) (int, error) {
+	for _, a := range c.Analytics {
+		if slices.Contains(a.Types, analyticsType) {
+			return a.Level, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown analytics type %q", analyticsType)
+}
+
+// HasKind reports whether p sells licenses of kind k.
+func (p *Product) HasKind(k licensekey.Kind) bool { return slices.Contains(p.Kinds, k) }
+
+// LicenseType returns p's license type t, if p has it.
+func (p *Product) LicenseType(t string) (*LicenseType, bool) {
+	for i := range p.Licenses {
+		if p.Licenses[i].Type == t {
+			return &p.Licenses[i], true
+		}
+	}
+	return nil, false
+}

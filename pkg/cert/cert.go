@@ -1,0 +1,384 @@
+// Package cert holds delegation certificates: a parent signer grants a child
+// signer the right to issue license keys, or to certify further signers,
+// within a scope.
+//
+// A certificate is a signed document (package sign): a TOML payload followed
+// by an SSHSIG signature under the namespace "allot-certificate-v1". Readers
+// verify the signature before they parse the payload. A chain runs from a
+// vendor root key through one certificate per level; every certificate's
+// scope lies inside its parent's, and a key is checked against every level,
+// so the strictest limit always applies.
+package cert
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"allot.dev/allot/pkg/licensekey"
+	"allot.dev/allot/pkg/sign"
+)
+
+// Namespace is the SSHSIG namespace of certificates.
+const Namespace = "allot-certificate-v1"
+
+// Version is the payload version this package writes and reads.
+const Version = 1
+
+// Limits a reader enforces.
+const (
+	MaxDocumentSize = 16 << 10
+	MaxDepth        = 8
+	MaxListLen      = 64
+)
+
+// Roles a certificate can grant.
+var Roles = []string{"distributor", "reseller"}
+
+// Errors by class; wrapped with detail.
+var (
+	// ErrScope: a certificate or key exceeds the scope its parent granted.
+	ErrScope = errors.New("outside the issuer's scope")
+	// ErrUntrusted: a chain does not lead to a trusted root, or a link's
+	// signature does not verify.
+	ErrUntrusted = errors.New("not trusted")
+	// ErrRevoked: a certificate or key serial is revoked.
+	ErrRevoked = errors.New("revoked")
+	// ErrMalformed: a certificate cannot be read.
+	ErrMalformed = errors.New("malformed certificate")
+)
+
+// Scope is what a certificate allows its subject to issue.
+type Scope struct {
+	Products      []string          `toml:"products" json:"products"`
+	Kinds         []licensekey.Kind `toml:"kinds" json:"kinds"`
+	Licenses      map[string]int    `toml:"licenses" json:"licenses"` // license type → maximum quantity per key
+	Features      []string          `toml:"features" json:"features"`
+	MaxTermMonths int               `toml:"max_term_months" json:"max_term_months"`
+	Bearer        bool              `toml:"bearer" json:"bearer"`
+}
+
+// Certificate is a parsed, signature-checked certificate.
+type Certificate struct {
+	Serial     string
+	Role       string
+	Subject    sign.PublicKey
+	Issuer     ed25519.PublicKey
+	ValidFrom  time.Time
+	ValidUntil time.Time
+	Scope      Scope
+
+	doc []byte // the signed document, exactly as read or written
+}
+
+// Document returns the certificate's signed document.
+func (c *Certificate) Document() []byte { return c.doc }
+
+type payload struct {
+	Version    int       `toml:"version"`
+	Serial     string    `toml:"serial"`
+	Role       string    `toml:"role"`
+	Subject    string    `toml:"subject"`
+	Issuer     string    `toml:"issuer"`
+	ValidFrom  time.Time `toml:"valid_from"`
+	ValidUntil time.Time `toml:"valid_until"`
+	Scope      Scope     `toml:"scope"`
+}
+
+// Template is what Issue needs to make a certificate.
+type Template struct {
+	Role       string
+	Subject    sign.PublicKey
+	ValidFrom  time.Time
+	ValidUntil time.Time
+	Scope      Scope
+}
+
+// Issue signs a certificate for t with the parent's private key. parent is
+// the parent's own chain (nil when the parent is a root); the new scope must
+// lie inside the parent's, and is refused otherwise. The serial is read from
+// rand.
+func Issue(priv ed25519.PrivateKey, parent Chain, t Template, rand io.Reader) (*Certificate, error) {
+	var serial [8]byte
+	if _, err := io.ReadFull(rand, serial[:]); err != nil {
+		return nil, err
+	}
+	pub := priv.Public().(ed25519.PublicKey)
+	c := &Certificate{
+		Serial:     hex.EncodeToString(serial[:]),
+		Role:       t.Role,
+		Subject:    t.Subject,
+		Issuer:     pub,
+		ValidFrom:  t.ValidFrom.UTC().Truncate(time.Second),
+		ValidUntil: t.ValidUntil.UTC().Truncate(time.Second),
+		Scope:      t.Scope.normalized(),
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	if leaf := parent.Leaf(); leaf != nil {
+		if !leaf.Subject.Key.Equal(pub) {
+			return nil, fmt.Errorf("the signer's key is not the subject of the parent certificate %s", leaf.Serial)
+		}
+		if err := leaf.Contains(c); err != nil {
+			return nil, err
+		}
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# allot certificate: %s %q, signed below by its issuer; do not edit.\n", c.Role, c.Subject.Comment)
+	if err := toml.NewEncoder(&b).Encode(payload{
+		Version: Version, Serial: c.Serial, Role: c.Role,
+		Subject: c.Subject.String(), Issuer: sign.MarshalAuthorized(pub, ""),
+		ValidFrom: c.ValidFrom, ValidUntil: c.ValidUntil, Scope: c.Scope,
+	}); err != nil {
+		return nil, err
+	}
+	doc, err := sign.Seal(priv, Namespace, b.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	c.doc = doc
+	return c, nil
+}
+
+// Parse verifies a single certificate document's signature and then parses
+// it. The signature is checked against the key it names; whether that key
+// is trusted is for Chain.Verify to decide.
+func Parse(doc []byte) (*Certificate, error) {
+	if len(doc) > MaxDocumentSize {
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrMalformed, MaxDocumentSize)
+	}
+	body, signer, err := sign.Open(doc, Namespace)
+	if err != nil {
+		if errors.Is(err, sign.ErrSignature) {
+			return nil, fmt.Errorf("certificate: %w", err)
+		}
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	var p payload
+	md, err := toml.Decode(string(body), &p)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if u := md.Undecoded(); len(u) > 0 {
+		return nil, fmt.Errorf("%w: unknown field %q", ErrMalformed, u[0].String())
+	}
+	if p.Version != Version {
+		return nil, fmt.Errorf("%w: version %d, want %d", ErrMalformed, p.Version, Version)
+	}
+	subject, err := sign.ParseAuthorized(p.Subject)
+	if err != nil {
+		return nil, fmt.Errorf("%w: subject: %v", ErrMalformed, err)
+	}
+	issuer, err := sign.ParseAuthorized(p.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("%w: issuer: %v", ErrMalformed, err)
+	}
+	if !issuer.Key.Equal(signer) {
+		return nil, fmt.Errorf("certificate %s: signed by %s, not by its issuer %s: %w",
+			p.Serial, sign.IDOf(signer), sign.IDOf(issuer.Key), sign.ErrSignature)
+	}
+	c := &Certificate{
+		Serial: p.Serial, Role: p.Role, Subject: subject, Issuer: issuer.Key,
+		ValidFrom: p.ValidFrom, ValidUntil: p.ValidUntil, Scope: p.Scope, doc: doc,
+	}
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	return c, nil
+}
+
+// ParseChain reads a certificate file: one or more certificate documents,
+// root-most first, as `allot signer certify` writes them.
+func ParseChain(data []byte) (Chain, error) {
+	var chain Chain
+	for len(bytes.TrimSpace(data)) > 0 {
+		if len(chain) == MaxDepth {
+			return nil, fmt.Errorf("%w: more than %d certificates in one chain", ErrMalformed, MaxDepth)
+		}
+		payload, armored, rest, err := sign.Split(data)
+		if err != nil {
+			return nil, fmt.Errorf("%w: certificate %d: %v", ErrMalformed, len(chain)+1, err)
+		}
+		c, err := Parse(data[:len(payload)+len(armored)])
+		if err != nil {
+			return nil, fmt.Errorf("certificate %d: %w", len(chain)+1, err)
+		}
+		chain = append(chain, c)
+		data = rest
+	}
+	if len(chain) == 0 {
+		return nil, fmt.Errorf("%w: no certificate", ErrMalformed)
+	}
+	if err := chain.link(); err != nil {
+		return nil, err
+	}
+	return chain, nil
+}
+
+func (s Scope) normalized() Scope {
+	sortUnique := func(v []string) []string {
+		v = slices.Clone(v)
+		slices.Sort(v)
+		return slices.Compact(v)
+	}
+	s.Products = sortUnique(s.Products)
+	s.Features = sortUnique(s.Features)
+	s.Kinds = slices.Clone(s.Kinds)
+	slices.Sort(s.Kinds)
+	s.Kinds = slices.Compact(s.Kinds)
+	if s.Licenses == nil {
+		s.Licenses = map[string]int{}
+	}
+	return s
+}
+
+func (c *Certificate) validate() error {
+	if len(c.Serial) != 16 {
+		return fmt.Errorf("serial %q: want 16 hexadecimal digits", c.Serial)
+	}
+	if _, err := hex.DecodeString(c.Serial); err != nil {
+		return fmt.Errorf("serial %q: want 16 hexadecimal digits", c.Serial)
+	}
+	if !slices.Contains(Roles, c.Role) {
+		return fmt.Errorf("role %q: want one of %s", c.Role, strings.Join(Roles, ", "))
+	}
+	if c.ValidFrom.IsZero() || c.ValidUntil.IsZero() || !c.ValidUntil.After(c.ValidFrom) {
+		return fmt.Errorf("validity: valid_until %s must be after valid_from %s",
+			c.ValidUntil.Format(time.RFC3339), c.ValidFrom.Format(time.RFC3339))
+	}
+	s := c.Scope
+	if len(s.Products) == 0 || len(s.Products) > MaxListLen {
+		return fmt.Errorf("scope.products: want 1 to %d products", MaxListLen)
+	}
+	for _, p := range s.Products {
+		if err := licensekey.ValidName(p); err != nil {
+			return fmt.Errorf("scope.products: %v", err)
+		}
+	}
+	if len(s.Kinds) == 0 {
+		return errors.New("scope.kinds: want at least one kind")
+	}
+	for _, k := range s.Kinds {
+		if _, err := licensekey.ParseKind(k.String()); err != nil {
+			return fmt.Errorf("scope.kinds: %v", err)
+		}
+	}
+	if len(s.Licenses) == 0 || len(s.Licenses) > MaxListLen {
+		return fmt.Errorf("scope.licenses: want 1 to %d license types", MaxListLen)
+	}
+	for t, q := range s.Licenses {
+		if err := licensekey.ValidName(t); err != nil {
+			return fmt.Errorf("scope.licenses: %v", err)
+		}
+		if q < 1 || q > licensekey.MaxQuantity {
+			return fmt.Errorf("scope.licenses.%s: maximum quantity %d is not between 1 and %d", t, q, licensekey.MaxQuantity)
+		}
+	}
+	if len(s.Features) > MaxListLen {
+		return fmt.Errorf("scope.features: more than %d", MaxListLen)
+	}
+	for _, f := range s.Features {
+		if err := licensekey.ValidName(f); err != nil {
+			return fmt.Errorf("scope.features: %v", err)
+		}
+	}
+	if s.MaxTermMonths < 0 || s.MaxTermMonths > licensekey.MaxTermMonths {
+		return fmt.Errorf("scope.max_term_months: %d is not between 0 and %d", s.MaxTermMonths, licensekey.MaxTermMonths)
+	}
+	return nil
+}
+
+// Contains reports whether child's scope and validity lie inside c's. The
+// error names the first field that exceeds it.
+func (c *Certificate) Contains(child *Certificate) error {
+	p, s := c.Scope, child.Scope
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("certificate %s: %s: %w of certificate %s", child.Serial, fmt.Sprintf(format, args...), ErrScope, c.Serial)
+	}
+	for _, x := range s.Products {
+		if !slices.Contains(p.Products, x) {
+			return fail("product %q", x)
+		}
+	}
+	for _, x := range s.Kinds {
+		if !slices.Contains(p.Kinds, x) {
+			return fail("kind %s", x)
+		}
+	}
+	for t, q := range s.Licenses {
+		pq, ok := p.Licenses[t]
+		if !ok {
+			return fail("license type %q", t)
+		}
+		if q > pq {
+			return fail("license %s: %d per key exceeds %d", t, q, pq)
+		}
+	}
+	for _, x := range s.Features {
+		if !slices.Contains(p.Features, x) {
+			return fail("feature %q", x)
+		}
+	}
+	if s.MaxTermMonths > p.MaxTermMonths {
+		return fail("maximum term %d months exceeds %d", s.MaxTermMonths, p.MaxTermMonths)
+	}
+	if s.Bearer && !p.Bearer {
+		return fail("bearer keys are not allowed")
+	}
+	if child.ValidFrom.Before(c.ValidFrom) || child.ValidUntil.After(c.ValidUntil) {
+		return fail("validity %s to %s is not inside %s to %s",
+			child.ValidFrom.Format(time.DateOnly), child.ValidUntil.Format(time.DateOnly),
+			c.ValidFrom.Format(time.DateOnly), c.ValidUntil.Format(time.DateOnly))
+	}
+	return nil
+}
+
+// Allows reports whether k lies inside c's scope and was issued while c was
+// valid. It does not check k's signature.
+func (c *Certificate) Allows(k *licensekey.Key) error {
+	s := c.Scope
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("key %s: %s: %w of certificate %s", k.Serial, fmt.Sprintf(format, args...), ErrScope, c.Serial)
+	}
+	if !slices.Contains(s.Products, k.Product) {
+		return fail("product %q", k.Product)
+	}
+	if !slices.Contains(s.Kinds, k.Kind) {
+		return fail("kind %s", k.Kind)
+	}
+	for _, l := range k.Licenses {
+		q, ok := s.Licenses[l.Type]
+		if !ok {
+			return fail("license type %q", l.Type)
+		}
+		if l.Quantity > q {
+			return fail("license %s: quantity %d exceeds %d per key", l.Type, l.Quantity, q)
+		}
+	}
+	for _, f := range k.Features {
+		if !slices.Contains(s.Features, f) {
+			return fail("feature %q", f)
+		}
+	}
+	if k.Kind == licensekey.Subscription && k.TermMonths > s.MaxTermMonths {
+		return fail("term %d months exceeds %d", k.TermMonths, s.MaxTermMonths)
+	}
+	if k.Bearer && !s.Bearer {
+		return fail("bearer keys are not allowed")
+	}
+	day := func(t time.Time) time.Time { return t.UTC().Truncate(24 * time.Hour) }
+	if k.Issued.Before(day(c.ValidFrom)) || k.Issued.After(c.ValidUntil) {
+		return fail("issued %s, outside the validity %s to %s", k.Issued.Format(time.DateOnly),
+			c.ValidFrom.Format(time.DateOnly), c.ValidUntil.Format(time.DateOnly))
+	}
+	return nil
+}

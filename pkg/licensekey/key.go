@@ -1,0 +1,484 @@
+// Package licensekey encodes, signs, parses and verifies license keys: short
+// signed strings that a reseller issues by the thousand and a site installer
+// types or pastes into `allot wallet redeem`.
+//
+// A key is a compact binary record signed with Ed25519 under the context
+// "allot-license-key-v1", written as Crockford base32 in groups with a check
+// character each (see text.go and formats/license-key.md). Parse checks the
+// text and the structure; Verify checks the signature against the issuer's
+// public key. Whether the issuer may issue such a key is the business of
+// package cert.
+package licensekey
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"allot.dev/allot/pkg/sign"
+)
+
+// Version is the binary format version this package writes and reads.
+const Version = 1
+
+// SignatureContext separates key signatures from every other signature.
+const SignatureContext = "allot-license-key-v1"
+
+// Limits a reader enforces, so no key can make it allocate without bound.
+const (
+	MaxLicenses   = 8
+	MaxFeatures   = 32
+	MaxQuantity   = 1_000_000
+	MaxTermMonths = 120
+	maxNameLen    = 32
+	maxDeviceLen  = 64
+)
+
+// ErrMalformed reports a key whose text is intact but whose content is not a
+// valid key: an unknown version, a bad field, trailing bytes.
+var ErrMalformed = errors.New("malformed license key")
+
+// Kind says how a license is consumed.
+type Kind byte
+
+const (
+	// Subscription licenses run for a term, counted in license-months.
+	Subscription Kind = 1
+	// Hardware licenses are perpetual and tied to one device.
+	Hardware Kind = 2
+	// Expansion licenses add perpetual capacity to a hardware license.
+	Expansion Kind = 3
+)
+
+var kindNames = [...]string{Subscription: "subscription", Hardware: "hardware", Expansion: "expansion"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) && kindNames[k] != "" {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", byte(k))
+}
+
+// ParseKind parses a kind name.
+func ParseKind(s string) (Kind, error) {
+	for k, name := range kindNames {
+		if name != "" && name == s {
+			return Kind(k), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown kind %q (want subscription, hardware or expansion)", s)
+}
+
+// MarshalText lets kinds appear by name in TOML and JSON.
+func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText parses a kind name.
+func (k *Kind) UnmarshalText(b []byte) error {
+	v, err := ParseKind(string(b))
+	*k = v
+	return err
+}
+
+// SerialSize is the length of a key serial in bytes.
+const SerialSize = 8
+
+// Serial identifies a key among all keys of its issuer.
+type Serial [SerialSize]byte
+
+func (s Serial) String() string { return hex.EncodeToString(s[:]) }
+
+// WalletIDSize is the length of a wallet id in bytes.
+const WalletIDSize = 16
+
+// WalletID names the wallet a key is issued to: the first 16 bytes of the
+// SHA-256 of the wallet signer's public key in SSH wire form.
+type WalletID [WalletIDSize]byte
+
+// WalletIDOf returns the wallet id of a wallet signer's public key.
+func WalletIDOf(pub ed25519.PublicKey) WalletID {
+	sum := sha256.Sum256(sign.Wire(pub))
+	var id WalletID
+	copy(id[:], sum[:])
+	return id
+}
+
+func (w WalletID) String() string { return EncodeID(w[:]) }
+
+// ParseWalletID parses the printed form of a wallet id.
+func ParseWalletID(s string) (WalletID, error) {
+	var w WalletID
+	raw, err := DecodeID(s, WalletIDSize)
+	if err != nil {
+		return w, fmt.Errorf("wallet id %q: %v", s, err)
+	}
+	copy(w[:], raw)
+	return w, nil
+}
+
+// MarshalText prints a wallet id.
+func (w WalletID) MarshalText() ([]byte, error) { return []byte(w.String()), nil }
+
+// UnmarshalText parses a wallet id.
+func (w *WalletID) UnmarshalText(b []byte) error {
+	v, err := ParseWalletID(string(b))
+	*w = v
+	return err
+}
+
+// License is a quantity of one license type.
+type License struct {
+	Type     string `json:"type"`
+	Quantity int    `json:"quantity"`
+}
+
+// Key is a decoded license key.
+type Key struct {
+	Kind       Kind
+	Issuer     sign.KeyID
+	Serial     Serial
+	Issued     time.Time // a date, UTC midnight
+	TermMonths int       // 0: perpetual
+	Product    string
+	Licenses   []License
+	Features   []string
+	Wallet     WalletID // zero for a bearer key
+	Bearer     bool
+	Device     string // the device a hardware or expansion key is tied to, if any
+
+	signed    []byte // the bytes the signature covers
+	signature []byte
+}
+
+// ID is the de-duplication identity of a key: its issuer and serial. Two
+// texts with the same ID are the same key.
+func (k *Key) ID() string { return k.Issuer.String() + ":" + k.Serial.String() }
+
+// Text returns the key's canonical text form. It is valid only for a key
+// returned by Parse or Sign.
+func (k *Key) Text() string { return Encode(k.raw()) }
+
+// Raw returns the key's binary form, signature included.
+func (k *Key) Raw() []byte { return k.raw() }
+
+func (k *Key) raw() []byte {
+	b := make([]byte, 0, len(k.signed)+len(k.signature))
+	b = append(b, k.signed...)
+	return append(b, k.signature...)
+}
+
+// Capacity returns the license-months (subscription) or units (hardware,
+// expansion) a key grants for a license type.
+func (k *Key) Capacity(licenseType string) int {
+	n := 0
+	for _, l := range k.Licenses {
+		if l.Type == licenseType {
+			n += l.Quantity * max(k.TermMonths, 1)
+		}
+	}
+	return n
+}
+
+// Sign fills in the issuer and serial, signs the key with priv, and returns
+// its text form. Serials are read from rand.
+func (k *Key) Sign(priv ed25519.PrivateKey, rand io.Reader) (string, error) {
+	k.Issuer = sign.IDOf(priv.Public().(ed25519.PublicKey))
+	if _, err := io.ReadFull(rand, k.Serial[:]); err != nil {
+		return "", err
+	}
+	if err := k.validate(); err != nil {
+		return "", err
+	}
+	k.signed = k.marshal()
+	k.signature = sign.SignContext(priv, SignatureContext, k.signed)
+	return k.Text(), nil
+}
+
+// Verify checks the key's signature against the issuer's public key.
+func (k *Key) Verify(issuer ed25519.PublicKey) error {
+	if sign.IDOf(issuer) != k.Issuer {
+		return fmt.Errorf("key %s: issuer key id %s does not match the certificate's key %s: %w",
+			k.Serial, k.Issuer, sign.IDOf(issuer), sign.ErrSignature)
+	}
+	if err := sign.VerifyContext(issuer, SignatureContext, k.signed, k.signature); err != nil {
+		return fmt.Errorf("key %s: %w", k.Serial, err)
+	}
+	return nil
+}
+
+// Parse decodes the text form of a key. It checks the text and the
+// structure, not the signature: call Verify for that.
+func Parse(s string) (*Key, error) {
+	raw, err := Decode(s)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRaw(raw)
+}
+
+// ParseRaw decodes the binary form of a key.
+func ParseRaw(raw []byte) (*Key, error) {
+	if len(raw) < ed25519.SignatureSize+1 {
+		return nil, fmt.Errorf("%w: too short", ErrMalformed)
+	}
+	if raw[0] != Version {
+		return nil, fmt.Errorf("%w: format version %d, want %d", ErrMalformed, raw[0], Version)
+	}
+	n := len(raw) - ed25519.SignatureSize
+	k := &Key{signed: raw[:n:n], signature: raw[n:]}
+	if err := k.unmarshal(raw[1:n]); err != nil {
+		return nil, err
+	}
+	if err := k.validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	return k, nil
+}
+
+const (
+	flagWallet = 1 << 0
+	flagDevice = 1 << 1
+	flagsKnown = flagWallet | flagDevice
+)
+
+func (k *Key) marshal() []byte {
+	b := make([]byte, 0, 128)
+	b = append(b, Version, byte(k.Kind))
+	b = append(b, k.Issuer[:]...)
+	b = append(b, k.Serial[:]...)
+	b = binary.AppendUvarint(b, uint64(k.Issued.Unix()/86400))
+	b = binary.AppendUvarint(b, uint64(k.TermMonths))
+	b = appendName(b, k.Product)
+	b = append(b, byte(len(k.Licenses)))
+	for _, l := range k.Licenses {
+		b = appendName(b, l.Type)
+		b = binary.AppendUvarint(b, uint64(l.Quantity))
+	}
+	b = append(b, byte(len(k.Features)))
+	for _, f := range k.Features {
+		b = appendName(b, f)
+	}
+	var flags byte
+	if !k.Bearer {
+		flags |= flagWallet
+	}
+	if k.Device != "" {
+		flags |= flagDevice
+	}
+	b = append(b, flags)
+	if !k.Bearer {
+		b = append(b, k.Wallet[:]...)
+	}
+	if k.Device != "" {
+		b = appendName(b, k.Device)
+	}
+	return b
+}
+
+func appendName(b []byte, s string) []byte {
+	b = append(b, byte(len(s)))
+	return append(b, s...)
+}
+
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) fail(what string) {
+	if r.err == nil {
+		r.err = fmt.Errorf("%w: %s", ErrMalformed, what)
+	}
+}
+
+func (r *reader) bytes(n int, what string) []byte {
+	if r.err != nil {
+		return nil
+	}
+	if len(r.b) < n {
+		r.fail("ends inside " + what)
+		return nil
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) byte(what string) byte {
+	if v := r.bytes(1, what); v != nil {
+		return v[0]
+	}
+	return 0
+}
+
+func (r *reader) uvarint(what string, limit uint64) uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.fail("bad number in " + what)
+		return 0
+	}
+	if v > limit {
+		r.fail(fmt.Sprintf("%s %d exceeds %d", what, v, limit))
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) name(what string) string {
+	n := int(r.byte(what))
+	return string(r.bytes(n, what))
+}
+
+// maxDay is the last day a key may carry, 9999-12-31.
+const maxDay = 2932896
+
+func (k *Key) unmarshal(b []byte) error {
+	r := reader{b: b}
+	k.Kind = Kind(r.byte("kind"))
+	copy(k.Issuer[:], r.bytes(sign.KeyIDSize, "issuer"))
+	copy(k.Serial[:], r.bytes(SerialSize, "serial"))
+	k.Issued = time.Unix(int64(r.uvarint("issue date", maxDay))*86400, 0).UTC()
+	k.TermMonths = int(r.uvarint("term", MaxTermMonths))
+	k.Product = r.name("product")
+	n := int(r.byte("license count"))
+	if n > MaxLicenses {
+		r.fail(fmt.Sprintf("%d licenses, at most %d", n, MaxLicenses))
+	}
+	for i := 0; i < n && r.err == nil; i++ {
+		t := r.name("license type")
+		q := r.uvarint("quantity", MaxQuantity)
+		k.Licenses = append(k.Licenses, License{Type: t, Quantity: int(q)})
+	}
+	n = int(r.byte("feature count"))
+	if n > MaxFeatures {
+		r.fail(fmt.Sprintf("%d features, at most %d", n, MaxFeatures))
+	}
+	for i := 0; i < n && r.err == nil; i++ {
+		k.Features = append(k.Features, r.name("feature"))
+	}
+	flags := r.byte("flags")
+	if flags&^flagsKnown != 0 {
+		r.fail(fmt.Sprintf("unknown flags %#x", flags&^flagsKnown))
+	}
+	k.Bearer = flags&flagWallet == 0
+	if !k.Bearer {
+		copy(k.Wallet[:], r.bytes(WalletIDSize, "wallet id"))
+	}
+	if flags&flagDevice != 0 {
+		k.Device = r.name("device")
+	}
+	if r.err == nil && len(r.b) != 0 {
+		r.fail(fmt.Sprintf("%d unexpected bytes before the signature", len(r.b)))
+	}
+	return r.err
+}
+
+// validate checks the rules that both the issuer and every reader enforce.
+func (k *Key) validate() error {
+	switch k.Kind {
+	case Subscription:
+		if k.TermMonths < 1 {
+			return errors.New("a subscription key needs a term of at least one month")
+		}
+		if k.Device != "" {
+			return errors.New("a subscription key cannot be tied to a device")
+		}
+	case Hardware, Expansion:
+		if k.TermMonths != 0 {
+			return fmt.Errorf("a %s key is perpetual and has no term", k.Kind)
+		}
+	default:
+		return fmt.Errorf("unknown kind %d", byte(k.Kind))
+	}
+	if k.TermMonths > MaxTermMonths {
+		return fmt.Errorf("term of %d months exceeds %d", k.TermMonths, MaxTermMonths)
+	}
+	if d := k.Issued.Unix(); d < 0 || d/86400 > maxDay || d%86400 != 0 {
+		return fmt.Errorf("issue date %s is not a date between 1970 and 9999", k.Issued.Format(time.RFC3339))
+	}
+	if err := ValidName(k.Product); err != nil {
+		return fmt.Errorf("product: %v", err)
+	}
+	if len(k.Licenses) == 0 || len(k.Licenses) > MaxLicenses {
+		return fmt.Errorf("%d licenses, want 1 to %d", len(k.Licenses), MaxLicenses)
+	}
+	seen := map[string]bool{}
+	for _, l := range k.Licenses {
+		if err := ValidName(l.Type); err != nil {
+			return fmt.Errorf("license type: %v", err)
+		}
+		if seen[l.Type] {
+			return fmt.Errorf("license type %q appears twice", l.Type)
+		}
+		seen[l.Type] = true
+		if l.Quantity < 1 || l.Quantity > MaxQuantity {
+			return fmt.Errorf("license %s: quantity %d is not between 1 and %d", l.Type, l.Quantity, MaxQuantity)
+		}
+	}
+	if len(k.Features) > MaxFeatures {
+		return fmt.Errorf("%d features, at most %d", len(k.Features), MaxFeatures)
+	}
+	clear(seen)
+	for _, f := range k.Features {
+		if err := ValidName(f); err != nil {
+			return fmt.Errorf("feature: %v", err)
+		}
+		if seen[f] {
+			return fmt.Errorf("feature %q appears twice", f)
+		}
+		seen[f] = true
+	}
+	if k.Device != "" {
+		if err := validDevice(k.Device); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ValidName checks the identifiers a key carries (product, license type,
+// feature): 1 to 32 characters of a-z, 0-9 and '-', starting with a letter.
+func ValidName(s string) error {
+	if s == "" || len(s) > maxNameLen {
+		return fmt.Errorf("%q: want 1 to %d characters", s, maxNameLen)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || i > 0 && (c >= '0' && c <= '9' || c == '-')) {
+			return fmt.Errorf("%q: want lower-case letters, digits and '-', starting with a letter", s)
+		}
+	}
+	return nil
+}
+
+func validDevice(s string) error {
+	if len(s) > maxDeviceLen {
+		return fmt.Errorf("device serial longer than %d characters", maxDeviceLen)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == ':') {
+			return fmt.Errorf("device serial %q: want letters, digits and - . _ :", s)
+		}
+	}
+	return nil
+}
+
+// AnalyticsLevel returns the analytics level a license type stands for:
+// "analytics-l1" to "analytics-l4" are levels 1 to 4; every other type is 0.
+func AnalyticsLevel(licenseType string) int {
+	if len(licenseType) == len("analytics-l1") && licenseType[:len("analytics-l")] == "analytics-l" {
+		if c := licenseType[len(licenseType)-1]; c >= '1' && c <= '4' {
+			return int(c - '0')
+		}
+	}
+	return 0
+}

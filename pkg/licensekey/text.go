@@ -1,0 +1,235 @@
+package licensekey
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// The text form of a key: Crockford base32, in dash-separated groups of
+// five data characters and one check character. The check character of a
+// group depends on the group's characters and its position, so a mistyped,
+// swapped or missing character is reported in the group where it sits
+// rather than as a bad signature.
+
+const (
+	alphabet  = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+	groupData = 5
+	groupLen  = groupData + 1
+
+	// MaxTextLen bounds the text a reader accepts as one key.
+	MaxTextLen = 1024
+)
+
+var decodeTable = func() (t [256]int8) {
+	for i := range t {
+		t[i] = -1
+	}
+	for i := 0; i < len(alphabet); i++ {
+		t[alphabet[i]] = int8(i)
+		t[alphabet[i]|0x20] = int8(i) // lower case; harmless for digits
+	}
+	// Crockford's aliases for characters people confuse.
+	for _, c := range "Oo" {
+		t[c] = 0
+	}
+	for _, c := range "IiLl" {
+		t[c] = 1
+	}
+	return t
+}()
+
+// TypoError reports a key whose text is damaged: a character outside the
+// alphabet, a group of the wrong length, or a check character that does not
+// match. Group and Char are 1-based; Char is 0 when only the group is known.
+type TypoError struct {
+	Group int
+	Char  int
+	Text  string // the group as typed
+	What  string
+}
+
+func (e *TypoError) Error() string {
+	if e.Char > 0 {
+		return fmt.Sprintf("typo in group %d (%q), character %d: %s", e.Group, e.Text, e.Char, e.What)
+	}
+	return fmt.Sprintf("typo in group %d (%q): %s", e.Group, e.Text, e.What)
+}
+
+// ErrTruncated reports key text that ends early or has extra groups.
+var ErrTruncated = errors.New("key text has the wrong length: characters or groups are missing or extra")
+
+// gf32 multiplication modulo x^5 + x^2 + 1, a primitive polynomial, so that
+// the powers of x (alpha) are 31 distinct non-zero weights.
+func gfMul(a, b byte) byte {
+	var p byte
+	for b != 0 {
+		if b&1 != 0 {
+			p ^= a
+		}
+		b >>= 1
+		a <<= 1
+		if a&0x20 != 0 {
+			a ^= 0x25
+		}
+	}
+	return p
+}
+
+// checkSymbol computes the check character of group g (0-based). Weights
+// are distinct powers of alpha, which catches every single substitution and
+// every swap of neighbouring characters; folding in the group index catches
+// groups typed in the wrong order.
+func checkSymbol(g int, data []byte) byte {
+	c := byte(g % 32)
+	w := byte(2) // alpha
+	for _, v := range data {
+		c ^= gfMul(w, v)
+		w = gfMul(w, 2)
+	}
+	return c
+}
+
+// Encode returns the grouped text form of raw bytes.
+func Encode(raw []byte) string {
+	syms := toSymbols(raw)
+	var b strings.Builder
+	b.Grow(len(syms) + len(syms)/groupData*2 + 2)
+	for g := 0; len(syms) > 0; g++ {
+		n := min(groupData, len(syms))
+		if g > 0 {
+			b.WriteByte('-')
+		}
+		for _, v := range syms[:n] {
+			b.WriteByte(alphabet[v])
+		}
+		b.WriteByte(alphabet[checkSymbol(g, syms[:n])])
+		syms = syms[n:]
+	}
+	return b.String()
+}
+
+// Decode parses the text form and returns the raw bytes. Case, white space
+// and Crockford's aliases (O for 0, I and L for 1) are forgiven. Dashes are
+// optional; where they are present, they delimit groups.
+func Decode(s string) ([]byte, error) {
+	if len(s) > MaxTextLen {
+		return nil, fmt.Errorf("key text longer than %d characters", MaxTextLen)
+	}
+	s = strings.Join(strings.Fields(s), "")
+	if s == "" {
+		return nil, errors.New("empty key")
+	}
+	var groups []string
+	if strings.Contains(s, "-") {
+		groups = strings.Split(s, "-")
+	} else {
+		for len(s) > groupLen {
+			groups = append(groups, s[:groupLen])
+			s = s[groupLen:]
+		}
+		groups = append(groups, s)
+	}
+	syms := make([]byte, 0, len(groups)*groupData)
+	for g, text := range groups {
+		last := g == len(groups)-1
+		if len(text) != groupLen && (!last || len(text) < 2 || len(text) > groupLen) {
+			what := fmt.Sprintf("%d characters, want %d", len(text), groupLen)
+			if text == "" {
+				what = "empty group (two dashes in a row?)"
+			}
+			return nil, &TypoError{Group: g + 1, Text: text, What: what}
+		}
+		start := len(syms)
+		for i := 0; i < len(text); i++ {
+			v := decodeTable[text[i]]
+			if v < 0 {
+				return nil, &TypoError{Group: g + 1, Char: i + 1, Text: text,
+					What: fmt.Sprintf("%q is not a key character", text[i])}
+			}
+			syms = append(syms, byte(v))
+		}
+		data := syms[start : len(syms)-1]
+		if checkSymbol(g, data) != syms[len(syms)-1] {
+			return nil, &TypoError{Group: g + 1, Text: text, What: "check character does not match (a character is mistyped or two are swapped)"}
+		}
+		syms = syms[:len(syms)-1]
+	}
+	raw, ok := fromSymbols(syms)
+	if !ok {
+		return nil, ErrTruncated
+	}
+	return raw, nil
+}
+
+func toSymbols(raw []byte) []byte {
+	syms := make([]byte, 0, (len(raw)*8+4)/5)
+	var acc uint32
+	var bits uint
+	for _, b := range raw {
+		acc = acc<<8 | uint32(b)
+		bits += 8
+		for bits >= 5 {
+			bits -= 5
+			syms = append(syms, byte(acc>>bits)&31)
+		}
+	}
+	if bits > 0 {
+		syms = append(syms, byte(acc<<(5-bits))&31)
+	}
+	return syms
+}
+
+// fromSymbols reverses toSymbols. It fails if the symbol count is not one
+// toSymbols can produce or the padding bits are not zero, so every byte
+// string has exactly one text form.
+func fromSymbols(syms []byte) ([]byte, bool) {
+	n := len(syms) * 5 / 8
+	if (n*8+4)/5 != len(syms) {
+		return nil, false
+	}
+	raw := make([]byte, 0, n)
+	var acc uint32
+	var bits uint
+	for _, v := range syms {
+		acc = acc<<5 | uint32(v)
+		bits += 5
+		if bits >= 8 {
+			bits -= 8
+			raw = append(raw, byte(acc>>bits))
+		}
+	}
+	if acc&(1<<bits-1) != 0 {
+		return nil, false
+	}
+	return raw, true
+}
+
+// EncodeID returns bytes as unbroken Crockford base32, the form of wallet ids.
+func EncodeID(raw []byte) string {
+	syms := toSymbols(raw)
+	b := make([]byte, len(syms))
+	for i, v := range syms {
+		b[i] = alphabet[v]
+	}
+	return string(b)
+}
+
+// DecodeID parses unbroken Crockford base32 of exactly n bytes; dashes and
+// case are forgiven.
+func DecodeID(s string, n int) ([]byte, error) {
+	s = strings.ReplaceAll(s, "-", "")
+	syms := make([]byte, len(s))
+	for i := 0; i < len(s); i++ {
+		v := decodeTable[s[i]]
+		if v < 0 {
+			return nil, fmt.Errorf("character %d (%q) is not base32", i+1, s[i])
+		}
+		syms[i] = byte(v)
+	}
+	raw, ok := fromSymbols(syms)
+	if !ok || len(raw) != n {
+		return nil, fmt.Errorf("want %d characters", (n*8+4)/5)
+	}
+	return raw, nil
+}

@@ -1,0 +1,214 @@
+// Package tomlfile reads the TOML files people edit by hand (system
+// descriptions, usage files, trust files, catalogs) strictly, and reports
+// every problem as one line naming the file, the line and the field:
+//
+//	site.system.toml:14: server[2].name: "nvr 1" has a space
+//
+// Unknown fields are errors, not silently ignored, so a misspelt field is
+// caught where it was typed.
+package tomlfile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Error is a problem in a TOML file. Line is 0 when it is not known.
+type Error struct {
+	File  string
+	Line  int
+	Field string
+	Err   error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		b.WriteString(":" + strconv.Itoa(e.Line))
+	}
+	if e.Field != "" {
+		b.WriteString(": " + e.Field)
+	}
+	b.WriteString(": " + e.Err.Error())
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrBOM reports a file that starts with a UTF-8 byte order mark.
+var ErrBOM = errors.New("starts with a byte order mark; save the file as UTF-8 without BOM")
+
+// Decode parses data into v. Unknown fields, syntax errors and type errors
+// are returned as *Error.
+func Decode(file string, data []byte, v any) error {
+	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
+		return &Error{File: file, Line: 1, Err: ErrBOM}
+	}
+	md, err := toml.Decode(string(data), v)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return &Error{File: file, Line: pe.Position.Line, Field: pe.LastKey, Err: errors.New(cleanMessage(pe.Message))}
+		}
+		// Type errors come as "toml: line N (last key "k"): message".
+		if m := typeErr.FindStringSubmatch(err.Error()); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			return &Error{File: file, Line: line, Field: m[2], Err: errors.New(m[3])}
+		}
+		return &Error{File: file, Err: errors.New(cleanMessage(err.Error()))}
+	}
+	if u := md.Undecoded(); len(u) > 0 {
+		field := u[0].String()
+		return &Error{File: file, Line: Line(data, field), Field: field, Err: errors.New("unknown field")}
+	}
+	return nil
+}
+
+var typeErr = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
+
+// cleanMessage trims the library's prefix from a message.
+func cleanMessage(m string) string {
+	m = strings.TrimPrefix(m, "toml: ")
+	return m
+}
+
+// Errorf returns an *Error for field, with the line where field is defined
+// in data, as Line finds it.
+func Errorf(file string, data []byte, field, format string, args ...any) *Error {
+	return &Error{File: file, Line: Line(data, field), Field: field, Err: fmt.Errorf(format, args...)}
+}
+
+type segment struct {
+	name  string
+	index int // 1-based element of an array of tables; 0 if not one
+}
+
+func parsePath(field string) []segment {
+	var segs []segment
+	for _, part := range strings.Split(field, ".") {
+		s := segment{name: part}
+		if i := strings.IndexByte(part, '['); i > 0 && strings.HasSuffix(part, "]") {
+			if n, err := strconv.Atoi(part[i+1 : len(part)-1]); err == nil {
+				s = segment{name: part[:i], index: n}
+			}
+		}
+		segs = append(segs, s)
+	}
+	return segs
+}
+
+// Line returns the line of data where field is defined, or 0. A field is a
+// dotted path whose array-of-tables elements carry a 1-based index:
+// "need.camera", "server[2].name". Line understands the layout people and
+// allot write: [table] and [[array]] headers and key = value lines; for a
+// field it cannot place it returns the line of its nearest table, or 0.
+func Line(data []byte, field string) int {
+	want := parsePath(field)
+	counts := map[string]int{} // header path → elements seen
+	var cur []segment          // the table the following keys belong to
+	best := 0
+	for i, raw := range bytes.Split(data, []byte("\n")) {
+		line := strings.TrimSpace(string(raw))
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(line, "[["):
+			name := strings.TrimSpace(strings.Trim(strings.SplitN(line, "]]", 2)[0], "[ "))
+			counts[name]++
+			cur = headerPath(name, counts)
+			if prefixMatch(cur, want) {
+				best = i + 1
+			}
+			continue
+		case strings.HasPrefix(line, "["):
+			name := strings.TrimSpace(strings.Trim(strings.SplitN(line, "]", 2)[0], "[ "))
+			cur = headerPath(name, counts)
+			if prefixMatch(cur, want) {
+				best = i + 1
+			}
+			continue
+		}
+		key, _, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		key = strings.Trim(strings.TrimSpace(key), `"'`)
+		full := append(append([]segment{}, cur...), parsePath(key)...)
+		if prefixMatch(full, want) {
+			if len(full) >= len(want) {
+				return i + 1
+			}
+			best = i + 1
+		}
+	}
+	return best
+}
+
+// headerPath turns a header name into a path, indexing the array-of-tables
+// elements by how many of them were seen so far.
+func headerPath(name string, counts map[string]int) []segment {
+	var path []segment
+	parts := strings.Split(name, ".")
+	for i, p := range parts {
+		prefix := strings.Join(parts[:i+1], ".")
+		path = append(path, segment{name: strings.Trim(strings.TrimSpace(p), `"'`), index: counts[prefix]})
+	}
+	return path
+}
+
+// prefixMatch reports whether have is a prefix of want (or want of have),
+// comparing indexes only where want gives one.
+func prefixMatch(have, want []segment) bool {
+	n := min(len(have), len(want))
+	for i := 0; i < n; i++ {
+		if have[i].name != want[i].name {
+			return false
+		}
+		if want[i].index != 0 && have[i].index != want[i].index {
+			return false
+		}
+	}
+	return len(have) <= len(want)
+}
+
+// Quote returns s as a TOML basic string.
+func Quote(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"':
+			b.WriteString(`\"`)
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\u%04X`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// QuoteList returns a TOML array of basic strings.
+func QuoteList(v []string) string {
+	q := make([]string, len(v))
+	for i, s := range v {
+		q[i] = Quote(s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}

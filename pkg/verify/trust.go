@@ -1,0 +1,155 @@
+package verify
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"allot.dev/allot/pkg/cert"
+	"allot.dev/allot/pkg/sign"
+	"allot.dev/allot/pkg/tomlfile"
+)
+
+// TrustVersion is the trust file version this package reads.
+const TrustVersion = 1
+
+// MaxTrustFileSize bounds the trust file a reader accepts.
+const MaxTrustFileSize = 1 << 20
+
+// DefaultClockTolerance is how far the clock may seem to go back before
+// verification calls it a rollback, when the trust file does not say.
+const DefaultClockTolerance = 24 * time.Hour
+
+// Trust is a parsed trust file.
+type Trust struct {
+	cert.Trust
+	ClockTolerance time.Duration
+}
+
+type trustFile struct {
+	Version        int      `toml:"version"`
+	Roots          []string `toml:"roots"`
+	Revoked        []string `toml:"revoked"`
+	ClockTolerance string   `toml:"clock_tolerance"`
+}
+
+// LoadTrust reads a trust file: either allot's TOML trust file, or a plain
+// OpenSSH public key file (one or more "ssh-ed25519 …" lines), which trusts
+// those keys as roots.
+func LoadTrust(path string) (*Trust, error) {
+	data, err := readLimited(path, MaxTrustFileSize)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTrust(path, data)
+}
+
+// ParseTrust parses a trust file; name is used in errors.
+func ParseTrust(name string, data []byte) (*Trust, error) {
+	t := &Trust{Trust: cert.Trust{Revoked: map[string]bool{}}, ClockTolerance: DefaultClockTolerance}
+	if isKeyFile(data) {
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		for n := 1; sc.Scan(); n++ {
+			line := strings.TrimSpace(sc.Text())
+			if line == "" || line[0] == '#' {
+				continue
+			}
+			k, err := sign.ParseAuthorized(line)
+			if err != nil {
+				return nil, &tomlfile.Error{File: name, Line: n, Err: err}
+			}
+			t.Roots = append(t.Roots, k.Key)
+		}
+		if err := sc.Err(); err != nil {
+			return nil, &tomlfile.Error{File: name, Err: err}
+		}
+		return t, nil
+	}
+	var f trustFile
+	if err := tomlfile.Decode(name, data, &f); err != nil {
+		return nil, err
+	}
+	errf := func(field, format string, args ...any) error {
+		return tomlfile.Errorf(name, data, field, format, args...)
+	}
+	if f.Version != TrustVersion {
+		return nil, errf("version", "%d, want %d", f.Version, TrustVersion)
+	}
+	if len(f.Roots) == 0 {
+		return nil, errf("roots", "no root keys")
+	}
+	for _, r := range f.Roots {
+		k, err := sign.ParseAuthorized(r)
+		if err != nil {
+			return nil, errf("roots", "%v", err)
+		}
+		t.Roots = append(t.Roots, k.Key)
+	}
+	for _, s := range f.Revoked {
+		if !validRevoked(s) {
+			return nil, errf("revoked", "%q is neither a certificate serial (16 hexadecimal digits) nor a key id (issuer:serial)", s)
+		}
+		t.Revoked[s] = true
+	}
+	if f.ClockTolerance != "" {
+		d, err := time.ParseDuration(f.ClockTolerance)
+		if err != nil || d < 0 {
+			return nil, errf("clock_tolerance", "%q is not a duration such as \"24h\"", f.ClockTolerance)
+		}
+		t.ClockTolerance = d
+	}
+	return t, nil
+}
+
+func isKeyFile(data []byte) bool {
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 || line[0] == '#' {
+			continue
+		}
+		return bytes.HasPrefix(line, []byte(sign.KeyType+" "))
+	}
+	return false
+}
+
+func validRevoked(s string) bool {
+	hex16 := func(s string) bool {
+		if len(s) != 16 {
+			return false
+		}
+		for i := 0; i < len(s); i++ {
+			if !(s[i] >= '0' && s[i] <= '9' || s[i] >= 'a' && s[i] <= 'f') {
+				return false
+			}
+		}
+		return true
+	}
+	if a, b, ok := strings.Cut(s, ":"); ok {
+		return hex16(a) && hex16(b)
+	}
+	return hex16(s)
+}
+
+// readLimited reads a file of at most limit bytes.
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() > limit {
+		return nil, &tomlfile.Error{File: path, Err: fmt.Errorf("%w: larger than %d bytes", ErrMalformed, limit)}
+	}
+	var b bytes.Buffer
+	if _, err := b.ReadFrom(io.LimitReader(f, limit+1)); err != nil {
+		return nil, err
+	}
+	if int64(b.Len()) > limit {
+		return nil, &tomlfile.Error{File: path, Err: fmt.Errorf("%w: larger than %d bytes", ErrMalformed, limit)}
+	}
+	return b.Bytes(), nil
+}

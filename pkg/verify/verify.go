@@ -1,0 +1,504 @@
+// Package verify is the device-side check of a license bundle: trust, time,
+// hardware binding and quotas, in that order, stopping at the first failure.
+//
+//   - trust: the bundle's signature is the wallet's; every funding key
+//     chains to a trusted root through certificates whose scopes nest, lies
+//     inside every scope, is issued to this wallet (or is a bearer key every
+//     certificate allows) and is not revoked; the keys cover every quota of
+//     every period, and no key is asked for more than it holds;
+//   - time: now lies in the validity, or in the grace after it;
+//   - binding: enough hardware identifiers of the machine match a server;
+//   - quotas: what the system uses fits the period in force.
+//
+// It depends only on the standard library and allot's format packages, so a
+// device can link it into a small binary. It never prints and never exits:
+// it returns a Report whose Err belongs to one of the error classes below.
+package verify
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	"allot.dev/allot/pkg/bundle"
+	"allot.dev/allot/pkg/catalog"
+	"allot.dev/allot/pkg/cert"
+	"allot.dev/allot/pkg/licensekey"
+)
+
+// Error classes. Every failure wraps exactly one.
+var (
+	ErrMalformed   = errors.New("malformed")
+	ErrTrust       = errors.New("not trusted")
+	ErrExpired     = errors.New("expired")
+	ErrNotYetValid = errors.New("not yet valid")
+	ErrBinding     = errors.New("hardware binding does not match")
+	ErrQuota       = errors.New("quota exceeded")
+	ErrRollback    = errors.New("rollback detected")
+)
+
+// Status words of a report.
+const (
+	StatusLicensed  = "licensed"
+	StatusGrace     = "grace"
+	StatusMalformed = "malformed"
+	StatusUntrusted = "untrusted"
+	StatusExpired   = "expired"
+	StatusNotYet    = "not-yet-valid"
+	StatusBinding   = "binding-mismatch"
+	StatusQuota     = "quota-exceeded"
+	StatusRollback  = "rollback"
+)
+
+// Machine is a set of hashed identifiers to check the binding against: this
+// machine's, or a server's from a system file. The hashes must be keyed
+// with the bundle's system id.
+type Machine struct {
+	Name        string
+	Identifiers []string
+}
+
+// Options is what a verification checks against.
+type Options struct {
+	Trust   *Trust
+	Now     time.Time
+	Catalog *catalog.Catalog // analytics types; the default if nil
+	// Machines returns the machines whose binding to check, their
+	// identifiers hashed for systemID. Nil skips the binding check.
+	Machines func(systemID string) ([]Machine, error)
+	Usage    *Usage // nil skips the quota check
+	State    *State // nil skips rollback detection
+}
+
+// Report is the result of verifying one bundle.
+type Report struct {
+	File     string         `json:"file"`
+	Status   string         `json:"status"`
+	Error    string         `json:"error,omitempty"`
+	Bundle   *Summary       `json:"bundle,omitempty"`
+	Time     *TimeReport    `json:"time,omitempty"`
+	Binding  *BindingReport `json:"binding,omitempty"`
+	Quotas   []QuotaReport  `json:"quotas,omitempty"`
+	Keys     []KeyReport    `json:"keys,omitempty"`
+	Warnings []string       `json:"warnings,omitempty"`
+
+	// Err is the failure, nil when the bundle is licensed.
+	Err error `json:"-"`
+}
+
+// Summary identifies a bundle.
+type Summary struct {
+	ID           string   `json:"id"`
+	Sequence     int      `json:"sequence"`
+	Organization string   `json:"organization"`
+	System       string   `json:"system"`
+	WalletID     string   `json:"wallet_id"`
+	Features     []string `json:"features"`
+}
+
+// TimeReport is where now falls in the bundle's validity.
+type TimeReport struct {
+	Now                     time.Time  `json:"now"`
+	From                    time.Time  `json:"from"`
+	Until                   time.Time  `json:"until"`
+	GraceUntil              time.Time  `json:"grace_until"`
+	DaysLeft                int        `json:"days_left"`
+	AnalyticsRetentionUntil *time.Time `json:"analytics_retention_until,omitempty"`
+}
+
+// BindingReport says how the binding was checked.
+type BindingReport struct {
+	Required int    `json:"required"`
+	Checked  bool   `json:"checked"`
+	Server   string `json:"server,omitempty"` // the bundle's server that matched
+	Matched  int    `json:"matched"`
+}
+
+// QuotaReport compares one quota with its use.
+type QuotaReport struct {
+	License string `json:"license"`
+	Allowed int    `json:"allowed"`
+	Used    int    `json:"used"`
+	Limit   int    `json:"limit"`  // with the growth allowance
+	Status  string `json:"status"` // ok, growth, exceeded, not-checked
+}
+
+// KeyReport describes a key that funds the bundle.
+type KeyReport struct {
+	Serial  string `json:"serial"`
+	Issuer  string `json:"issuer"`
+	Product string `json:"product"`
+	Kind    string `json:"kind"`
+	Bearer  bool   `json:"bearer"`
+	Chain   int    `json:"chain_length"`
+}
+
+// Bundle verifies the bundle doc read from file.
+func Bundle(file string, doc []byte, opts Options) *Report {
+	r := &Report{File: file}
+	b, err := check(r, doc, opts)
+	if err == nil && opts.State != nil {
+		err = opts.State.Check(b, opts.Now, opts.Trust.ClockTolerance)
+	}
+	r.Err = err
+	r.Status = statusOf(r, err)
+	if err != nil {
+		r.Error = err.Error()
+	}
+	return r
+}
+
+func statusOf(r *Report, err error) string {
+	switch {
+	case err == nil:
+		if r.Time != nil && !r.Time.Now.Before(r.Time.Until) {
+			return StatusGrace
+		}
+		return StatusLicensed
+	case errors.Is(err, ErrMalformed):
+		return StatusMalformed
+	case errors.Is(err, ErrTrust):
+		return StatusUntrusted
+	case errors.Is(err, ErrExpired):
+		return StatusExpired
+	case errors.Is(err, ErrNotYetValid):
+		return StatusNotYet
+	case errors.Is(err, ErrBinding):
+		return StatusBinding
+	case errors.Is(err, ErrQuota):
+		return StatusQuota
+	case errors.Is(err, ErrRollback):
+		return StatusRollback
+	}
+	return "error"
+}
+
+func check(r *Report, doc []byte, opts Options) (*bundle.Bundle, error) {
+	b, err := bundle.Open(doc)
+	if err != nil {
+		if errors.Is(err, bundle.ErrSignature) {
+			return nil, fmt.Errorf("%w: %v", ErrTrust, err)
+		}
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	r.Bundle = &Summary{ID: b.ID, Sequence: b.Sequence, Organization: b.Organization,
+		System: b.System, WalletID: b.WalletID.String(), Features: b.Features}
+	if err := checkTrust(r, b, opts.Trust); err != nil {
+		return b, err
+	}
+	if err := checkTime(r, b, opts.Now); err != nil {
+		return b, err
+	}
+	if err := checkBinding(r, b, opts.Machines); err != nil {
+		return b, err
+	}
+	if err := checkQuotas(r, b, opts); err != nil {
+		return b, err
+	}
+	return b, nil
+}
+
+// checkTrust establishes that the wallet had the authority for everything
+// the bundle grants.
+func checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrTrust, fmt.Sprintf(format, args...))
+	}
+	// Decode the keys first: cheap, and a key the wallet signed that does
+	// not even decode condemns the bundle.
+	keys := map[string]*licensekey.Key{}
+	var order []*licensekey.Key
+	for i, f := range b.Funding {
+		if _, ok := keys[f.Key]; ok {
+			continue
+		}
+		k, err := licensekey.Parse(f.Key)
+		if err != nil {
+			return fail("funding[%d].key: %v", i+1, err)
+		}
+		keys[f.Key] = k
+		order = append(order, k)
+	}
+	// Certificate and key signatures dominate the cost: check them on every
+	// core at once, certificates first since keys need their chains.
+	certs := make([]*cert.Certificate, len(b.Certificates))
+	errs := make([]error, len(b.Certificates))
+	parallel(len(b.Certificates), func(i int) {
+		certs[i], errs[i] = cert.Parse(b.Certificates[i])
+	})
+	for i, err := range errs {
+		if err != nil {
+			return fail("certificate[%d]: %v", i+1, err)
+		}
+	}
+	pool := cert.NewPool(&trust.Trust)
+	pool.Add(certs...)
+	chains := make([]cert.Chain, len(order))
+	for i, k := range order {
+		c, err := pool.ChainFor(k.Issuer)
+		if err != nil {
+			return fail("key %s: %v", k.Serial, err)
+		}
+		chains[i] = c
+	}
+	kerrs := make([]error, len(order))
+	parallel(len(order), func(i int) {
+		kerrs[i] = chains[i].Authorize(order[i], &trust.Trust)
+	})
+	for i, k := range order {
+		if kerrs[i] != nil {
+			return fail("%v", kerrs[i])
+		}
+		if !k.Bearer && k.Wallet != b.WalletID {
+			return fail("key %s is issued to wallet %s, not to this bundle's wallet %s", k.Serial, k.Wallet, b.WalletID)
+		}
+		if k.Kind != licensekey.Subscription {
+			return fail("key %s is a %s key; bundles are funded by subscription keys", k.Serial, k.Kind)
+		}
+		r.Keys = append(r.Keys, KeyReport{Serial: k.Serial.String(), Issuer: k.Issuer.String(),
+			Product: k.Product, Kind: k.Kind.String(), Bearer: k.Bearer, Chain: len(chains[i])})
+	}
+	// The keys must cover the quotas: per key, no more than it holds; per
+	// license type, at least every period's quota for its whole length.
+	taken := map[string]map[string]int{}
+	funded := map[string]int{}
+	for _, f := range b.Funding {
+		k := keys[f.Key]
+		if taken[f.Key] == nil {
+			taken[f.Key] = map[string]int{}
+		}
+		taken[f.Key][f.License] += f.Months
+		if c := k.Capacity(f.License); taken[f.Key][f.License] > c {
+			return fail("key %s holds %d %s license-months, the bundle takes %d", k.Serial, c, f.License, taken[f.Key][f.License])
+		}
+		funded[f.License] += f.Months
+	}
+	needed := map[string]int{}
+	for _, p := range b.Periods {
+		for t, q := range p.Quota {
+			needed[t] += q * p.Months()
+		}
+	}
+	for _, t := range slices.Sorted(maps.Keys(needed)) {
+		if funded[t] < needed[t] {
+			return fail("the keys fund %d %s license-months, the quotas need %d", funded[t], t, needed[t])
+		}
+	}
+	features := map[string]bool{}
+	for _, k := range order {
+		for _, f := range k.Features {
+			features[f] = true
+		}
+	}
+	for _, f := range b.Features {
+		if !features[f] {
+			return fail("feature %q is granted by none of the keys", f)
+		}
+	}
+	return nil
+}
+
+// parallel runs f(0) … f(n-1) on up to GOMAXPROCS goroutines.
+func parallel(n int, f func(i int)) {
+	workers := min(n, runtime.GOMAXPROCS(0))
+	if workers <= 1 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	next := 0
+	for range workers {
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				i := next
+				next++
+				mu.Unlock()
+				if i >= n {
+					return
+				}
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func checkTime(r *Report, b *bundle.Bundle, now time.Time) error {
+	v := b.Validity
+	t := &TimeReport{Now: now.UTC(), From: v.From, Until: v.Until, GraceUntil: v.GraceUntil}
+	r.Time = t
+	hasAnalytics := false
+	for _, p := range b.Periods {
+		for typ, q := range p.Quota {
+			if q > 0 && licensekey.AnalyticsLevel(typ) > 0 {
+				hasAnalytics = true
+			}
+		}
+	}
+	if hasAnalytics {
+		ret := v.GraceUntil.AddDate(0, 0, b.AnalyticsRetentionDays)
+		t.AnalyticsRetentionUntil = &ret
+	}
+	switch {
+	case now.Before(v.From):
+		t.DaysLeft = days(v.From.Sub(now))
+		return fmt.Errorf("%w: valid from %s, it is %s", ErrNotYetValid, v.From.Format(time.DateOnly), now.UTC().Format(time.DateOnly))
+	case now.Before(v.Until):
+		t.DaysLeft = days(v.Until.Sub(now))
+	case now.Before(v.GraceUntil):
+		t.DaysLeft = days(v.GraceUntil.Sub(now))
+		r.Warnings = append(r.Warnings, fmt.Sprintf("in the grace period: the subscription ended %s; renew before %s",
+			v.Until.Format(time.DateOnly), v.GraceUntil.Format(time.DateOnly)))
+	default:
+		retention := ""
+		if t.AnalyticsRetentionUntil != nil {
+			retention = "; analytics data is kept until " + t.AnalyticsRetentionUntil.Format(time.DateOnly)
+		}
+		return fmt.Errorf("%w: the subscription ended %s and its grace period %s%s", ErrExpired,
+			v.Until.Format(time.DateOnly), v.GraceUntil.Format(time.DateOnly), retention)
+	}
+	return nil
+}
+
+func days(d time.Duration) int { return int((d + 24*time.Hour - 1) / (24 * time.Hour)) }
+
+func checkBinding(r *Report, b *bundle.Bundle, machines func(string) ([]Machine, error)) error {
+	br := &BindingReport{Required: b.Binding.Required}
+	r.Binding = br
+	if b.Binding.Required == 0 || machines == nil {
+		return nil
+	}
+	ms, err := machines(b.System)
+	if err != nil {
+		return err
+	}
+	br.Checked = true
+	for _, m := range ms {
+		best, bestServer := 0, ""
+		for _, s := range b.Binding.Servers {
+			n := 0
+			for _, id := range m.Identifiers {
+				if slices.Contains(s.Identifiers, id) {
+					n++
+				}
+			}
+			if n > best {
+				best, bestServer = n, s.Name
+			}
+		}
+		br.Matched, br.Server = best, bestServer
+		if best < b.Binding.Required {
+			return fmt.Errorf("%w: %s matches %d identifier%s of a licensed server, %d required",
+				ErrBinding, m.Name, best, plural(best), b.Binding.Required)
+		}
+	}
+	return nil
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func checkQuotas(r *Report, b *bundle.Bundle, opts Options) error {
+	per, _ := b.Period(opts.Now)
+	u := opts.Usage
+	if u == nil {
+		for _, t := range slices.Sorted(maps.Keys(per.Quota)) {
+			r.Quotas = append(r.Quotas, QuotaReport{License: t, Allowed: per.Quota[t], Status: "not-checked"})
+		}
+		return nil
+	}
+	if u.System != b.System {
+		return fmt.Errorf("%w: the usage file is for system %q, the bundle for %q", ErrMalformed, u.System, b.System)
+	}
+	licensed := map[string]bool{}
+	for _, s := range b.Binding.Servers {
+		licensed[s.Name] = true
+	}
+	used := map[string]int{}
+	for _, s := range u.Servers {
+		if !licensed[s.Name] {
+			return fmt.Errorf("%w: server %q uses licenses but is not a server of this bundle", ErrBinding, s.Name)
+		}
+		used["camera"] += s.Cameras
+		used["intercom"] += s.Intercoms
+	}
+	var failed []string
+	growth := b.GrowthAllowancePercent
+	for _, t := range []string{"camera", "intercom"} {
+		allowed := per.Quota[t]
+		if used[t] == 0 && allowed == 0 {
+			continue
+		}
+		q := QuotaReport{License: t, Allowed: allowed, Used: used[t], Limit: allowed + allowed*growth/100, Status: "ok"}
+		switch {
+		case q.Used > q.Limit:
+			q.Status = "exceeded"
+			failed = append(failed, fmt.Sprintf("%s: %d used, %d allowed (%d with the growth allowance)", t, q.Used, q.Allowed, q.Limit))
+		case q.Used > q.Allowed:
+			q.Status = "growth"
+			r.Warnings = append(r.Warnings, fmt.Sprintf("%s: %d used, %d allocated: within the %d%% growth allowance until the next renewal", t, q.Used, q.Allowed, growth))
+		}
+		r.Quotas = append(r.Quotas, q)
+	}
+	// Analytics: levels 1-3 license their own types; level 4 licenses all,
+	// and takes what each lower level cannot cover.
+	cat := opts.Catalog
+	if cat == nil {
+		cat = catalog.Default()
+	}
+	var need [5]int
+	for _, a := range u.Analytics {
+		lvl, err := cat.AnalyticsLevel(a.Type)
+		if err != nil {
+			return fmt.Errorf("%w: usage: %v", ErrMalformed, err)
+		}
+		need[lvl] += a.Cameras
+	}
+	overflow := 0
+	for lvl := 1; lvl <= 3; lvl++ {
+		t := fmt.Sprintf("analytics-l%d", lvl)
+		allowed := per.Quota[t]
+		if need[lvl] == 0 && allowed == 0 {
+			continue
+		}
+		q := QuotaReport{License: t, Allowed: allowed, Used: need[lvl], Limit: allowed, Status: "ok"}
+		if need[lvl] > allowed {
+			overflow += need[lvl] - allowed
+			q.Status = "level-4" // the excess is counted against level 4
+		}
+		r.Quotas = append(r.Quotas, q)
+	}
+	if l4 := per.Quota["analytics-l4"]; l4 > 0 || overflow > 0 {
+		q := QuotaReport{License: "analytics-l4", Allowed: l4, Used: overflow, Limit: l4, Status: "ok"}
+		if overflow > l4 {
+			q.Status = "exceeded"
+			failed = append(failed, fmt.Sprintf("analytics: %d camera assignments are not covered by a license of their level or level 4", overflow-l4))
+		}
+		r.Quotas = append(r.Quotas, q)
+	}
+	for _, f := range u.Features {
+		if !slices.Contains(b.Features, f) {
+			failed = append(failed, fmt.Sprintf("feature %q is used but not licensed", f))
+		}
+	}
+	if len(failed) > 0 {
+		msg := failed[0]
+		if len(failed) > 1 {
+			msg += fmt.Sprintf(" (and %d more)", len(failed)-1)
+		}
+		return fmt.Errorf("%w: %s", ErrQuota, msg)
+	}
+	return nil
+}

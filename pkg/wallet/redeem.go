@@ -1,0 +1,236 @@
+package wallet
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+
+	"allot.dev/allot/pkg/cert"
+	"allot.dev/allot/pkg/licensekey"
+	"allot.dev/allot/pkg/sign"
+)
+
+// Errors of redemption, each its own class.
+var (
+	// ErrRedeemed: the key (by issuer and serial) is already in the wallet.
+	ErrRedeemed = errors.New("already redeemed")
+	// ErrDuplicate: the same key appears twice in one batch.
+	ErrDuplicate = errors.New("appears twice in this batch")
+	// ErrOtherWallet: the key is issued to another wallet.
+	ErrOtherWallet = errors.New("issued to another wallet")
+)
+
+// Input is one key to redeem and where it came from.
+type Input struct {
+	Where string // "keys.txt:3" or "argument 2", for messages
+	Text  string
+}
+
+// Invalid is a key that cannot be redeemed, and why.
+type Invalid struct {
+	Input
+	Err error
+}
+
+func (i Invalid) Error() string { return i.Where + ": " + i.Err.Error() }
+
+// Unwrap exposes the cause, so errors.Is and errors.As see it.
+func (i Invalid) Unwrap() error { return i.Err }
+
+// BatchError reports a batch that was refused because some keys are invalid.
+// Nothing of the batch was redeemed.
+type BatchError struct {
+	Invalid []Invalid
+	Total   int
+}
+
+func (e *BatchError) Error() string {
+	msg := e.Invalid[0].Error()
+	if n := len(e.Invalid) - 1; n > 0 {
+		msg += fmt.Sprintf(" (and %d more invalid key%s)", n, plural(n))
+	}
+	return msg + "; nothing was redeemed"
+}
+
+// Unwrap returns the first invalid key's error, which decides the class.
+func (e *BatchError) Unwrap() error { return e.Invalid[0] }
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// RedeemResult is what a redemption did.
+type RedeemResult struct {
+	Redeemed []*licensekey.Key
+	Skipped  []Invalid
+}
+
+// Redeem checks every input key and prepares their redemption. Each key
+// must decode without a typo, chain to one of trust's roots through the
+// wallet's certificates and certs, verify, lie inside every certificate's
+// scope, be issued to this wallet (or be a bearer key its chain allows), and
+// not be redeemed already. If a key fails and skipInvalid is false, the
+// batch is refused with a *BatchError; otherwise the failures are reported
+// in the result and the rest is redeemed.
+func (w *Wallet) Redeem(inputs []Input, certs []*cert.Certificate, trust *cert.Trust, skipInvalid bool) (*Change, *RedeemResult, error) {
+	if len(trust.Roots) == 0 {
+		return nil, nil, errors.New("no trusted vendor root: give --trust or initialise the wallet with --trust")
+	}
+	held, err := w.Certificates()
+	if err != nil {
+		return nil, nil, err
+	}
+	pool := cert.NewPool(trust)
+	pool.Add(held...)
+	pool.Add(certs...)
+
+	type item struct {
+		in    Input
+		key   *licensekey.Key
+		chain cert.Chain
+		err   error
+	}
+	items := make([]item, len(inputs))
+	seen := map[string]string{}
+	for i, in := range inputs {
+		it := &items[i]
+		it.in = in
+		k, err := licensekey.Parse(in.Text)
+		if err != nil {
+			it.err = err
+			continue
+		}
+		it.key = k
+		switch {
+		case w.byID[k.ID()] != nil:
+			it.err = fmt.Errorf("key %s: %w", k.Serial, ErrRedeemed)
+		case seen[k.ID()] != "":
+			it.err = fmt.Errorf("key %s: %w (first at %s)", k.Serial, ErrDuplicate, seen[k.ID()])
+		case !k.Bearer && k.Wallet != w.ID:
+			it.err = fmt.Errorf("key %s: %w (%s), not to this wallet (%s)", k.Serial, ErrOtherWallet, k.Wallet, w.ID)
+		default:
+			seen[k.ID()] = in.Where
+			it.chain, it.err = pool.ChainFor(k.Issuer)
+			if it.err != nil {
+				it.err = fmt.Errorf("key %s: %w", k.Serial, it.err)
+			}
+		}
+	}
+
+	// Signatures are the expensive part: check them on every core.
+	var wg sync.WaitGroup
+	next := make(chan int, len(items))
+	for i := range items {
+		if items[i].err == nil {
+			next <- i
+		}
+	}
+	close(next)
+	for range max(1, min(runtime.GOMAXPROCS(0), len(items)/64)) {
+		wg.Go(func() {
+			for i := range next {
+				items[i].err = items[i].chain.Authorize(items[i].key, trust)
+			}
+		})
+	}
+	wg.Wait()
+
+	res := &RedeemResult{}
+	r := &record{Op: "redeem"}
+	used := map[string]bool{}
+	for _, it := range items {
+		if it.err != nil {
+			res.Skipped = append(res.Skipped, Invalid{Input: it.in, Err: it.err})
+			continue
+		}
+		res.Redeemed = append(res.Redeemed, it.key)
+		r.Keys = append(r.Keys, base64.StdEncoding.EncodeToString(it.key.Raw()))
+		for _, c := range it.chain {
+			used[string(c.Document())] = true
+		}
+	}
+	if len(res.Skipped) > 0 && !skipInvalid {
+		return nil, nil, &BatchError{Invalid: res.Skipped, Total: len(inputs)}
+	}
+	if len(res.Redeemed) == 0 {
+		return nil, res, nil
+	}
+	// Keep the certificates the redeemed keys need, in chain order, so the
+	// wallet can prove every key later without the files they came with.
+	for _, it := range items {
+		if it.err != nil {
+			continue
+		}
+		for _, c := range it.chain {
+			doc := c.Document()
+			if used[string(doc)] && !w.hasCert(doc) {
+				r.Certs = append(r.Certs, base64.StdEncoding.EncodeToString(doc))
+				used[string(doc)] = false
+			}
+		}
+	}
+	// Remember the roots the keys were checked against, so allocations can
+	// rebuild their chains.
+	for _, root := range trust.Roots {
+		if !sign.ContainsKey(w.Trust, root) {
+			r.Trust = append(r.Trust, sign.MarshalAuthorized(root, ""))
+		}
+	}
+	r.Note = redeemNote(res.Redeemed)
+	return &Change{r: r}, res, nil
+}
+
+func (w *Wallet) hasCert(doc []byte) bool { return w.cdocs[sha256.Sum256(doc)] }
+
+// redeemNote summarises a redemption for the history: key count and the
+// license-months or units per license type.
+func redeemNote(keys []*licensekey.Key) string {
+	totals := map[string]int{}
+	var order []string
+	for _, k := range keys {
+		for _, l := range k.Licenses {
+			name := l.Type + " " + unit(k.Kind)
+			if _, ok := totals[name]; !ok {
+				order = append(order, name)
+			}
+			totals[name] += k.Capacity(l.Type)
+		}
+	}
+	parts := make([]string, len(order))
+	for i, n := range order {
+		parts[i] = fmt.Sprintf("%d %s", totals[n], n)
+	}
+	return fmt.Sprintf("redeemed %d key%s: %s", len(keys), plural(len(keys)), strings.Join(parts, ", "))
+}
+
+func unit(k licensekey.Kind) string {
+	if k == licensekey.Subscription {
+		return "license-months"
+	}
+	return k.String() + " units"
+}
+
+// TrustFor returns the trust a redemption checks against: the wallet's own
+// roots plus extra.
+func (w *Wallet) TrustFor(extra *cert.Trust) *cert.Trust {
+	t := &cert.Trust{Revoked: map[string]bool{}}
+	t.Roots = append(t.Roots, w.Trust...)
+	if extra != nil {
+		for _, r := range extra.Roots {
+			if !t.IsRoot(r) {
+				t.Roots = append(t.Roots, r)
+			}
+		}
+		for s := range extra.Revoked {
+			t.Revoked[s] = true
+		}
+	}
+	return t
+}

@@ -1,0 +1,451 @@
+// Package wallet is an organization's ledger of licenses: the wallet's own
+// signer, the license keys redeemed into it with their certificate chains,
+// the allocations made to systems, and the credits owed for time that could
+// not be used.
+//
+// The file is an append-only log of JSON records, one a line. Each record
+// names the SHA-256 of the line before it, so the history is hash-chained:
+// changing or removing any record but the last breaks the chain, and Open
+// refuses the file. The state (balances, allocations) is the fold of the
+// records.
+//
+// Writes are crash-safe and serialised: Update takes an exclusive lock on
+// "<wallet>.lock", reads the wallet, appends one record, and replaces the
+// file atomically (package atomicfile). A change that returned without error
+// is durable; a change that failed leaves the file exactly as it was.
+// Readers take no lock and always see a whole wallet.
+package wallet
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+
+	"allot.dev/allot/pkg/cert"
+	"allot.dev/allot/pkg/licensekey"
+	"allot.dev/allot/pkg/sign"
+)
+
+// Format and Version identify the file.
+const (
+	Format  = "allot-wallet"
+	Version = 1
+)
+
+// Limits a reader enforces.
+const (
+	MaxFileSize   = 1 << 30
+	MaxRecordSize = 256 << 20
+)
+
+// Errors by class.
+var (
+	// ErrCorrupt: the file is not a wallet, a record is malformed, or the
+	// hash chain is broken.
+	ErrCorrupt = errors.New("wallet is damaged")
+	// ErrNotFound: there is no wallet at the path.
+	ErrNotFound = errors.New("no wallet")
+	// ErrExists: init found a wallet already there.
+	ErrExists = errors.New("a wallet already exists")
+)
+
+// Wallet is the state of a wallet file.
+type Wallet struct {
+	Path         string
+	Organization string
+	ID           licensekey.WalletID
+	PublicKey    sign.PublicKey
+	EncryptedKey []byte              // the signer's private key, age-encrypted
+	Trust        []ed25519.PublicKey // vendor roots keys are checked against
+	Created      time.Time
+
+	Keys        []*Entry
+	Allocations []*Allocation
+	Credits     []Credit
+	History     []Event
+
+	byID  map[string]*Entry
+	certs [][]byte // certificate documents, in the order redeemed
+	cdocs map[[32]byte]bool
+
+	raw  []byte   // the file as read
+	head [32]byte // SHA-256 of the last line
+}
+
+// Entry is a redeemed key and what has been taken from it.
+type Entry struct {
+	Key      *licensekey.Key
+	Redeemed time.Time
+	Used     map[string]int // license type → license-months (subscription) or units taken
+}
+
+// Available returns what is left of a key for a license type.
+func (e *Entry) Available(licenseType string) int {
+	return e.Key.Capacity(licenseType) - e.Used[licenseType]
+}
+
+// Expires returns when the unallocated rest of the key expires: the
+// policy's number of years after redemption.
+func (e *Entry) Expires(years int) time.Time { return e.Redeemed.AddDate(years, 0, 0) }
+
+// Allocation is a bundle the wallet signed for a system.
+type Allocation struct {
+	System   string       `json:"system"`
+	BundleID string       `json:"bundle_id"`
+	Sequence int          `json:"sequence"`
+	Periods  []Period     `json:"periods"` // every period the bundle licenses
+	Taken    []KeyFunding `json:"taken"`   // what this allocation took from keys
+	Credits  []Credit     `json:"credits,omitempty"`
+	Bundle   []byte       `json:"bundle"` // the signed bundle
+	Time     time.Time    `json:"-"`
+}
+
+// Period is an allocated subscription period and the keys that fund it.
+type Period struct {
+	From    time.Time      `json:"from"`
+	Until   time.Time      `json:"until"`
+	Quota   map[string]int `json:"quota"`
+	Funding []KeyFunding   `json:"funding"`
+}
+
+// KeyFunding is an amount taken from one key.
+type KeyFunding struct {
+	Key     string `json:"key"` // licensekey.Key.ID
+	License string `json:"license"`
+	Months  int    `json:"months"`
+}
+
+// Credit is compensation owed to the wallet in license-days.
+type Credit struct {
+	License string `json:"license"`
+	Days    int    `json:"days"`
+	Reason  string `json:"reason"`
+}
+
+// Event is one record of the history.
+type Event struct {
+	Seq  int       `json:"seq"`
+	Time time.Time `json:"time"`
+	Who  string    `json:"who"`
+	Op   string    `json:"op"`
+	Note string    `json:"note"`
+	Hash string    `json:"hash"` // SHA-256 of the record's line
+}
+
+// record is one line of the file. Fields beyond the common ones depend on
+// the operation.
+type record struct {
+	Format string    `json:"format,omitempty"` // init only
+	Seq    int       `json:"seq"`
+	Prev   string    `json:"prev"`
+	Time   time.Time `json:"time"`
+	Who    string    `json:"who"`
+	Op     string    `json:"op"`
+	Note   string    `json:"note"`
+
+	// init
+	Version      int      `json:"version,omitempty"`
+	Organization string   `json:"organization,omitempty"`
+	WalletID     string   `json:"wallet_id,omitempty"`
+	PublicKey    string   `json:"public_key,omitempty"`
+	PrivateKey   string   `json:"private_key,omitempty"`
+	Trust        []string `json:"trust,omitempty"`
+
+	// init and redeem: vendor roots to trust, as OpenSSH key lines
+	// (Trust, above)
+
+	// redeem
+	Keys  []string `json:"keys,omitempty"`  // binary keys, base64
+	Certs []string `json:"certs,omitempty"` // certificate documents, base64
+
+	// allocate
+	Allocation *Allocation `json:"allocation,omitempty"`
+}
+
+// Open reads the wallet at path. It takes no lock: the file is only ever
+// replaced whole, so a reader sees one complete version.
+func Open(path string) (*Wallet, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return parse(path, data)
+}
+
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w at %s", ErrNotFound, path)
+		}
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > MaxFileSize {
+		return nil, fmt.Errorf("%s: %w: larger than %d MiB", path, ErrCorrupt, MaxFileSize>>20)
+	}
+	data := make([]byte, st.Size())
+	if _, err := f.ReadAt(data, 0); err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+func parse(path string, data []byte) (*Wallet, error) {
+	w := &Wallet{Path: path, raw: data, byID: map[string]*Entry{}, cdocs: map[[32]byte]bool{}}
+	if len(data) == 0 {
+		return nil, fmt.Errorf("%s: %w: empty file", path, ErrCorrupt)
+	}
+	if data[len(data)-1] != '\n' {
+		return nil, fmt.Errorf("%s: %w: the last record is incomplete", path, ErrCorrupt)
+	}
+	rest := data
+	for seq := 0; len(rest) > 0; seq++ {
+		i := bytes.IndexByte(rest, '\n')
+		line := rest[:i+1]
+		rest = rest[i+1:]
+		fail := func(format string, args ...any) error {
+			return fmt.Errorf("%s: record %d: %w: %s", path, seq+1, ErrCorrupt, fmt.Sprintf(format, args...))
+		}
+		if len(line) > MaxRecordSize {
+			return nil, fail("longer than %d MiB", MaxRecordSize>>20)
+		}
+		var r record
+		dec := json.NewDecoder(bytes.NewReader(line))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&r); err != nil {
+			return nil, fail("%v", err)
+		}
+		if r.Seq != seq {
+			return nil, fail("sequence number %d, want %d", r.Seq, seq)
+		}
+		if want := prevString(seq, w.head); r.Prev != want {
+			return nil, fail("the hash chain is broken: prev %q, want %q (a record before it was changed or removed)", r.Prev, want)
+		}
+		if seq == 0 && r.Op != "init" || seq > 0 && r.Op == "init" {
+			return nil, fail("operation %q out of place", r.Op)
+		}
+		if err := w.apply(&r); err != nil {
+			return nil, fail("%v", err)
+		}
+		w.head = sha256.Sum256(line)
+		w.History = append(w.History, Event{Seq: r.Seq, Time: r.Time, Who: r.Who, Op: r.Op, Note: r.Note, Hash: hex.EncodeToString(w.head[:])})
+	}
+	return w, nil
+}
+
+func prevString(seq int, head [32]byte) string {
+	if seq == 0 {
+		return ""
+	}
+	return hex.EncodeToString(head[:])
+}
+
+// apply folds one record into the state.
+func (w *Wallet) apply(r *record) error {
+	switch r.Op {
+	case "init":
+		if r.Format != Format || r.Version != Version {
+			return fmt.Errorf("not an %s version %d file", Format, Version)
+		}
+		pub, err := sign.ParseAuthorized(r.PublicKey)
+		if err != nil {
+			return err
+		}
+		if licensekey.WalletIDOf(pub.Key).String() != r.WalletID {
+			return errors.New("wallet_id does not match public_key")
+		}
+		w.Organization, w.PublicKey, w.ID = r.Organization, pub, licensekey.WalletIDOf(pub.Key)
+		w.EncryptedKey, w.Created = []byte(r.PrivateKey), r.Time
+		if err := w.addTrust(r.Trust); err != nil {
+			return err
+		}
+	case "redeem":
+		if err := w.addTrust(r.Trust); err != nil {
+			return err
+		}
+		for _, c := range r.Certs {
+			doc, err := base64.StdEncoding.DecodeString(c)
+			if err != nil {
+				return errors.New("certs: not base64")
+			}
+			w.addCert(doc)
+		}
+		for _, s := range r.Keys {
+			raw, err := base64.StdEncoding.DecodeString(s)
+			if err != nil {
+				return errors.New("keys: not base64")
+			}
+			k, err := licensekey.ParseRaw(raw)
+			if err != nil {
+				return err
+			}
+			if _, dup := w.byID[k.ID()]; dup {
+				return fmt.Errorf("key %s is redeemed twice", k.ID())
+			}
+			e := &Entry{Key: k, Redeemed: r.Time, Used: map[string]int{}}
+			w.Keys = append(w.Keys, e)
+			w.byID[k.ID()] = e
+		}
+	case "allocate":
+		a := r.Allocation
+		if a == nil {
+			return errors.New("allocate record without allocation")
+		}
+		for _, f := range a.Taken {
+			e, ok := w.byID[f.Key]
+			if !ok {
+				return fmt.Errorf("allocation funded by key %s, which was never redeemed", f.Key)
+			}
+			if f.Months < 1 || e.Available(f.License) < f.Months {
+				return fmt.Errorf("allocation takes %d of %s from key %s, which has %d left", f.Months, f.License, f.Key, e.Available(f.License))
+			}
+			e.Used[f.License] += f.Months
+		}
+		a.Time = r.Time
+		w.Allocations = append(w.Allocations, a)
+		w.Credits = append(w.Credits, a.Credits...)
+	default:
+		return fmt.Errorf("unknown operation %q", r.Op)
+	}
+	return nil
+}
+
+func (w *Wallet) addTrust(lines []string) error {
+	for _, t := range lines {
+		k, err := sign.ParseAuthorized(t)
+		if err != nil {
+			return fmt.Errorf("trust: %v", err)
+		}
+		if !sign.ContainsKey(w.Trust, k.Key) {
+			w.Trust = append(w.Trust, k.Key)
+		}
+	}
+	return nil
+}
+
+func (w *Wallet) addCert(doc []byte) bool {
+	h := sha256.Sum256(doc)
+	if w.cdocs[h] {
+		return false
+	}
+	w.cdocs[h] = true
+	w.certs = append(w.certs, doc)
+	return true
+}
+
+// Certificates parses the certificates the wallet holds. Each one's
+// signature is checked as it is parsed.
+func (w *Wallet) Certificates() ([]*cert.Certificate, error) {
+	var cs []*cert.Certificate
+	for _, d := range w.certs {
+		c, err := cert.Parse(d)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w: stored certificate: %v", w.Path, ErrCorrupt, err)
+		}
+		cs = append(cs, c)
+	}
+	return cs, nil
+}
+
+// Key returns the entry of a redeemed key by its ID.
+func (w *Wallet) Key(id string) (*Entry, bool) {
+	e, ok := w.byID[id]
+	return e, ok
+}
+
+// LastAllocation returns the latest allocation for a system, or nil.
+func (w *Wallet) LastAllocation(system string) *Allocation {
+	for i := len(w.Allocations) - 1; i >= 0; i-- {
+		if w.Allocations[i].System == system {
+			return w.Allocations[i]
+		}
+	}
+	return nil
+}
+
+// Balance summarises one license type of a wallet.
+type Balance struct {
+	License   string `json:"license"`
+	Kind      string `json:"kind"`
+	Keys      int    `json:"keys"`
+	Total     int    `json:"total"`     // license-months (subscription) or units
+	Allocated int    `json:"allocated"` // taken by allocations
+	Expired   int    `json:"expired"`   // unallocated, past the expiry
+	Available int    `json:"available"`
+	Credits   int    `json:"credit_days"`
+}
+
+// Balances returns the balance of every license type and kind, sorted.
+func (w *Wallet) Balances(now time.Time, expiryYears int) []Balance {
+	type k struct{ lic, kind string }
+	m := map[k]*Balance{}
+	for _, e := range w.Keys {
+		for _, l := range e.Key.Licenses {
+			key := k{l.Type, e.Key.Kind.String()}
+			b := m[key]
+			if b == nil {
+				b = &Balance{License: l.Type, Kind: key.kind}
+				m[key] = b
+			}
+			total := e.Key.Capacity(l.Type)
+			used := e.Used[l.Type]
+			b.Keys++
+			b.Total += total
+			b.Allocated += used
+			if !now.Before(e.Expires(expiryYears)) {
+				b.Expired += total - used
+			} else {
+				b.Available += total - used
+			}
+		}
+	}
+	for _, c := range w.Credits {
+		key := k{c.License, licensekey.Subscription.String()}
+		b := m[key]
+		if b == nil {
+			b = &Balance{License: c.License, Kind: key.kind}
+			m[key] = b
+		}
+		b.Credits += c.Days
+	}
+	var out []Balance
+	for _, b := range m {
+		out = append(out, *b)
+	}
+	slices.SortFunc(out, func(a, b Balance) int {
+		if a.License != b.License {
+			return cmpString(a.License, b.License)
+		}
+		return cmpString(a.Kind, b.Kind)
+	})
+	return out
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Allocate prepares the record of an allocation: the bundle the wallet
+// signed and what it took from which keys.
+func (w *Wallet) Allocate(a *Allocation, note string) *Change {
+	return &Change{r: &record{Op: "allocate", Allocation: a, Note: note}}
+}

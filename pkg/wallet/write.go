@@ -1,0 +1,149 @@
+package wallet
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"time"
+
+	"allot.dev/allot/pkg/atomicfile"
+	"allot.dev/allot/pkg/licensekey"
+	"allot.dev/allot/pkg/sign"
+)
+
+// FileMode is the mode of wallet files: they hold the organization's
+// (encrypted) private key.
+const FileMode = 0o600
+
+// InitParams is what a new wallet starts with.
+type InitParams struct {
+	Organization string
+	PublicKey    ed25519.PublicKey
+	EncryptedKey []byte
+	Trust        []ed25519.PublicKey
+	Time         time.Time
+	Who          string
+}
+
+// Init creates a new wallet file at path. It never overwrites a file.
+func Init(path string, p InitParams) (*Wallet, error) {
+	if p.Organization == "" {
+		return nil, errors.New("organization: missing")
+	}
+	pub := sign.PublicKey{Key: p.PublicKey, Comment: "wallet:" + sanitizeComment(p.Organization)}
+	r := &record{
+		Format: Format, Version: Version, Seq: 0, Time: p.Time.UTC(), Who: p.Who, Op: "init",
+		Note:         fmt.Sprintf("created the wallet of %q", p.Organization),
+		Organization: p.Organization, WalletID: licensekey.WalletIDOf(p.PublicKey).String(),
+		PublicKey: pub.String(), PrivateKey: string(p.EncryptedKey),
+	}
+	for _, t := range p.Trust {
+		r.Trust = append(r.Trust, sign.MarshalAuthorized(t, ""))
+	}
+	line, err := marshalRecord(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := atomicfile.Create(path, line, FileMode); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("%w at %s", ErrExists, path)
+		}
+		return nil, err
+	}
+	return parse(path, line)
+}
+
+// sanitizeComment keeps an organization name usable as the comment of an
+// OpenSSH key line: one line, no leading or trailing space.
+func sanitizeComment(s string) string {
+	return string(bytes.Join(bytes.Fields([]byte(s)), []byte("_")))
+}
+
+// Change is a record prepared against a wallet, waiting to be appended by
+// Update.
+type Change struct {
+	r *record
+}
+
+// Update changes the wallet at path under its lock: it reads the current
+// wallet, calls fn, and appends the change fn returns, stamped with now and
+// who. If fn returns an error or a nil change, the file is not touched. The
+// returned wallet is the state after the change.
+func Update(path string, now time.Time, who string, fn func(w *Wallet) (*Change, error)) (*Wallet, error) {
+	unlock, err := lock(path)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	w, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	c, err := fn(w)
+	if err != nil || c == nil {
+		return w, err
+	}
+	r := c.r
+	r.Seq = len(w.History)
+	r.Prev = prevString(r.Seq, w.head)
+	r.Time = now.UTC()
+	r.Who = who
+	line, err := marshalRecord(r)
+	if err != nil {
+		return nil, err
+	}
+	data := make([]byte, 0, len(w.raw)+len(line))
+	data = append(append(data, w.raw...), line...)
+	// Fold the new record into a fresh reading of the whole file: the
+	// change is written only if the wallet it produces is valid.
+	next, err := parse(path, data)
+	if err != nil {
+		return nil, fmt.Errorf("internal error: the change would damage the wallet: %w", err)
+	}
+	if err := atomicfile.Replace(path, data, FileMode); err != nil {
+		return nil, err
+	}
+	return next, nil
+}
+
+func marshalRecord(r *record) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(r); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil // Encode ends the line with '\n'
+}
+
+// LockPath returns the path of the lock file that serialises writers.
+func LockPath(path string) string { return path + ".lock" }
+
+// lock takes the wallet's exclusive lock, creating the lock file if needed.
+// The lock file is empty and stays in place: removing it would race with a
+// writer that has just opened it.
+func lock(path string) (unlock func(), err error) {
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w at %s", ErrNotFound, path)
+		}
+		return nil, err
+	}
+	f, err := os.OpenFile(LockPath(path), os.O_RDWR|os.O_CREATE, FileMode)
+	if err != nil {
+		return nil, err
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking %s: %w", path, err)
+	}
+	return func() { f.Close() }, nil
+}
+
+// Head returns the SHA-256 of the wallet's last record, which commits to the
+// whole history.
+func (w *Wallet) Head() [32]byte { return w.head }

@@ -14,23 +14,19 @@
 package bundle
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/BurntSushi/toml"
-
 	"allot.dev/allot/pkg/hwid"
 	"allot.dev/allot/pkg/licensekey"
+	"allot.dev/allot/pkg/payload"
 	"allot.dev/allot/pkg/sign"
-	"allot.dev/allot/pkg/tomlfile"
 )
 
 // Namespace is the SSHSIG namespace of bundles.
@@ -105,8 +101,15 @@ type Period struct {
 	Quota map[string]int `toml:"quota" json:"quota"`
 }
 
-// Months returns the period's length in whole months.
-func (p Period) Months() int { return MonthsBetween(p.From, p.Until) }
+// Months returns the period's length in months, a month begun counting as a
+// whole one: what its quotas cost in license-months.
+func (p Period) Months() int {
+	m := MonthsBetween(p.From, p.Until)
+	if AddMonths(p.From, m).Before(p.Until) {
+		m++
+	}
+	return m
+}
 
 // Funding is an amount of one license type taken from one key: license-months
 // for subscription keys.
@@ -118,27 +121,6 @@ type Funding struct {
 
 // Document returns the signed bundle exactly as read or written.
 func (b *Bundle) Document() []byte { return b.doc }
-
-type payload struct {
-	Version                int                 `toml:"version"`
-	ID                     string              `toml:"id"`
-	Sequence               int                 `toml:"sequence"`
-	Organization           string              `toml:"organization"`
-	System                 string              `toml:"system"`
-	Issued                 time.Time           `toml:"issued"`
-	WalletID               licensekey.WalletID `toml:"wallet_id"`
-	WalletKey              string              `toml:"wallet_key"`
-	Features               []string            `toml:"features"`
-	AnalyticsRetentionDays int                 `toml:"analytics_retention_days"`
-	GrowthAllowancePercent int                 `toml:"growth_allowance_percent"`
-	Validity               Validity            `toml:"validity"`
-	Binding                Binding             `toml:"binding"`
-	Periods                []Period            `toml:"period"`
-	Funding                []Funding           `toml:"funding"`
-	Certificates           []struct {
-		Document string `toml:"document"`
-	} `toml:"certificate"`
-}
 
 // Open verifies a bundle's signature and then parses it. The signature must
 // be by the wallet key the payload names.
@@ -165,42 +147,92 @@ func Open(doc []byte) (*Bundle, error) {
 }
 
 func parse(body []byte) (*Bundle, error) {
-	var p payload
-	md, err := toml.Decode(string(body), &p)
+	secs, err := payload.Parse(body)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	if u := md.Undecoded(); len(u) > 0 {
-		return nil, fmt.Errorf("%w: unknown field %q", ErrMalformed, u[0].String())
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
 	}
-	fail := func(field, format string, args ...any) error {
-		return fmt.Errorf("%w: %s: %s", ErrMalformed, field, fmt.Sprintf(format, args...))
+	b := &Bundle{}
+	// The version decides the layout, so it is checked before anything
+	// else is read.
+	if v, ok := payload.Version(secs); ok && v != Version {
+		return nil, fail("version: %d, want %d", v, Version)
 	}
-	if p.Version != Version {
-		return nil, fail("version", "%d, want %d", p.Version, Version)
+	top := payload.NewTable(&secs[0])
+	top.Int("version")
+	b.ID = top.String("id")
+	b.Sequence = top.Int("sequence")
+	b.Organization = top.String("organization")
+	b.System = top.String("system")
+	b.Issued = top.Time("issued")
+	walletID := top.String("wallet_id")
+	walletKey := top.String("wallet_key")
+	b.Features = top.Strings("features")
+	b.AnalyticsRetentionDays = top.Int("analytics_retention_days")
+	b.GrowthAllowancePercent = top.Int("growth_allowance_percent")
+	if err := top.Done(); err != nil {
+		return nil, fail("%v", err)
 	}
-	wk, err := sign.ParseAuthorized(p.WalletKey)
+	wk, err := sign.ParseAuthorized(walletKey)
 	if err != nil {
-		return nil, fail("wallet_key", "%v", err)
+		return nil, fail("wallet_key: %v", err)
 	}
-	if licensekey.WalletIDOf(wk.Key) != p.WalletID {
-		return nil, fail("wallet_id", "%s is not the id of wallet_key", p.WalletID)
+	b.WalletKey = wk
+	if b.WalletID, err = licensekey.ParseWalletID(walletID); err != nil {
+		return nil, fail("wallet_id: %v", err)
 	}
-	b := &Bundle{
-		ID: p.ID, Sequence: p.Sequence, Organization: p.Organization, System: p.System,
-		Issued: p.Issued, WalletID: p.WalletID, WalletKey: wk, Features: p.Features,
-		AnalyticsRetentionDays: p.AnalyticsRetentionDays, GrowthAllowancePercent: p.GrowthAllowancePercent,
-		Validity: p.Validity, Binding: p.Binding, Periods: p.Periods, Funding: p.Funding,
+	if licensekey.WalletIDOf(wk.Key) != b.WalletID {
+		return nil, fail("wallet_id: %s is not the id of wallet_key", b.WalletID)
 	}
-	if len(p.Certificates) > MaxCertificates {
-		return nil, fail("certificate", "%d certificates, at most %d", len(p.Certificates), MaxCertificates)
-	}
-	for i, c := range p.Certificates {
-		d, err := base64.StdEncoding.DecodeString(c.Document)
-		if err != nil {
-			return nil, fail(fmt.Sprintf("certificate[%d].document", i+1), "not base64")
+	seen := map[string]bool{}
+	for i := 1; i < len(secs); i++ {
+		sec := &secs[i]
+		t := payload.NewTable(sec)
+		switch {
+		case sec.Name == "validity" && !sec.Array && !seen["validity"]:
+			b.Validity = Validity{From: t.Time("from"), Until: t.Time("until"), GraceUntil: t.Time("grace_until")}
+		case sec.Name == "binding" && !sec.Array && !seen["binding"]:
+			b.Binding.Required = t.Int("required")
+		case sec.Name == "binding.server" && sec.Array && seen["binding"]:
+			if len(b.Binding.Servers) == MaxServers {
+				return nil, fail("line %d: more than %d servers", sec.Line, MaxServers)
+			}
+			b.Binding.Servers = append(b.Binding.Servers, Server{Name: t.String("name"), Identifiers: t.Strings("identifiers")})
+		case sec.Name == "period" && sec.Array:
+			if len(b.Periods) == MaxPeriods {
+				return nil, fail("line %d: more than %d periods", sec.Line, MaxPeriods)
+			}
+			b.Periods = append(b.Periods, Period{From: t.Time("from"), Until: t.Time("until")})
+		case sec.Name == "period.quota" && !sec.Array && len(b.Periods) > 0 && b.Periods[len(b.Periods)-1].Quota == nil:
+			b.Periods[len(b.Periods)-1].Quota = t.IntMap()
+		case sec.Name == "funding" && sec.Array:
+			if len(b.Funding) == MaxFunding {
+				return nil, fail("line %d: more than %d funding entries", sec.Line, MaxFunding)
+			}
+			b.Funding = append(b.Funding, Funding{Key: t.String("key"), License: t.String("license"), Months: t.Int("months")})
+		case sec.Name == "certificate" && sec.Array:
+			if len(b.Certificates) == MaxCertificates {
+				return nil, fail("line %d: more than %d certificates", sec.Line, MaxCertificates)
+			}
+			d, err := base64.StdEncoding.Strict().DecodeString(t.String("document"))
+			if err != nil {
+				return nil, fail("line %d: certificate.document: not base64", sec.Line)
+			}
+			b.Certificates = append(b.Certificates, d)
+		default:
+			return nil, fail("line %d: unexpected [%s]", sec.Line, sec.Name)
 		}
-		b.Certificates = append(b.Certificates, d)
+		if err := t.Done(); err != nil {
+			return nil, fail("%v", err)
+		}
+		seen[sec.Name] = true
+	}
+	for i, p := range b.Periods {
+		if p.Quota == nil {
+			return nil, fail("period[%d]: no [period.quota]", i+1)
+		}
 	}
 	if err := b.validate(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
@@ -311,9 +343,7 @@ func Seal(b *Bundle, priv ed25519.PrivateKey) ([]byte, error) {
 	if err := b.validate(); err != nil {
 		return nil, err
 	}
-	var w bytes.Buffer
-	b.writePayload(&w)
-	doc, err := sign.Seal(priv, Namespace, w.Bytes())
+	doc, err := sign.Seal(priv, Namespace, b.writePayload())
 	if err != nil {
 		return nil, err
 	}
@@ -321,51 +351,74 @@ func Seal(b *Bundle, priv ed25519.PrivateKey) ([]byte, error) {
 	return doc, nil
 }
 
-func (b *Bundle) writePayload(w io.Writer) {
-	q := tomlfile.Quote
-	ts := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-	fmt.Fprintf(w, "# allot license bundle for system %s. Signed below by the organization's\n", q(b.System))
-	fmt.Fprintf(w, "# wallet: any change breaks the signature. Check it with `allot verify`.\n")
-	fmt.Fprintf(w, "version = %d\n", Version)
-	fmt.Fprintf(w, "id = %s\n", q(b.ID))
-	fmt.Fprintf(w, "sequence = %d\n", b.Sequence)
-	fmt.Fprintf(w, "organization = %s\n", q(b.Organization))
-	fmt.Fprintf(w, "system = %s\n", q(b.System))
-	fmt.Fprintf(w, "issued = %s\n", ts(b.Issued))
-	fmt.Fprintf(w, "wallet_id = %s\n", q(b.WalletID.String()))
-	fmt.Fprintf(w, "wallet_key = %s\n", q(b.WalletKey.String()))
-	fmt.Fprintf(w, "features = %s\n", tomlfile.QuoteList(b.Features))
-	fmt.Fprintf(w, "analytics_retention_days = %d\n", b.AnalyticsRetentionDays)
-	fmt.Fprintf(w, "growth_allowance_percent = %d\n", b.GrowthAllowancePercent)
-	fmt.Fprintf(w, "\n[validity]\nfrom = %s\nuntil = %s\ngrace_until = %s\n",
-		ts(b.Validity.From), ts(b.Validity.Until), ts(b.Validity.GraceUntil))
-	fmt.Fprintf(w, "\n[binding]\nrequired = %d\n", b.Binding.Required)
+func (b *Bundle) writePayload() []byte {
+	var w payload.Writer
+	w.Comment(fmt.Sprintf("allot license bundle for system %q. Signed below by the organization's", b.System))
+	w.Comment("wallet: any change breaks the signature. Check it with `allot verify`.")
+	w.Int("version", Version)
+	w.String("id", b.ID)
+	w.Int("sequence", b.Sequence)
+	w.String("organization", b.Organization)
+	w.String("system", b.System)
+	w.Time("issued", b.Issued)
+	w.String("wallet_id", b.WalletID.String())
+	w.String("wallet_key", b.WalletKey.String())
+	w.Strings("features", b.Features)
+	w.Int("analytics_retention_days", b.AnalyticsRetentionDays)
+	w.Int("growth_allowance_percent", b.GrowthAllowancePercent)
+	w.Table("validity")
+	w.Time("from", b.Validity.From)
+	w.Time("until", b.Validity.Until)
+	w.Time("grace_until", b.Validity.GraceUntil)
+	w.Table("binding")
+	w.Int("required", b.Binding.Required)
 	for _, s := range b.Binding.Servers {
-		fmt.Fprintf(w, "\n[[binding.server]]\nname = %s\nidentifiers = %s\n", q(s.Name), tomlfile.QuoteList(s.Identifiers))
+		w.ArrayTable("binding.server")
+		w.String("name", s.Name)
+		w.Strings("identifiers", s.Identifiers)
 	}
 	for _, p := range b.Periods {
-		fmt.Fprintf(w, "\n[[period]]\nfrom = %s\nuntil = %s\n[period.quota]\n", ts(p.From), ts(p.Until))
+		w.ArrayTable("period")
+		w.Time("from", p.From)
+		w.Time("until", p.Until)
+		w.SubTable("period.quota")
 		for _, t := range slices.Sorted(maps.Keys(p.Quota)) {
-			fmt.Fprintf(w, "%s = %d\n", t, p.Quota[t])
+			w.Int(t, p.Quota[t])
 		}
 	}
 	for _, f := range b.Funding {
-		fmt.Fprintf(w, "\n[[funding]]\nkey = %s\nlicense = %s\nmonths = %d\n", q(f.Key), q(f.License), f.Months)
+		w.ArrayTable("funding")
+		w.String("key", f.Key)
+		w.String("license", f.License)
+		w.Int("months", f.Months)
 	}
 	for _, c := range b.Certificates {
-		fmt.Fprintf(w, "\n[[certificate]]\ndocument = %s\n", q(base64.StdEncoding.EncodeToString(c)))
+		w.ArrayTable("certificate")
+		w.String("document", base64.StdEncoding.EncodeToString(c))
 	}
+	return w.Bytes()
 }
 
-// MonthsBetween returns the whole months from a to b, counting a month from
-// a day of one month to the same day of the next.
+// MonthsBetween returns the whole months from a to b: the largest m with
+// AddMonths(a, m) not after b.
 func MonthsBetween(a, b time.Time) int {
 	a, b = a.UTC(), b.UTC()
 	m := (b.Year()-a.Year())*12 + int(b.Month()) - int(a.Month())
-	if a.AddDate(0, m, 0).After(b) {
+	for m > 0 && AddMonths(a, m).After(b) {
 		m--
 	}
-	return m
+	return max(m, 0)
+}
+
+// AddMonths adds m months to t, keeping the day of the month but clamping
+// it to the month's last day: January 31 plus one month is February 28 (or
+// 29), not March 3 as time.AddDate has it.
+func AddMonths(t time.Time, m int) time.Time {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	first := time.Date(y, mo+time.Month(m), 1, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
+	last := first.AddDate(0, 1, -1).Day()
+	return first.AddDate(0, 0, min(d, last)-1)
 }
 
 // FormatQuota prints quotas as "camera=40, intercom=4", sorted by type.

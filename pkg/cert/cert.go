@@ -17,13 +17,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/BurntSushi/toml"
-
 	"allot.dev/allot/pkg/licensekey"
+	"allot.dev/allot/pkg/payload"
 	"allot.dev/allot/pkg/sign"
 )
 
@@ -82,17 +82,6 @@ type Certificate struct {
 // Document returns the certificate's signed document.
 func (c *Certificate) Document() []byte { return c.doc }
 
-type payload struct {
-	Version    int       `toml:"version"`
-	Serial     string    `toml:"serial"`
-	Role       string    `toml:"role"`
-	Subject    string    `toml:"subject"`
-	Issuer     string    `toml:"issuer"`
-	ValidFrom  time.Time `toml:"valid_from"`
-	ValidUntil time.Time `toml:"valid_until"`
-	Scope      Scope     `toml:"scope"`
-}
-
 // Template is what Issue needs to make a certificate.
 type Template struct {
 	Role       string
@@ -132,16 +121,8 @@ func Issue(priv ed25519.PrivateKey, parent Chain, t Template, rand io.Reader) (*
 			return nil, err
 		}
 	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "# allot certificate: %s %q, signed below by its issuer; do not edit.\n", c.Role, c.Subject.Comment)
-	if err := toml.NewEncoder(&b).Encode(payload{
-		Version: Version, Serial: c.Serial, Role: c.Role,
-		Subject: c.Subject.String(), Issuer: sign.MarshalAuthorized(pub, ""),
-		ValidFrom: c.ValidFrom, ValidUntil: c.ValidUntil, Scope: c.Scope,
-	}); err != nil {
-		return nil, err
-	}
-	doc, err := sign.Seal(priv, Namespace, b.Bytes())
+	body := c.marshal(pub)
+	doc, err := sign.Seal(priv, Namespace, body)
 	if err != nil {
 		return nil, err
 	}
@@ -163,33 +144,15 @@ func Parse(doc []byte) (*Certificate, error) {
 		}
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	var p payload
-	md, err := toml.Decode(string(body), &p)
+	c, err := unmarshal(body)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	if u := md.Undecoded(); len(u) > 0 {
-		return nil, fmt.Errorf("%w: unknown field %q", ErrMalformed, u[0].String())
-	}
-	if p.Version != Version {
-		return nil, fmt.Errorf("%w: version %d, want %d", ErrMalformed, p.Version, Version)
-	}
-	subject, err := sign.ParseAuthorized(p.Subject)
-	if err != nil {
-		return nil, fmt.Errorf("%w: subject: %v", ErrMalformed, err)
-	}
-	issuer, err := sign.ParseAuthorized(p.Issuer)
-	if err != nil {
-		return nil, fmt.Errorf("%w: issuer: %v", ErrMalformed, err)
-	}
-	if !issuer.Key.Equal(signer) {
+	if !c.Issuer.Equal(signer) {
 		return nil, fmt.Errorf("certificate %s: signed by %s, not by its issuer %s: %w",
-			p.Serial, sign.IDOf(signer), sign.IDOf(issuer.Key), sign.ErrSignature)
+			c.Serial, sign.IDOf(signer), sign.IDOf(c.Issuer), sign.ErrSignature)
 	}
-	c := &Certificate{
-		Serial: p.Serial, Role: p.Role, Subject: subject, Issuer: issuer.Key,
-		ValidFrom: p.ValidFrom, ValidUntil: p.ValidUntil, Scope: p.Scope, doc: doc,
-	}
+	c.doc = doc
 	if err := c.validate(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
@@ -222,6 +185,88 @@ func ParseChain(data []byte) (Chain, error) {
 		return nil, err
 	}
 	return chain, nil
+}
+
+func (c *Certificate) marshal(issuer ed25519.PublicKey) []byte {
+	var w payload.Writer
+	w.Comment(fmt.Sprintf("allot certificate: %s %q, signed below by its issuer; do not edit.", c.Role, c.Subject.Comment))
+	w.Int("version", Version)
+	w.String("serial", c.Serial)
+	w.String("role", c.Role)
+	w.String("subject", c.Subject.String())
+	w.String("issuer", sign.MarshalAuthorized(issuer, ""))
+	w.Time("valid_from", c.ValidFrom)
+	w.Time("valid_until", c.ValidUntil)
+	w.Table("scope")
+	w.Strings("products", c.Scope.Products)
+	kinds := make([]string, len(c.Scope.Kinds))
+	for i, k := range c.Scope.Kinds {
+		kinds[i] = k.String()
+	}
+	w.Strings("kinds", kinds)
+	w.Strings("features", c.Scope.Features)
+	w.Int("max_term_months", c.Scope.MaxTermMonths)
+	w.Bool("bearer", c.Scope.Bearer)
+	w.Table("scope.licenses")
+	for _, t := range slices.Sorted(maps.Keys(c.Scope.Licenses)) {
+		w.Int(t, c.Scope.Licenses[t])
+	}
+	return w.Bytes()
+}
+
+func unmarshal(body []byte) (*Certificate, error) {
+	secs, err := payload.Parse(body)
+	if err != nil {
+		return nil, err
+	}
+	if v, ok := payload.Version(secs); ok && v != Version {
+		return nil, fmt.Errorf("version %d, want %d", v, Version)
+	}
+	if len(secs) != 3 || secs[1].Name != "scope" || secs[1].Array || secs[2].Name != "scope.licenses" || secs[2].Array {
+		return nil, errors.New("want the top level, [scope] and [scope.licenses], in that order")
+	}
+	c := &Certificate{}
+	top := payload.NewTable(&secs[0])
+	top.Int("version")
+	c.Serial = top.String("serial")
+	c.Role = top.String("role")
+	subject := top.String("subject")
+	issuer := top.String("issuer")
+	c.ValidFrom = top.Time("valid_from")
+	c.ValidUntil = top.Time("valid_until")
+	if err := top.Done(); err != nil {
+		return nil, err
+	}
+	sc := payload.NewTable(&secs[1])
+	c.Scope.Products = sc.Strings("products")
+	kinds := sc.Strings("kinds")
+	c.Scope.Features = sc.Strings("features")
+	c.Scope.MaxTermMonths = sc.Int("max_term_months")
+	c.Scope.Bearer = sc.Bool("bearer")
+	if err := sc.Done(); err != nil {
+		return nil, err
+	}
+	for _, k := range kinds {
+		kind, err := licensekey.ParseKind(k)
+		if err != nil {
+			return nil, fmt.Errorf("scope.kinds: %v", err)
+		}
+		c.Scope.Kinds = append(c.Scope.Kinds, kind)
+	}
+	lt := payload.NewTable(&secs[2])
+	c.Scope.Licenses = lt.IntMap()
+	if err := lt.Done(); err != nil {
+		return nil, err
+	}
+	if c.Subject, err = sign.ParseAuthorized(subject); err != nil {
+		return nil, fmt.Errorf("subject: %v", err)
+	}
+	is, err := sign.ParseAuthorized(issuer)
+	if err != nil {
+		return nil, fmt.Errorf("issuer: %v", err)
+	}
+	c.Issuer = is.Key
+	return c, nil
 }
 
 func (s Scope) normalized() Scope {

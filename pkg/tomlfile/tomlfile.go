@@ -15,8 +15,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/BurntSushi/toml"
+
+	"allot.dev/allot/pkg/payload"
 )
 
 // Error is a problem in a TOML file. Line is 0 when it is not known.
@@ -58,7 +61,7 @@ func Decode(file string, data []byte, v any) error {
 			return &Error{File: file, Line: pe.Position.Line, Field: pe.LastKey, Err: errors.New(cleanMessage(pe.Message))}
 		}
 		// Type errors come as "toml: line N (last key "k"): message".
-		if m := typeErr.FindStringSubmatch(err.Error()); m != nil {
+		if m := typeErr().FindStringSubmatch(err.Error()); m != nil {
 			line, _ := strconv.Atoi(m[1])
 			return &Error{File: file, Line: line, Field: m[2], Err: errors.New(m[3])}
 		}
@@ -71,7 +74,11 @@ func Decode(file string, data []byte, v any) error {
 	return nil
 }
 
-var typeErr = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
+// typeErr matches the library's type errors; compiled on first use so that
+// importing the package costs nothing at start-up.
+var typeErr = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
+})
 
 // cleanMessage trims the library's prefix from a message.
 func cleanMessage(m string) string {
@@ -180,29 +187,7 @@ func prefixMatch(have, want []segment) bool {
 }
 
 // Quote returns s as a TOML basic string.
-func Quote(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) + 2)
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"':
-			b.WriteString(`\"`)
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\u%04X`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
-}
+func Quote(s string) string { return payload.Quote(s) }
 
 // QuoteList returns a TOML array of basic strings.
 func QuoteList(v []string) string {

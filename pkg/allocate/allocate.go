@@ -163,9 +163,14 @@ func Make(w *wallet.Wallet, req Request) (*Plan, error) {
 		return nil, fmt.Errorf("%w: the subscription would run until %s, more than %d years ahead (until %s at most)",
 			ErrRequest, until.Format(time.DateOnly), pol.MaxRenewalYears, horizon.Format(time.DateOnly))
 	}
+	if !until.After(today) {
+		return nil, fmt.Errorf("%w: %d year%s from %s end on %s, before today: dates never move, so allocate enough years to reach past today",
+			ErrRequest, req.Years, plural(req.Years), from.Format(time.DateOnly), until.Format(time.DateOnly))
+	}
 	per := wallet.Period{From: from, Until: until, Quota: need}
-	// Dates never move: time after the grace period of the start or renewal
-	// date that has already passed is paid for but unusable. Credit it.
+	// Dates never move: the days after the grace period of the start or
+	// renewal date that have already passed are paid for but could not be
+	// used. Credit them, never more than the period allocated.
 	if lapsed := today.Sub(grace(anchor)); lapsed > 0 {
 		days := int(lapsed / (24 * time.Hour))
 		for _, t := range slices.Sorted(maps.Keys(need)) {
@@ -175,7 +180,7 @@ func Make(w *wallet.Wallet, req Request) (*Plan, error) {
 			})
 		}
 	}
-	if err := fund(w, &per, today, pol.UnallocatedExpiryYears); err != nil {
+	if err := fund(w, &per, req.Now, pol.UnallocatedExpiryYears); err != nil {
 		return nil, err
 	}
 	p.Taken = per.Funding
@@ -206,15 +211,15 @@ func Make(w *wallet.Wallet, req Request) (*Plan, error) {
 
 // fund takes the license-months per's quotas need from the wallet's
 // subscription keys, oldest redemption first, skipping expired keys.
-func fund(w *wallet.Wallet, per *wallet.Period, today time.Time, expiryYears int) error {
-	months := bundle.MonthsBetween(per.From, per.Until)
+func fund(w *wallet.Wallet, per *wallet.Period, now time.Time, expiryYears int) error {
+	months := bundle.Period{From: per.From, Until: per.Until}.Months()
 	var missing []Shortfall
 	for _, t := range slices.Sorted(maps.Keys(per.Quota)) {
 		want := per.Quota[t] * months
 		have := 0
 		var take []wallet.KeyFunding
 		for _, e := range w.Keys {
-			if e.Key.Kind != licensekey.Subscription || !today.Before(e.Expires(expiryYears)) {
+			if e.Key.Kind != licensekey.Subscription || !now.Before(e.Expires(expiryYears)) {
 				continue
 			}
 			avail := e.Available(t)

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"allot.dev/allot/pkg/sign"
@@ -154,9 +155,38 @@ type Key struct {
 	signature []byte
 }
 
-// ID is the de-duplication identity of a key: its issuer and serial. Two
-// texts with the same ID are the same key.
-func (k *Key) ID() string { return k.Issuer.String() + ":" + k.Serial.String() }
+// ID is the de-duplication identity of a key: its issuer and serial, as
+// "issuer:serial" in hexadecimal. Two texts with the same ID are the same key.
+func (k *Key) ID() string { return k.Ref().String() }
+
+// Ref is a key's ID in binary: the issuer key id and the serial.
+type Ref [sign.KeyIDSize + SerialSize]byte
+
+// Ref returns the key's ID in binary, for maps.
+func (k *Key) Ref() Ref {
+	var r Ref
+	copy(r[:], k.Issuer[:])
+	copy(r[sign.KeyIDSize:], k.Serial[:])
+	return r
+}
+
+func (r Ref) String() string {
+	return hex.EncodeToString(r[:sign.KeyIDSize]) + ":" + hex.EncodeToString(r[sign.KeyIDSize:])
+}
+
+// ParseRef parses a key ID, "issuer:serial".
+func ParseRef(s string) (Ref, error) {
+	var r Ref
+	a, b, ok := strings.Cut(s, ":")
+	ia, err1 := hex.DecodeString(a)
+	ib, err2 := hex.DecodeString(b)
+	if !ok || err1 != nil || err2 != nil || len(ia) != sign.KeyIDSize || len(ib) != SerialSize {
+		return r, fmt.Errorf("key id %q: want issuer:serial, 16 and 16 hexadecimal digits", s)
+	}
+	copy(r[:], ia)
+	copy(r[sign.KeyIDSize:], ib)
+	return r, nil
+}
 
 // Text returns the key's canonical text form. It is valid only for a key
 // returned by Parse or Sign.
@@ -193,7 +223,12 @@ func (k *Key) Sign(priv ed25519.PrivateKey, rand io.Reader) (string, error) {
 	if err := k.validate(); err != nil {
 		return "", err
 	}
-	k.signed = k.marshal()
+	signed := k.marshal()
+	// Every key Sign makes must be one Parse reads back.
+	if n := textLen(len(signed) + ed25519.SignatureSize); n > MaxTextLen {
+		return "", fmt.Errorf("key text would be %d characters, more than %d: fewer licenses, features or shorter names", n, MaxTextLen)
+	}
+	k.signed = signed
 	k.signature = sign.SignContext(priv, SignatureContext, k.signed)
 	return k.Text(), nil
 }

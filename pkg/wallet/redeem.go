@@ -98,7 +98,6 @@ func (w *Wallet) Redeem(inputs []Input, certs []*cert.Certificate, trust *cert.T
 		err   error
 	}
 	items := make([]item, len(inputs))
-	seen := map[string]string{}
 	for i, in := range inputs {
 		it := &items[i]
 		it.in = in
@@ -109,14 +108,11 @@ func (w *Wallet) Redeem(inputs []Input, certs []*cert.Certificate, trust *cert.T
 		}
 		it.key = k
 		switch {
-		case w.byID[k.ID()] != nil:
+		case w.byID[k.Ref()] != nil:
 			it.err = fmt.Errorf("key %s: %w", k.Serial, ErrRedeemed)
-		case seen[k.ID()] != "":
-			it.err = fmt.Errorf("key %s: %w (first at %s)", k.Serial, ErrDuplicate, seen[k.ID()])
 		case !k.Bearer && k.Wallet != w.ID:
 			it.err = fmt.Errorf("key %s: %w (%s), not to this wallet (%s)", k.Serial, ErrOtherWallet, k.Wallet, w.ID)
 		default:
-			seen[k.ID()] = in.Where
 			it.chain, it.err = pool.ChainFor(k.Issuer)
 			if it.err != nil {
 				it.err = fmt.Errorf("key %s: %w", k.Serial, it.err)
@@ -142,8 +138,25 @@ func (w *Wallet) Redeem(inputs []Input, certs []*cert.Certificate, trust *cert.T
 	}
 	wg.Wait()
 
+	// Duplicates are decided among genuine keys only, so that a forged
+	// copy of a key (same issuer and serial, bad signature) cannot block
+	// the real one.
+	seen := map[string]string{}
+	for i := range items {
+		it := &items[i]
+		if it.err != nil {
+			continue
+		}
+		if first, dup := seen[it.key.ID()]; dup {
+			it.err = fmt.Errorf("key %s: %w (first at %s)", it.key.Serial, ErrDuplicate, first)
+			continue
+		}
+		seen[it.key.ID()] = it.in.Where
+	}
+
 	res := &RedeemResult{}
 	r := &record{Op: "redeem"}
+	var keys [][]byte
 	used := map[string]bool{}
 	for _, it := range items {
 		if it.err != nil {
@@ -151,7 +164,7 @@ func (w *Wallet) Redeem(inputs []Input, certs []*cert.Certificate, trust *cert.T
 			continue
 		}
 		res.Redeemed = append(res.Redeemed, it.key)
-		r.Keys = append(r.Keys, base64.StdEncoding.EncodeToString(it.key.Raw()))
+		keys = append(keys, it.key.Raw())
 		for _, c := range it.chain {
 			used[string(c.Document())] = true
 		}
@@ -184,7 +197,7 @@ func (w *Wallet) Redeem(inputs []Input, certs []*cert.Certificate, trust *cert.T
 		}
 	}
 	r.Note = redeemNote(res.Redeemed)
-	return &Change{r: r}, res, nil
+	return &Change{r: r, keys: keys}, res, nil
 }
 
 func (w *Wallet) hasCert(doc []byte) bool { return w.cdocs[sha256.Sum256(doc)] }

@@ -3,11 +3,12 @@
 // the allocations made to systems, and the credits owed for time that could
 // not be used.
 //
-// The file is an append-only log of JSON records, one a line. Each record
-// names the SHA-256 of the line before it, so the history is hash-chained:
-// changing or removing any record but the last breaks the chain, and Open
-// refuses the file. The state (balances, allocations) is the fold of the
-// records.
+// The file is an append-only log of records. A record is a line of JSON,
+// followed, for a redemption, by one "key <base64>" line per key (one key a
+// line reads fast and diffs well in git). Each record names the SHA-256 of
+// the whole record before it, so the history is hash-chained: changing or
+// removing any record but the last breaks the chain, and Open refuses the
+// file. The state (balances, allocations) is the fold of the records.
 //
 // Writes are crash-safe and serialised: Update takes an exclusive lock on
 // "<wallet>.lock", reads the wallet, appends one record, and replaces the
@@ -26,7 +27,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"allot.dev/allot/pkg/cert"
@@ -43,7 +46,9 @@ const (
 // Limits a reader enforces.
 const (
 	MaxFileSize   = 1 << 30
-	MaxRecordSize = 256 << 20
+	MaxHeaderSize = 16 << 20
+	MaxKeyLines   = 10_000_000
+	maxKeyLine    = 1024
 )
 
 // Errors by class.
@@ -72,7 +77,7 @@ type Wallet struct {
 	Credits     []Credit
 	History     []Event
 
-	byID  map[string]*Entry
+	byID  map[licensekey.Ref]*Entry
 	certs [][]byte // certificate documents, in the order redeemed
 	cdocs map[[32]byte]bool
 
@@ -162,9 +167,9 @@ type record struct {
 	// init and redeem: vendor roots to trust, as OpenSSH key lines
 	// (Trust, above)
 
-	// redeem
-	Keys  []string `json:"keys,omitempty"`  // binary keys, base64
-	Certs []string `json:"certs,omitempty"` // certificate documents, base64
+	// redeem: the keys follow the header, one "key <base64>" line each
+	KeyLines int      `json:"key_lines,omitempty"`
+	Certs    []string `json:"certs,omitempty"` // certificate documents, base64
 
 	// allocate
 	Allocation *Allocation `json:"allocation,omitempty"`
@@ -204,7 +209,7 @@ func readFile(path string) ([]byte, error) {
 }
 
 func parse(path string, data []byte) (*Wallet, error) {
-	w := &Wallet{Path: path, raw: data, byID: map[string]*Entry{}, cdocs: map[[32]byte]bool{}}
+	w := &Wallet{Path: path, raw: data, byID: map[licensekey.Ref]*Entry{}, cdocs: map[[32]byte]bool{}}
 	if len(data) == 0 {
 		return nil, fmt.Errorf("%s: %w: empty file", path, ErrCorrupt)
 	}
@@ -213,20 +218,24 @@ func parse(path string, data []byte) (*Wallet, error) {
 	}
 	rest := data
 	for seq := 0; len(rest) > 0; seq++ {
-		i := bytes.IndexByte(rest, '\n')
-		line := rest[:i+1]
-		rest = rest[i+1:]
+		start := rest
 		fail := func(format string, args ...any) error {
 			return fmt.Errorf("%s: record %d: %w: %s", path, seq+1, ErrCorrupt, fmt.Sprintf(format, args...))
 		}
-		if len(line) > MaxRecordSize {
-			return nil, fail("longer than %d MiB", MaxRecordSize>>20)
+		i := bytes.IndexByte(rest, '\n')
+		header := rest[:i]
+		rest = rest[i+1:]
+		if len(header) > MaxHeaderSize {
+			return nil, fail("longer than %d MiB", MaxHeaderSize>>20)
 		}
 		var r record
-		dec := json.NewDecoder(bytes.NewReader(line))
+		dec := json.NewDecoder(bytes.NewReader(header))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&r); err != nil {
 			return nil, fail("%v", err)
+		}
+		if dec.InputOffset() != int64(len(header)) {
+			return nil, fail("text after the record on its line")
 		}
 		if r.Seq != seq {
 			return nil, fail("sequence number %d, want %d", r.Seq, seq)
@@ -237,13 +246,59 @@ func parse(path string, data []byte) (*Wallet, error) {
 		if seq == 0 && r.Op != "init" || seq > 0 && r.Op == "init" {
 			return nil, fail("operation %q out of place", r.Op)
 		}
-		if err := w.apply(&r); err != nil {
+		if r.KeyLines < 0 || r.KeyLines > MaxKeyLines || r.KeyLines > 0 && r.Op != "redeem" {
+			return nil, fail("key_lines %d out of place", r.KeyLines)
+		}
+		lines := make([][]byte, r.KeyLines)
+		for k := range lines {
+			j := bytes.IndexByte(rest, '\n')
+			if j < 0 || j > maxKeyLine || !bytes.HasPrefix(rest, []byte("key ")) {
+				return nil, fail("key line %d of %d is missing or malformed", k+1, r.KeyLines)
+			}
+			lines[k] = rest[len("key "):j]
+			rest = rest[j+1:]
+		}
+		keys, err := decodeKeys(lines)
+		if err != nil {
 			return nil, fail("%v", err)
 		}
-		w.head = sha256.Sum256(line)
+		if err := w.apply(&r, keys); err != nil {
+			return nil, fail("%v", err)
+		}
+		w.head = sha256.Sum256(start[:len(start)-len(rest)])
 		w.History = append(w.History, Event{Seq: r.Seq, Time: r.Time, Who: r.Who, Op: r.Op, Note: r.Note, Hash: hex.EncodeToString(w.head[:])})
 	}
 	return w, nil
+}
+
+// decodeKeys decodes key lines, on every core for large redemptions: a
+// wallet with a hundred thousand keys must open in a fraction of a second.
+func decodeKeys(lines [][]byte) ([]*licensekey.Key, error) {
+	keys := make([]*licensekey.Key, len(lines))
+	errs := make([]error, len(lines))
+	decode := func(from, to int) {
+		for i := from; i < to; i++ {
+			raw := make([]byte, base64.StdEncoding.DecodedLen(len(lines[i])))
+			n, err := base64.StdEncoding.Strict().Decode(raw, lines[i])
+			if err != nil {
+				errs[i] = fmt.Errorf("key line %d: not base64", i+1)
+				continue
+			}
+			if keys[i], err = licensekey.ParseRaw(raw[:n]); err != nil {
+				errs[i] = fmt.Errorf("key line %d: %v", i+1, err)
+			}
+		}
+	}
+	workers := 1
+	if len(lines) >= 1024 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() { decode(w*len(lines)/workers, (w+1)*len(lines)/workers) })
+	}
+	wg.Wait()
+	return keys, errors.Join(errs...)
 }
 
 func prevString(seq int, head [32]byte) string {
@@ -254,7 +309,7 @@ func prevString(seq int, head [32]byte) string {
 }
 
 // apply folds one record into the state.
-func (w *Wallet) apply(r *record) error {
+func (w *Wallet) apply(r *record, keys []*licensekey.Key) error {
 	switch r.Op {
 	case "init":
 		if r.Format != Format || r.Version != Version {
@@ -283,21 +338,14 @@ func (w *Wallet) apply(r *record) error {
 			}
 			w.addCert(doc)
 		}
-		for _, s := range r.Keys {
-			raw, err := base64.StdEncoding.DecodeString(s)
-			if err != nil {
-				return errors.New("keys: not base64")
-			}
-			k, err := licensekey.ParseRaw(raw)
-			if err != nil {
-				return err
-			}
-			if _, dup := w.byID[k.ID()]; dup {
-				return fmt.Errorf("key %s is redeemed twice", k.ID())
+		for _, k := range keys {
+			ref := k.Ref()
+			if _, dup := w.byID[ref]; dup {
+				return fmt.Errorf("key %s is redeemed twice", ref)
 			}
 			e := &Entry{Key: k, Redeemed: r.Time, Used: map[string]int{}}
 			w.Keys = append(w.Keys, e)
-			w.byID[k.ID()] = e
+			w.byID[ref] = e
 		}
 	case "allocate":
 		a := r.Allocation
@@ -305,7 +353,7 @@ func (w *Wallet) apply(r *record) error {
 			return errors.New("allocate record without allocation")
 		}
 		for _, f := range a.Taken {
-			e, ok := w.byID[f.Key]
+			e, ok := w.Key(f.Key)
 			if !ok {
 				return fmt.Errorf("allocation funded by key %s, which was never redeemed", f.Key)
 			}
@@ -360,9 +408,13 @@ func (w *Wallet) Certificates() ([]*cert.Certificate, error) {
 	return cs, nil
 }
 
-// Key returns the entry of a redeemed key by its ID.
+// Key returns the entry of a redeemed key by its ID ("issuer:serial").
 func (w *Wallet) Key(id string) (*Entry, bool) {
-	e, ok := w.byID[id]
+	ref, err := licensekey.ParseRef(id)
+	if err != nil {
+		return nil, false
+	}
+	e, ok := w.byID[ref]
 	return e, ok
 }
 
@@ -405,7 +457,9 @@ func (w *Wallet) Balances(now time.Time, expiryYears int) []Balance {
 			b.Keys++
 			b.Total += total
 			b.Allocated += used
-			if !now.Before(e.Expires(expiryYears)) {
+			// Only subscriptions expire unallocated; hardware and expansion
+			// licenses are perpetual.
+			if e.Key.Kind == licensekey.Subscription && !now.Before(e.Expires(expiryYears)) {
 				b.Expired += total - used
 			} else {
 				b.Available += total - used

@@ -3,6 +3,7 @@ package wallet
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,7 +45,7 @@ func Init(path string, p InitParams) (*Wallet, error) {
 	for _, t := range p.Trust {
 		r.Trust = append(r.Trust, sign.MarshalAuthorized(t, ""))
 	}
-	line, err := marshalRecord(r)
+	line, err := marshalRecord(r, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +67,8 @@ func sanitizeComment(s string) string {
 // Change is a record prepared against a wallet, waiting to be appended by
 // Update.
 type Change struct {
-	r *record
+	r    *record
+	keys [][]byte // raw keys of a redemption
 }
 
 // Update changes the wallet at path under its lock: it reads the current
@@ -92,7 +94,7 @@ func Update(path string, now time.Time, who string, fn func(w *Wallet) (*Change,
 	r.Prev = prevString(r.Seq, w.head)
 	r.Time = now.UTC()
 	r.Who = who
-	line, err := marshalRecord(r)
+	line, err := marshalRecord(r, c.keys)
 	if err != nil {
 		return nil, err
 	}
@@ -110,14 +112,22 @@ func Update(path string, now time.Time, who string, fn func(w *Wallet) (*Change,
 	return next, nil
 }
 
-func marshalRecord(r *record) ([]byte, error) {
+// marshalRecord writes a record: its JSON line, then one line per key.
+func marshalRecord(r *record, keys [][]byte) ([]byte, error) {
+	r.KeyLines = len(keys)
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(r); err != nil {
+	if err := enc.Encode(r); err != nil { // Encode ends the line with '\n'
 		return nil, err
 	}
-	return b.Bytes(), nil // Encode ends the line with '\n'
+	b.Grow(len(keys) * (4 + base64.StdEncoding.EncodedLen(128) + 1))
+	for _, k := range keys {
+		b.WriteString("key ")
+		b.WriteString(base64.StdEncoding.EncodeToString(k))
+		b.WriteByte('\n')
+	}
+	return b.Bytes(), nil
 }
 
 // LockPath returns the path of the lock file that serialises writers.

@@ -16,12 +16,14 @@
 package verify
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"maps"
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"allot.dev/allot/pkg/bundle"
@@ -139,10 +141,33 @@ type KeyReport struct {
 
 // Bundle verifies the bundle doc read from file.
 func Bundle(file string, doc []byte, opts Options) *Report {
+	return NewVerifier(opts).Bundle(file, doc)
+}
+
+// Verifier verifies any number of bundles, from any number of goroutines,
+// against one set of options. It remembers the certificates it has checked
+// (by the SHA-256 of their exact bytes), so bundles that share a chain pay
+// for its signatures once.
+type Verifier struct {
+	opts  Options
+	mu    sync.Mutex // guards certs and the device state
+	certs map[[32]byte]*cert.Certificate
+}
+
+// NewVerifier returns a Verifier for opts.
+func NewVerifier(opts Options) *Verifier {
+	return &Verifier{opts: opts, certs: map[[32]byte]*cert.Certificate{}}
+}
+
+// Bundle verifies the bundle doc read from file.
+func (v *Verifier) Bundle(file string, doc []byte) *Report {
+	opts := v.opts
 	r := &Report{File: file}
-	b, err := check(r, doc, opts)
+	b, err := v.check(r, doc)
 	if err == nil && opts.State != nil {
+		v.mu.Lock()
 		err = opts.State.Check(b, opts.Now, opts.Trust.ClockTolerance)
+		v.mu.Unlock()
 	}
 	r.Err = err
 	r.Status = statusOf(r, err)
@@ -177,7 +202,8 @@ func statusOf(r *Report, err error) string {
 	return "error"
 }
 
-func check(r *Report, doc []byte, opts Options) (*bundle.Bundle, error) {
+func (v *Verifier) check(r *Report, doc []byte) (*bundle.Bundle, error) {
+	opts := v.opts
 	b, err := bundle.Open(doc)
 	if err != nil {
 		if errors.Is(err, bundle.ErrSignature) {
@@ -187,7 +213,7 @@ func check(r *Report, doc []byte, opts Options) (*bundle.Bundle, error) {
 	}
 	r.Bundle = &Summary{ID: b.ID, Sequence: b.Sequence, Organization: b.Organization,
 		System: b.System, WalletID: b.WalletID.String(), Features: b.Features}
-	if err := checkTrust(r, b, opts.Trust); err != nil {
+	if err := v.checkTrust(r, b, opts.Trust); err != nil {
 		return b, err
 	}
 	if err := checkTime(r, b, opts.Now); err != nil {
@@ -204,7 +230,7 @@ func check(r *Report, doc []byte, opts Options) (*bundle.Bundle, error) {
 
 // checkTrust establishes that the wallet had the authority for everything
 // the bundle grants.
-func checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
+func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrTrust, fmt.Sprintf(format, args...))
 	}
@@ -228,7 +254,7 @@ func checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	certs := make([]*cert.Certificate, len(b.Certificates))
 	errs := make([]error, len(b.Certificates))
 	parallel(len(b.Certificates), func(i int) {
-		certs[i], errs[i] = cert.Parse(b.Certificates[i])
+		certs[i], errs[i] = v.parseCert(b.Certificates[i])
 	})
 	for i, err := range errs {
 		if err != nil {
@@ -302,7 +328,28 @@ func checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	return nil
 }
 
-// parallel runs f(0) … f(n-1) on up to GOMAXPROCS goroutines.
+// parseCert parses a certificate document, or returns the one already
+// parsed from the same bytes.
+func (v *Verifier) parseCert(doc []byte) (*cert.Certificate, error) {
+	h := sha256.Sum256(doc)
+	v.mu.Lock()
+	c, ok := v.certs[h]
+	v.mu.Unlock()
+	if ok {
+		return c, nil
+	}
+	c, err := cert.Parse(doc)
+	if err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	v.certs[h] = c
+	v.mu.Unlock()
+	return c, nil
+}
+
+// parallel runs f(0) … f(n-1) on up to GOMAXPROCS goroutines, the calling
+// one among them.
 func parallel(n int, f func(i int)) {
 	workers := min(n, runtime.GOMAXPROCS(0))
 	if workers <= 1 {
@@ -311,23 +358,21 @@ func parallel(n int, f func(i int)) {
 		}
 		return
 	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	next := 0
-	for range workers {
-		wg.Go(func() {
-			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
-				if i >= n {
-					return
-				}
-				f(i)
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= n {
+				return
 			}
-		})
+			f(i)
+		}
 	}
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Go(work)
+	}
+	work()
 	wg.Wait()
 }
 

@@ -12,7 +12,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -275,16 +278,31 @@ func run(o *options, env Env) ([]*verify.Report, error) {
 		}
 		opts.State = st
 	}
-	var reports []*verify.Report
-	for _, f := range o.bundles {
-		doc, err := readBundle(f)
-		if err != nil {
-			reports = append(reports, &verify.Report{File: f, Status: verify.StatusMalformed, Error: err.Error(),
-				Err: fmt.Errorf("%w: %v", verify.ErrMalformed, err)})
-			continue
-		}
-		reports = append(reports, verify.Bundle(f, doc, opts))
+	// Bundles are independent: verify them on every core at once, sharing
+	// the certificates they have in common, and report them in order.
+	v := verify.NewVerifier(opts)
+	reports := make([]*verify.Report, len(o.bundles))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(len(o.bundles), runtime.GOMAXPROCS(0)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(o.bundles) {
+					return
+				}
+				f := o.bundles[i]
+				doc, err := readBundle(f)
+				if err != nil {
+					reports[i] = &verify.Report{File: f, Status: verify.StatusMalformed, Error: err.Error(),
+						Err: fmt.Errorf("%w: %v", verify.ErrMalformed, err)}
+					continue
+				}
+				reports[i] = v.Bundle(f, doc)
+			}
+		})
 	}
+	wg.Wait()
 	if opts.State != nil {
 		if err := opts.State.Save(); err != nil {
 			return nil, err

@@ -29,9 +29,23 @@ func Replace(path string, data []byte, perm fs.FileMode) error {
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
-		return err
+		return pathError("replace", path, err)
 	}
 	return syncDir(filepath.Dir(path))
+}
+
+// pathError reports err against path, the file the caller asked for: the
+// temporary file's name means nothing to a user, and it is gone.
+func pathError(op, path string, err error) error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		err = pe.Err
+	case errors.As(err, &le):
+		err = le.Err
+	}
+	return &fs.PathError{Op: op, Path: path, Err: err}
 }
 
 // Create writes data to a new file at path and fails with fs.ErrExist if
@@ -81,13 +95,13 @@ func createExclusive(path string, data []byte, perm fs.FileMode) error {
 func writeTemp(path string, data []byte, perm fs.FileMode) (string, error) {
 	f, err := os.CreateTemp(filepath.Dir(path), tempPrefix+filepath.Base(path)+"-*")
 	if err != nil {
-		return "", err
+		return "", pathError("create", path, err)
 	}
 	name := f.Name()
 	fail := func(err error) (string, error) {
 		f.Close()
 		os.Remove(name)
-		return "", err
+		return "", pathError("write", path, err)
 	}
 	if err := f.Chmod(perm); err != nil {
 		return fail(err)
@@ -100,7 +114,7 @@ func writeTemp(path string, data []byte, perm fs.FileMode) (string, error) {
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(name)
-		return "", err
+		return "", pathError("write", path, err)
 	}
 	return name, nil
 }

@@ -123,10 +123,17 @@ func (c *Catalog) validate() error {
 		return errors.New("policy: numbers must not be negative, and years at least 1")
 	}
 	types := map[string]bool{}
+	codes := map[string]bool{}
 	for _, pr := range c.Products {
 		if err := licensekey.ValidName(pr.Code); err != nil {
 			return fmt.Errorf("product.code: %v", err)
 		}
+		// Lookups are by code: a second product of one code would be
+		// unreachable.
+		if codes[pr.Code] {
+			return fmt.Errorf("product %s: code is defined twice", pr.Code)
+		}
+		codes[pr.Code] = true
 		if len(pr.Kinds) == 0 {
 			return fmt.Errorf("product %s: kinds: none", pr.Code)
 		}
@@ -149,9 +156,18 @@ func (c *Catalog) validate() error {
 			}
 		}
 	}
+	level := map[string]int{}
 	for _, a := range c.Analytics {
 		if a.Level < 1 || a.Level > 3 {
 			return fmt.Errorf("analytics: level %d is not 1, 2 or 3 (level 4 licenses every type)", a.Level)
+		}
+		// An analytics type needs one level, or the license it needs is
+		// ambiguous.
+		for _, t := range a.Types {
+			if l, ok := level[t]; ok {
+				return fmt.Errorf("analytics: type %q is listed at level %d and level %d", t, l, a.Level)
+			}
+			level[t] = a.Level
 		}
 	}
 	return nil

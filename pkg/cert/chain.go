@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"errors"
 	"fmt"
+	"slices"
 
 	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/sign"
@@ -123,18 +125,16 @@ func (c Chain) Authorize(k *licensekey.Key, t *Trust) error {
 }
 
 // Pool holds certificates from any number of chains and finds the chain
-// that authorizes a key. It remembers the chains it found, so a batch of
-// keys from one issuer costs one chain verification.
+// that authorizes a key. It builds the chains once after certificates are
+// added, so a batch of keys from one issuer costs one chain verification.
 type Pool struct {
 	trust     *Trust
+	certs     []*Certificate // in the order added
 	bySubject map[sign.KeyID][]*Certificate
 	seen      map[[32]byte]bool
-	chains    map[sign.KeyID]chainResult
-}
-
-type chainResult struct {
-	chain Chain
-	err   error
+	// chains holds a verified chain ending in each certificate that has
+	// one; nil until built.
+	chains map[*Certificate]Chain
 }
 
 // NewPool returns an empty pool that builds chains to t's roots.
@@ -143,7 +143,6 @@ func NewPool(t *Trust) *Pool {
 		trust:     t,
 		bySubject: map[sign.KeyID][]*Certificate{},
 		seen:      map[[32]byte]bool{},
-		chains:    map[sign.KeyID]chainResult{},
 	}
 }
 
@@ -157,65 +156,158 @@ func (p *Pool) Add(certs ...*Certificate) bool {
 			continue
 		}
 		p.seen[h] = true
+		p.certs = append(p.certs, c)
 		id := sign.IDOf(c.Subject.Key)
 		p.bySubject[id] = append(p.bySubject[id], c)
 		added = true
 	}
 	if added {
-		clear(p.chains)
+		p.chains = nil
 	}
 	return added
 }
 
-// All returns every certificate in the pool, in the order added per subject.
-func (p *Pool) All() []*Certificate {
-	var all []*Certificate
-	for _, cs := range p.bySubject {
-		all = append(all, cs...)
-	}
-	return all
-}
+// All returns every certificate in the pool, in the order added.
+func (p *Pool) All() []*Certificate { return slices.Clone(p.certs) }
 
 // ChainFor returns a verified chain from a trusted root to the signer with
-// key id issuer: the empty chain if issuer is itself a root.
+// key id issuer: the empty chain if issuer is itself a root. If the signer
+// has several certificates with a chain, the one added first is used.
 func (p *Pool) ChainFor(issuer sign.KeyID) (Chain, error) {
-	return p.chainFor(issuer, 0)
+	chains, err := p.chainsFor(issuer)
+	if err != nil {
+		return nil, err
+	}
+	return chains[0], nil
 }
 
-func (p *Pool) chainFor(issuer sign.KeyID, depth int) (Chain, error) {
-	if r, ok := p.chains[issuer]; ok {
-		return r.chain, r.err
-	}
-	// A placeholder breaks cycles of certificates that certify each other.
-	p.chains[issuer] = chainResult{err: fmt.Errorf("signer %s: certificates form a cycle: %w", issuer, ErrUntrusted)}
-	chain, err := p.build(issuer, depth)
-	p.chains[issuer] = chainResult{chain, err}
-	return chain, err
-}
-
-func (p *Pool) build(issuer sign.KeyID, depth int) (Chain, error) {
-	if p.trust.root(issuer) != nil {
-		return Chain{}, nil
-	}
-	if depth >= MaxDepth {
-		return nil, fmt.Errorf("signer %s: chain longer than %d: %w", issuer, MaxDepth, ErrUntrusted)
-	}
-	cands := p.bySubject[issuer]
-	if len(cands) == 0 {
-		return nil, fmt.Errorf("signer %s: no certificate for it, and it is not a trusted root: %w", issuer, ErrUntrusted)
+// Authorize returns a verified chain to k's issuer that authorizes k, trying
+// each of the issuer's certificates, so that a signer certified more than
+// once (a renewed certificate beside an expired one) is judged by the one
+// that allows the key.
+func (p *Pool) Authorize(k *licensekey.Key) (Chain, error) {
+	chains, err := p.chainsFor(k.Issuer)
+	if err != nil {
+		return nil, err
 	}
 	var firstErr error
-	for _, c := range cands {
-		parent, err := p.chainFor(sign.IDOf(c.Issuer), depth+1)
+	for _, c := range chains {
+		err := c.Authorize(k, p.trust)
 		if err == nil {
-			chain := append(parent[:len(parent):len(parent)], c)
-			if err = chain.Verify(p.trust); err == nil {
-				return chain, nil
-			}
+			return c, nil
+		}
+		// A bad signature or a revoked key fails every chain alike; only
+		// scope differs from one certificate to another.
+		if !errors.Is(err, ErrScope) {
+			return nil, err
 		}
 		if firstErr == nil {
 			firstErr = err
 		}
 	}
 	return nil, firstErr
+}
+
+// chainsFor returns every verified chain to issuer, at least one, in the
+// order its certificates were added.
+func (p *Pool) chainsFor(issuer sign.KeyID) ([]Chain, error) {
+	if p.trust.root(issuer) != nil {
+		return []Chain{{}}, nil
+	}
+	cands := p.bySubject[issuer]
+	if len(cands) == 0 {
+		return nil, fmt.Errorf("signer %s: no certificate for it, and it is not a trusted root: %w", issuer, ErrUntrusted)
+	}
+	if p.chains == nil {
+		p.build()
+	}
+	var chains []Chain
+	for _, c := range cands {
+		if chain, ok := p.chains[c]; ok {
+			chains = append(chains, chain)
+		}
+	}
+	if len(chains) == 0 {
+		return nil, fmt.Errorf("signer %s: %w", issuer, p.explain(cands[0], nil))
+	}
+	return chains, nil
+}
+
+// build finds a shortest verified chain for every certificate, working
+// down from the roots one level at a time. One chain per certificate is
+// enough: whether a certificate may follow another depends on those two
+// alone (link, scope) and on itself (revocation), so any verified chain to
+// the parent serves every child. Working level by level ends cycles and
+// bounds the depth.
+func (p *Pool) build() {
+	p.chains = map[*Certificate]Chain{}
+	for depth := 1; depth <= MaxDepth; depth++ {
+		grew := false
+		for _, c := range p.certs {
+			if _, ok := p.chains[c]; ok {
+				continue
+			}
+			if chain, ok := p.extend(c, depth); ok {
+				p.chains[c] = chain
+				grew = true
+			}
+		}
+		if !grew {
+			return
+		}
+	}
+}
+
+// extend returns a verified chain of length depth ending in c, built on the
+// chains found at the level above.
+func (p *Pool) extend(c *Certificate, depth int) (Chain, bool) {
+	if depth == 1 {
+		chain := Chain{c}
+		return chain, p.trust.IsRoot(c.Issuer) && chain.Verify(p.trust) == nil
+	}
+	for _, parent := range p.bySubject[sign.IDOf(c.Issuer)] {
+		pc, ok := p.chains[parent]
+		if !ok || len(pc) != depth-1 {
+			continue
+		}
+		chain := append(pc[:len(pc):len(pc)], c)
+		if chain.Verify(p.trust) == nil {
+			return chain, true
+		}
+	}
+	return nil, false
+}
+
+// explain says why c has no chain. below holds the certificates already
+// followed, so that a cycle is reported as one.
+func (p *Pool) explain(c *Certificate, below []*Certificate) error {
+	if p.trust.Revoked[c.Serial] {
+		return fmt.Errorf("certificate %s: %w", c.Serial, ErrRevoked)
+	}
+	issuer := sign.IDOf(c.Issuer)
+	if p.trust.IsRoot(c.Issuer) {
+		// A root's certificate that is not revoked has a chain of one.
+		return fmt.Errorf("certificate %s: issued by root %s, but not verified: %w", c.Serial, issuer, ErrUntrusted)
+	}
+	parents := p.bySubject[issuer]
+	if len(parents) == 0 {
+		return fmt.Errorf("certificate %s: issuer %s has no certificate, and it is not a trusted root: %w", c.Serial, issuer, ErrUntrusted)
+	}
+	below = append(below, c)
+	if len(below) >= MaxDepth {
+		return fmt.Errorf("certificate %s: chain longer than %d: %w", c.Serial, MaxDepth, ErrUntrusted)
+	}
+	for _, parent := range parents {
+		if pc, ok := p.chains[parent]; ok {
+			chain := append(pc[:len(pc):len(pc)], c)
+			if err := chain.Verify(p.trust); err != nil {
+				return err
+			}
+			return fmt.Errorf("certificate %s: chain longer than %d: %w", c.Serial, MaxDepth, ErrUntrusted)
+		}
+	}
+	if slices.Contains(below, parents[0]) {
+		return fmt.Errorf("certificate %s: certificates form a cycle: %w", c.Serial, ErrUntrusted)
+	}
+	return p.explain(parents[0], below)
 }

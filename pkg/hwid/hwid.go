@@ -205,6 +205,11 @@ func ValidHash(h string) error {
 	if b, err := hex.DecodeString(sum); err != nil || len(b) != 16 {
 		return fmt.Errorf("identifier %q: want 32 hexadecimal digits after the kind", h)
 	}
+	// Hashes are compared as strings, so only the form Hash writes may
+	// pass: an upper-case copy would never match.
+	if strings.ToLower(sum) != sum {
+		return fmt.Errorf("identifier %q: want the hash in lower case, as allot fingerprint prints it", h)
+	}
 	return nil
 }
 

@@ -109,16 +109,23 @@ func Encode(raw []byte) string {
 	return b.String()
 }
 
+// textLen returns the length of Encode's output for n bytes.
+func textLen(n int) int {
+	syms := (n*8 + 4) / 5
+	groups := (syms + groupData - 1) / groupData
+	return syms + groups + max(groups-1, 0)
+}
+
 // Decode parses the text form and returns the raw bytes. Case, white space
 // and Crockford's aliases (O for 0, I and L for 1) are forgiven. Dashes are
 // optional; where they are present, they delimit groups.
 func Decode(s string) ([]byte, error) {
 	if len(s) > MaxTextLen {
-		return nil, fmt.Errorf("key text longer than %d characters", MaxTextLen)
+		return nil, fmt.Errorf("%w: text longer than %d characters", ErrMalformed, MaxTextLen)
 	}
 	s = strings.Join(strings.Fields(s), "")
 	if s == "" {
-		return nil, errors.New("empty key")
+		return nil, fmt.Errorf("%w: empty key", ErrMalformed)
 	}
 	var groups []string
 	if strings.Contains(s, "-") {

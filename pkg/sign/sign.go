@@ -22,6 +22,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"allot.dev/allot/pkg/errclass"
 )
 
 // KeyType is the OpenSSH name of the only key type allot uses.
@@ -53,7 +55,7 @@ func ParseWire(b []byte) (ed25519.PublicKey, error) {
 	typ := r.string()
 	key := r.string()
 	if r.err != nil || len(r.b) != 0 {
-		return nil, fmt.Errorf("public key: %w encoding", ErrMalformed)
+		return nil, errclass.New(ErrMalformed, "public key: bad SSH wire encoding")
 	}
 	if string(typ) != KeyType {
 		return nil, fmt.Errorf("public key: type %q is not %s", typ, KeyType)
@@ -82,14 +84,14 @@ func (k PublicKey) String() string { return MarshalAuthorized(k.Key, k.Comment) 
 func ParseAuthorized(line string) (PublicKey, error) {
 	f := strings.Fields(line)
 	if len(f) < 2 {
-		return PublicKey{}, fmt.Errorf("public key: %w: want \"%s <base64> [comment]\"", ErrMalformed, KeyType)
+		return PublicKey{}, errclass.New(ErrMalformed, "public key: want \"%s <base64> [comment]\"", KeyType)
 	}
 	if f[0] != KeyType {
 		return PublicKey{}, fmt.Errorf("public key: type %q is not %s", f[0], KeyType)
 	}
-	wire, err := base64.StdEncoding.DecodeString(f[1])
+	wire, err := base64.StdEncoding.Strict().DecodeString(f[1])
 	if err != nil {
-		return PublicKey{}, fmt.Errorf("public key: %w base64", ErrMalformed)
+		return PublicKey{}, errclass.New(ErrMalformed, "public key: not base64")
 	}
 	key, err := ParseWire(wire)
 	if err != nil {
@@ -121,7 +123,7 @@ func ParseKeyID(s string) (KeyID, error) {
 	var id KeyID
 	b, err := hex.DecodeString(s)
 	if err != nil || len(b) != KeyIDSize {
-		return id, fmt.Errorf("key id %q: %w: want %d hexadecimal digits", s, ErrMalformed, 2*KeyIDSize)
+		return id, errclass.New(ErrMalformed, "key id %q: want %d hexadecimal digits", s, 2*KeyIDSize)
 	}
 	copy(id[:], b)
 	return id, nil

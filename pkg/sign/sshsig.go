@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+
+	"allot.dev/allot/pkg/errclass"
 )
 
 // The SSHSIG format, as OpenSSH's PROTOCOL.sshsig defines it. A signature
@@ -83,24 +85,26 @@ func armor(blob []byte) []byte {
 // with a sha256 or sha512 message hash are accepted.
 func ParseSignature(armored []byte) (*Signature, error) {
 	if len(armored) > MaxArmorSize {
-		return nil, fmt.Errorf("signature: %w: longer than %d bytes", ErrMalformed, MaxArmorSize)
+		return nil, errclass.New(ErrMalformed, "signature: longer than %d bytes", MaxArmorSize)
 	}
 	body, ok := bytes.CutPrefix(armored, []byte(armorBegin+"\n"))
 	if !ok {
-		return nil, fmt.Errorf("signature: %w: no %q line", ErrMalformed, armorBegin)
+		return nil, errclass.New(ErrMalformed, "signature: no %q line", armorBegin)
 	}
 	body = bytes.TrimSuffix(body, []byte("\n"))
 	body, ok = bytes.CutSuffix(body, []byte(armorEnd))
 	if !ok {
-		return nil, fmt.Errorf("signature: %w: no %q line", ErrMalformed, armorEnd)
+		return nil, errclass.New(ErrMalformed, "signature: no %q line", armorEnd)
 	}
-	blob, err := base64.StdEncoding.DecodeString(string(bytes.ReplaceAll(body, []byte("\n"), nil)))
+	// Strict decoding rejects non-zero padding bits, as OpenSSH does, so
+	// that one signature has one text form.
+	blob, err := base64.StdEncoding.Strict().DecodeString(string(bytes.ReplaceAll(body, []byte("\n"), nil)))
 	if err != nil {
-		return nil, fmt.Errorf("signature: %w base64", ErrMalformed)
+		return nil, errclass.New(ErrMalformed, "signature: not base64")
 	}
 	rest, ok := bytes.CutPrefix(blob, []byte(sshsigMagic))
 	if !ok {
-		return nil, fmt.Errorf("signature: %w: not an SSHSIG blob", ErrMalformed)
+		return nil, errclass.New(ErrMalformed, "signature: not an SSHSIG blob")
 	}
 	r := wireReader{b: rest}
 	version := r.uint32()
@@ -110,7 +114,7 @@ func ParseSignature(armored []byte) (*Signature, error) {
 	hashAlg := r.string()
 	sigBlob := r.string()
 	if r.err != nil || len(r.b) != 0 {
-		return nil, fmt.Errorf("signature: %w SSHSIG blob", ErrMalformed)
+		return nil, errclass.New(ErrMalformed, "signature: truncated or overlong SSHSIG blob")
 	}
 	if version != sshsigVersion {
 		return nil, fmt.Errorf("signature: SSHSIG version %d is not %d", version, sshsigVersion)
@@ -123,7 +127,7 @@ func ParseSignature(armored []byte) (*Signature, error) {
 	sigType := sr.string()
 	sig := sr.string()
 	if sr.err != nil || len(sr.b) != 0 || string(sigType) != KeyType || len(sig) != ed25519.SignatureSize {
-		return nil, fmt.Errorf("signature: %w: not an Ed25519 signature", ErrMalformed)
+		return nil, errclass.New(ErrMalformed, "signature: not an Ed25519 signature")
 	}
 	if h := string(hashAlg); h != "sha512" && h != "sha256" {
 		return nil, fmt.Errorf("signature: hash algorithm %q is not sha512 or sha256", h)
@@ -185,17 +189,17 @@ func Split(data []byte) (payload, armored, rest []byte, err error) {
 	} else if i := bytes.Index(data, []byte("\n"+armorBegin+"\n")); i >= 0 {
 		begin = i + 1
 	} else {
-		return nil, nil, nil, fmt.Errorf("%w: no signature (want a %q line)", ErrMalformed, armorBegin)
+		return nil, nil, nil, errclass.New(ErrMalformed, "no signature: no %q line", armorBegin)
 	}
 	endLine := []byte("\n" + armorEnd)
 	j := bytes.Index(data[begin:], endLine)
 	if j < 0 {
-		return nil, nil, nil, fmt.Errorf("%w: signature has no %q line", ErrMalformed, armorEnd)
+		return nil, nil, nil, errclass.New(ErrMalformed, "signature has no %q line", armorEnd)
 	}
 	end := begin + j + len(endLine)
 	if end < len(data) {
 		if data[end] != '\n' {
-			return nil, nil, nil, fmt.Errorf("%w: text after %q on the same line", ErrMalformed, armorEnd)
+			return nil, nil, nil, errclass.New(ErrMalformed, "text after %q on its line", armorEnd)
 		}
 		end++
 	}
@@ -211,7 +215,7 @@ func Open(doc []byte, namespace string) (payload []byte, signer ed25519.PublicKe
 		return nil, nil, err
 	}
 	if len(bytes.TrimSpace(rest)) != 0 {
-		return nil, nil, fmt.Errorf("%w: data after the signature", ErrMalformed)
+		return nil, nil, errclass.New(ErrMalformed, "data after the signature")
 	}
 	sig, err := ParseSignature(armored)
 	if err != nil {

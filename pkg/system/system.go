@@ -142,7 +142,7 @@ func Parse(name string, data []byte, cat *catalog.Catalog) (*System, error) {
 	if s.Need == nil {
 		s.Need = map[string]int{}
 	}
-	devices, err := parseDevices(f.Devices)
+	devices, lines, err := parseDevices(f.Devices)
 	if err != nil {
 		var le *lineError
 		if errors.As(err, &le) {
@@ -154,6 +154,10 @@ func Parse(name string, data []byte, cat *catalog.Catalog) (*System, error) {
 	if err := s.check(cat); err != nil {
 		var fe *fieldError
 		if errors.As(err, &fe) {
+			if fe.device > 0 {
+				// A device's problem is reported on the device's own line.
+				return nil, &tomlfile.Error{File: name, Line: blockLine(data, lines[fe.device-1]), Field: fe.field, Err: fe.err}
+			}
 			return nil, errf(fe.field, "%v", fe.err)
 		}
 		return nil, &tomlfile.Error{File: name, Err: err}
@@ -162,23 +166,29 @@ func Parse(name string, data []byte, cat *catalog.Catalog) (*System, error) {
 }
 
 // blockLine maps line n of the devices block to a line of the file. TOML
-// drops the newline right after the opening quotes, so a block that starts
-// on the next line has its first line one below the key.
+// drops a newline that immediately follows the opening delimiter of a
+// multi-line string, basic or literal, so such a block has its first line
+// one below the key; otherwise the block's first line is the key's.
 func blockLine(data []byte, n int) int {
 	key := tomlfile.Line(data, "devices")
 	if key == 0 {
 		return 0
 	}
 	lines := bytes.SplitN(data, []byte("\n"), key+1)
-	if bytes.HasSuffix(bytes.TrimSpace(lines[key-1]), []byte(`"""`)) {
-		return key + n
+	_, value, _ := bytes.Cut(lines[key-1], []byte("="))
+	value = bytes.TrimLeft(value, " \t")
+	for _, delim := range []string{`"""`, `'''`} {
+		if rest, ok := bytes.CutPrefix(value, []byte(delim)); ok && len(bytes.TrimSuffix(rest, []byte("\r"))) == 0 {
+			return key + n
+		}
 	}
 	return key + n - 1
 }
 
 type fieldError struct {
-	field string
-	err   error
+	field  string
+	device int // 1-based index of the device the error is about, or 0
+	err    error
 }
 
 func (e *fieldError) Error() string { return e.field + ": " + e.err.Error() }
@@ -246,12 +256,13 @@ func (s *System) check(cat *catalog.Catalog) error {
 		return fieldErr("devices", "%d devices, at most %d", len(s.Devices), MaxDevices)
 	}
 	serials := make(map[string]string, len(s.Devices))
-	for _, d := range s.Devices {
+	for i, d := range s.Devices {
 		if !servers[d.Server] {
-			return fieldErr("devices", "device %s: server %q is not a [[server]] of this file", d.Serial, d.Server)
+			return &fieldError{field: "devices", device: i + 1,
+				err: fmt.Errorf("device %s: server %q is not a [[server]] of this file", d.Serial, d.Server)}
 		}
 		if _, dup := serials[d.Serial]; dup {
-			return fieldErr("devices", "device %s is listed twice", d.Serial)
+			return &fieldError{field: "devices", device: i + 1, err: fmt.Errorf("device %s is listed twice", d.Serial)}
 		}
 		serials[d.Serial] = d.Type
 	}
@@ -317,9 +328,11 @@ type lineError struct {
 func (e *lineError) Error() string { return fmt.Sprintf("line %d: %v", e.line, e.err) }
 
 // parseDevices reads the devices block: one device a line, "serial, model,
-// type, server"; blank lines and lines starting with '#' are skipped.
-func parseDevices(block string) ([]Device, error) {
+// type, server"; blank lines and lines starting with '#' are skipped. It
+// also returns the 1-based line of the block each device is on.
+func parseDevices(block string) ([]Device, []int, error) {
 	var devs []Device
+	var lines []int
 	sc := bufio.NewScanner(strings.NewReader(block))
 	sc.Buffer(nil, 4096)
 	for n := 1; sc.Scan(); n++ {
@@ -328,31 +341,32 @@ func parseDevices(block string) ([]Device, error) {
 			continue
 		}
 		if len(devs) == MaxDevices {
-			return nil, &lineError{n, fmt.Errorf("more than %d devices", MaxDevices)}
+			return nil, nil, &lineError{n, fmt.Errorf("more than %d devices", MaxDevices)}
 		}
 		f := strings.Split(line, ",")
 		if len(f) != 4 {
-			return nil, &lineError{n, fmt.Errorf("%d fields, want 4: serial, model, type, server", len(f))}
+			return nil, nil, &lineError{n, fmt.Errorf("%d fields, want 4: serial, model, type, server", len(f))}
 		}
 		for i := range f {
 			f[i] = strings.TrimSpace(f[i])
 		}
 		d := Device{Serial: f[0], Model: f[1], Type: f[2], Server: f[3]}
 		if err := validID(d.Serial); err != nil {
-			return nil, &lineError{n, fmt.Errorf("serial: %v", err)}
+			return nil, nil, &lineError{n, fmt.Errorf("serial: %v", err)}
 		}
 		if err := validModel(d.Model); err != nil {
-			return nil, &lineError{n, fmt.Errorf("model: %v", err)}
+			return nil, nil, &lineError{n, fmt.Errorf("model: %v", err)}
 		}
 		if d.Type != Camera && d.Type != Intercom {
-			return nil, &lineError{n, fmt.Errorf("type %q: want camera or intercom", d.Type)}
+			return nil, nil, &lineError{n, fmt.Errorf("type %q: want camera or intercom", d.Type)}
 		}
 		devs = append(devs, d)
+		lines = append(lines, n)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("a line is longer than 4096 bytes")
+		return nil, nil, fmt.Errorf("a line is longer than 4096 bytes")
 	}
-	return devs, nil
+	return devs, lines, nil
 }
 
 // Marshal returns the file form of s, laid out for people to read and edit.
@@ -412,7 +426,7 @@ func (s *System) Server(name string) (*Server, bool) {
 // ParseDevices reads a devices file: the lines of a system file's devices
 // block, "serial, model, type, server". name is used in errors.
 func ParseDevices(name string, data []byte) ([]Device, error) {
-	devs, err := parseDevices(string(data))
+	devs, _, err := parseDevices(string(data))
 	if err != nil {
 		var le *lineError
 		if errors.As(err, &le) {

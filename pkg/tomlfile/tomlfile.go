@@ -58,7 +58,13 @@ func Decode(file string, data []byte, v any) error {
 	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			return &Error{File: file, Line: pe.Position.Line, Field: pe.LastKey, Err: errors.New(cleanMessage(pe.Message))}
+			// The library counts the newline that ends a bad line as the
+			// start of the next; the error's byte offset places it right.
+			line := pe.Position.Line
+			if s := pe.Position.Start; s > 0 && s <= len(data) {
+				line = bytes.Count(data[:s], []byte("\n")) + 1
+			}
+			return &Error{File: file, Line: line, Field: pe.LastKey, Err: errors.New(cleanMessage(pe.Message))}
 		}
 		// Type errors come as "toml: line N (last key "k"): message".
 		if m := typeErr().FindStringSubmatch(err.Error()); m != nil {

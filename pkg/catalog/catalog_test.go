@@ -1,0 +1,204 @@
+package catalog
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"allot.dev/allot/pkg/licensekey"
+)
+
+func TestDefault(t *testing.T) {
+	c := Default()
+	if c != Default() {
+		t.Fatal("Default parses the catalog more than once")
+	}
+	if c.Version != Version || c.Vendor == "" {
+		t.Fatalf("version %d, vendor %q", c.Version, c.Vendor)
+	}
+	// The numbers of DESIGN.md's domain rules.
+	if want := (Policy{GraceDays: 30, MaxRenewalYears: 5, UnallocatedExpiryYears: 5, AnalyticsRetentionDays: 7, GrowthAllowancePercent: 100}); c.Policy != want {
+		t.Fatalf("policy %+v, want %+v", c.Policy, want)
+	}
+	wantTypes := []string{"camera", "analytics-l1", "analytics-l2", "analytics-l3", "analytics-l4",
+		"intercom", "sip-number", "mobile-app", "virtual-number"}
+	if got := c.LicenseTypes(); !slices.Equal(got, wantTypes) {
+		t.Fatalf("LicenseTypes = %v, want %v", got, wantTypes)
+	}
+	// Every name the catalog holds is one a license key can carry.
+	for _, p := range c.Products {
+		if err := licensekey.ValidName(p.Code); err != nil {
+			t.Errorf("product %q: %v", p.Code, err)
+		}
+		for _, f := range p.Features {
+			if err := licensekey.ValidName(f); err != nil {
+				t.Errorf("feature %q: %v", f, err)
+			}
+		}
+		for _, l := range p.Licenses {
+			if l.Name == "" || l.AnalyticsLevel != licensekey.AnalyticsLevel(l.Type) {
+				t.Errorf("license type %+v", l)
+			}
+		}
+	}
+	// The domain's features and analytics types, level by level.
+	intercom, err := c.Product("intercom")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"sip-trunk", "web-dialer", "mobile-app", "ukey2", "remote-door-opening",
+		"siri-apple-watch", "guest-access", "elevator", "amenities-reservation", "license-plate-recognition"} {
+		if !slices.Contains(intercom.Features, f) {
+			t.Errorf("intercom lacks feature %s", f)
+		}
+	}
+	levels := map[string]int{
+		"loud-sound": 1, "smoke-fire": 1, "line-crossing": 1, "camera-damage": 1, "camera-overlap": 1,
+		"vandalism": 1, "zone-intrusion": 1, "object-counting": 2, "visitor-counting": 2,
+		"face-recognition": 3, "license-plate-recognition": 3, "container-number-recognition": 3,
+	}
+	for typ, want := range levels {
+		if got, err := c.AnalyticsLevel(typ); err != nil || got != want {
+			t.Errorf("AnalyticsLevel(%s) = %d, %v; want %d", typ, got, err, want)
+		}
+	}
+	if _, err := c.AnalyticsLevel("mind-reading"); err == nil {
+		t.Error("AnalyticsLevel of an unknown type succeeded")
+	}
+}
+
+func TestLookups(t *testing.T) {
+	c := Default()
+	vms, err := c.Product("vms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !vms.HasKind(licensekey.Hardware) || !vms.HasKind(licensekey.Expansion) || !vms.HasKind(licensekey.Subscription) {
+		t.Errorf("vms kinds %v", vms.Kinds)
+	}
+	intercom, _ := c.Product("intercom")
+	if intercom.HasKind(licensekey.Hardware) || !intercom.HasKind(licensekey.Subscription) {
+		t.Errorf("intercom kinds %v", intercom.Kinds)
+	}
+	// Product returns the catalog's own entry, not a copy.
+	if p, _ := c.Product("vms"); p != vms {
+		t.Error("Product returns a copy")
+	}
+	_, err = c.Product("toaster")
+	if err == nil || !strings.Contains(err.Error(), "vms, intercom") {
+		t.Errorf("unknown product: %v, want the codes listed", err)
+	}
+
+	lt, p, err := c.LicenseType("analytics-l4")
+	if err != nil || p.Code != "vms" || lt.Type != "analytics-l4" || lt.AnalyticsLevel != 4 {
+		t.Fatalf("LicenseType(analytics-l4) = %+v, %+v, %v", lt, p, err)
+	}
+	if lt, p, err := c.LicenseType("sip-number"); err != nil || p.Code != "intercom" || lt.AnalyticsLevel != 0 {
+		t.Fatalf("LicenseType(sip-number) = %+v, %+v, %v", lt, p, err)
+	}
+	if _, _, err := c.LicenseType("widget"); err == nil || !strings.Contains(err.Error(), "camera") {
+		t.Errorf("unknown license type: %v, want the types listed", err)
+	}
+	if got, ok := vms.LicenseType("camera"); !ok || got.Type != "camera" {
+		t.Errorf("vms.LicenseType(camera) = %v, %v", got, ok)
+	}
+	if _, ok := vms.LicenseType("intercom"); ok {
+		t.Error("vms has the intercom's license type")
+	}
+}
+
+func TestDefaultSource(t *testing.T) {
+	src := DefaultSource()
+	c, err := Parse("default.toml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c, Default()) {
+		t.Fatal("DefaultSource does not parse to Default")
+	}
+	src[0] ^= 0xff
+	if again := DefaultSource(); again[0] == src[0] {
+		t.Fatal("DefaultSource returns the embedded bytes, not a copy")
+	}
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "vendor.catalog.toml")
+	if err := os.WriteFile(path, DefaultSource(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c, Default()) {
+		t.Fatal("Load of the default source differs from Default")
+	}
+	if _, err := Load(filepath.Join(dir, "missing.toml")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Load of a missing file: %v, want ErrNotExist", err)
+	}
+	bad := filepath.Join(dir, "bad.toml")
+	if err := os.WriteFile(bad, []byte("version = 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(bad); err == nil || !strings.HasPrefix(err.Error(), bad+": ") {
+		t.Fatalf("Load of a bad file: %v, want the file named", err)
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	src := string(DefaultSource())
+	tests := []struct {
+		name     string
+		old, new string
+		msg      string
+	}{
+		{"version", "version = 1", "version = 2", "version"},
+		{"syntax", "version = 1", "version = ", "version"},
+		{"unknown field", "version = 1", "version = 1\nlicence = 1", "unknown field"},
+		{"unknown product field", `code = "vms"`, "code = \"vms\"\nprice = 1", "unknown field"},
+		{"negative grace", "grace_days = 30", "grace_days = -1", "policy"},
+		{"no renewal", "max_renewal_years = 5", "max_renewal_years = 0", "policy"},
+		{"no expiry", "unallocated_expiry_years = 5", "unallocated_expiry_years = 0", "policy"},
+		{"negative retention", "analytics_retention_days = 7", "analytics_retention_days = -7", "policy"},
+		{"negative growth", "growth_allowance_percent = 100", "growth_allowance_percent = -1", "policy"},
+		{"bad code", `code = "vms"`, `code = "VMS"`, "product.code"},
+		{"code twice", `code = "intercom"`, `code = "vms"`, "defined twice"},
+		{"no kinds", `kinds = ["subscription"]`, `kinds = []`, "kinds"},
+		{"unknown kind", `kinds = ["subscription"]`, `kinds = ["lifetime"]`, "lifetime"},
+		{"bad license type", `type = "sip-number"`, `type = "SIP number"`, "licenses"},
+		{"license type twice", `type = "mobile-app"`, `type = "camera"`, "defined twice"},
+		{"analytics level mismatch", `analytics_level = 3 }`, `analytics_level = 2 }`, "analytics_level"},
+		{"analytics level missing", `{ type = "analytics-l1", name = "Analytics level 1", analytics_level = 1 }`, `{ type = "analytics-l1", name = "Analytics level 1" }`, "analytics_level"},
+		{"bad feature", `"sip-trunk"`, `"SIP trunk"`, "features"},
+		{"analytics level 4", "level = 3\n", "level = 4\n", "level 4"},
+		{"analytics level 0", "level = 1\n", "level = 0\n", "level 0"},
+		{"analytics type at two levels", `types = ["object-counting", "visitor-counting"]`, `types = ["object-counting", "vandalism"]`, "vandalism"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !strings.Contains(src, tt.old) {
+				t.Fatalf("%q is not in the default catalog", tt.old)
+			}
+			c, err := Parse("vendor.toml", []byte(strings.Replace(src, tt.old, tt.new, 1)))
+			if err == nil {
+				t.Fatalf("Parse accepted it: %+v", c)
+			}
+			if !strings.HasPrefix(err.Error(), "vendor.toml: ") || !strings.Contains(err.Error(), tt.msg) {
+				t.Fatalf("Parse = %v, want vendor.toml: …%s…", err, tt.msg)
+			}
+		})
+	}
+	if _, err := Parse("empty.toml", nil); err == nil {
+		t.Fatal("an empty catalog parsed")
+	}
+	if _, err := Parse("noproducts.toml", []byte("version = 1\n[policy]\nmax_renewal_years = 1\nunallocated_expiry_years = 1\n")); err == nil || !strings.Contains(err.Error(), "no products") {
+		t.Fatalf("a catalog without products: %v", err)
+	}
+}

@@ -3,11 +3,11 @@ _allot() {
     local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}" cmdpath="" i words
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "${cmdpath// /_}:${COMP_WORDS[i]}" in
-            ":signer"|":key"|":system"|":fingerprint"|":wallet"|":allocate"|":verify"|":status"|":demo"|":completion"|"signer:new"|"signer:certify"|"key:issue"|"key:inspect"|"system:create"|"system:inspect"|"wallet:init"|"wallet:redeem"|"wallet:status"|"wallet:history") cmdpath="${cmdpath:+$cmdpath }${COMP_WORDS[i]}" ;;
+            ":signer"|":key"|":system"|":fingerprint"|":wallet"|":allocate"|":verify"|":status"|":demo"|":completion"|"signer:new"|"signer:certify"|"key:issue"|"key:inspect"|"system:create"|"system:inspect"|"wallet:init"|"wallet:redeem"|"wallet:status"|"wallet:bundle"|"wallet:history") cmdpath="${cmdpath:+$cmdpath }${COMP_WORDS[i]}" ;;
         esac
     done
     case "$prev" in
-        --catalog|--cert|--count|--device|--devices|--dir|--feature|--file|--id|--identity|--kind|--license|--max-term|--name|--need|--now|--org|--out|--passphrase-file|--product|--pub|--require|--role|--server|--signer|--start|--state|--system|--system-id|--term|--trust|--usage|--valid-from|--valid-until|--wallet|--wallet-id|--years) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --catalog|--cert|--count|--device|--devices|--dir|--feature|--file|--id|--identity|--kind|--license|--max-term|--name|--need|--now|--org|--out|--passphrase-file|--product|--pub|--require|--role|--sequence|--server|--signer|--start|--state|--system|--system-id|--term|--trust|--usage|--valid-from|--valid-until|--wallet|--wallet-id|--years) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac
     case "$cmdpath" in
         "") words="signer key system fingerprint wallet allocate verify status demo completion --help" ;;
@@ -21,10 +21,11 @@ _allot() {
         "system create") words="--id --org --collect --name --server --devices --need --require --out --now --catalog --help" ;;
         "system inspect") words="--catalog --json --help" ;;
         "fingerprint") words="--system-id --json --help" ;;
-        "wallet") words="init redeem status history --help" ;;
+        "wallet") words="init redeem status bundle history --help" ;;
         "wallet init") words="--org --trust --wallet --now --json --passphrase-file --identity --help" ;;
         "wallet redeem") words="--file --cert --trust --skip-invalid --wallet --now --json --help" ;;
         "wallet status") words="--wallet --now --catalog --json --help" ;;
+        "wallet bundle") words="--system --sequence --out --wallet --help" ;;
         "wallet history") words="--wallet --json --help" ;;
         "allocate") words="--system --years --start --out --wallet --now --catalog --json --passphrase-file --identity --help" ;;
         "verify") words="--trust --usage --system --state --state-init --catalog --now --json --help" ;;

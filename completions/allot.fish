@@ -3,7 +3,7 @@ function __allot_is
     set -l cmdpath ''
     for t in (commandline -opc)[2..-1]
         switch (string replace -a ' ' _ -- "$cmdpath"):$t
-            case ":signer" ":key" ":system" ":fingerprint" ":wallet" ":allocate" ":verify" ":status" ":demo" ":completion" "signer:new" "signer:certify" "key:issue" "key:inspect" "system:create" "system:inspect" "wallet:init" "wallet:redeem" "wallet:status" "wallet:history"
+            case ":signer" ":key" ":system" ":fingerprint" ":wallet" ":allocate" ":verify" ":status" ":demo" ":completion" "signer:new" "signer:certify" "key:issue" "key:inspect" "system:create" "system:inspect" "wallet:init" "wallet:redeem" "wallet:status" "wallet:bundle" "wallet:history"
                 set cmdpath (string trim -- "$cmdpath $t")
         end
     end
@@ -98,6 +98,7 @@ complete -c allot -n '__allot_is "fingerprint"' -l help -d 'show help'
 complete -c allot -n '__allot_is "wallet"' -f -a init -d 'create a wallet and its signer; prints the wallet id'
 complete -c allot -n '__allot_is "wallet"' -f -a redeem -d 'verify license keys and add them to the wallet'
 complete -c allot -n '__allot_is "wallet"' -f -a status -d 'show the wallet\'s licenses, allocations and credits'
+complete -c allot -n '__allot_is "wallet"' -f -a bundle -d 'write a bundle the wallet signed again, from its history'
 complete -c allot -n '__allot_is "wallet"' -f -a history -d 'show every change to the wallet: who, when, what'
 complete -c allot -n '__allot_is "wallet"' -l help -d 'show help'
 complete -c allot -n '__allot_is "wallet init"' -l org -r -F -d 'the organization\'s name'
@@ -121,6 +122,11 @@ complete -c allot -n '__allot_is "wallet status"' -l now -r -F -d 'the current t
 complete -c allot -n '__allot_is "wallet status"' -l catalog -r -F -d 'a catalog file (default: the embedded catalog)'
 complete -c allot -n '__allot_is "wallet status"' -l json -d 'print the result as JSON'
 complete -c allot -n '__allot_is "wallet status"' -l help -d 'show help'
+complete -c allot -n '__allot_is "wallet bundle"' -l system -r -F -d 'the system `ID`'
+complete -c allot -n '__allot_is "wallet bundle"' -l sequence -r -F -d 'the bundle\'s sequence number (default: the latest)'
+complete -c allot -n '__allot_is "wallet bundle"' -l out -r -F -d 'the bundle `FILE` (default: ID.lic) (\'-\' for standard output)'
+complete -c allot -n '__allot_is "wallet bundle"' -l wallet -r -F -d 'the wallet file (default: $ALLOT_WALLET, else allot.wallet)'
+complete -c allot -n '__allot_is "wallet bundle"' -l help -d 'show help'
 complete -c allot -n '__allot_is "wallet history"' -l wallet -r -F -d 'the wallet file (default: $ALLOT_WALLET, else allot.wallet)'
 complete -c allot -n '__allot_is "wallet history"' -l json -d 'print the result as JSON'
 complete -c allot -n '__allot_is "wallet history"' -l help -d 'show help'

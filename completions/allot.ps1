@@ -6,7 +6,7 @@ Register-ArgumentCompleter -Native -CommandName allot -ScriptBlock {
         'signer' = @('new', 'certify')
         'key' = @('issue', 'inspect')
         'system' = @('create', 'inspect')
-        'wallet' = @('init', 'redeem', 'status', 'history')
+        'wallet' = @('init', 'redeem', 'status', 'bundle', 'history')
     }
     $words = @{
         '' = @('signer', 'key', 'system', 'fingerprint', 'wallet', 'allocate', 'verify', 'status', 'demo', 'completion', '--help')
@@ -20,10 +20,11 @@ Register-ArgumentCompleter -Native -CommandName allot -ScriptBlock {
         'system create' = @('--id', '--org', '--collect', '--name', '--server', '--devices', '--need', '--require', '--out', '--now', '--catalog', '--help')
         'system inspect' = @('--catalog', '--json', '--help')
         'fingerprint' = @('--system-id', '--json', '--help')
-        'wallet' = @('init', 'redeem', 'status', 'history', '--help')
+        'wallet' = @('init', 'redeem', 'status', 'bundle', 'history', '--help')
         'wallet init' = @('--org', '--trust', '--wallet', '--now', '--json', '--passphrase-file', '--identity', '--help')
         'wallet redeem' = @('--file', '--cert', '--trust', '--skip-invalid', '--wallet', '--now', '--json', '--help')
         'wallet status' = @('--wallet', '--now', '--catalog', '--json', '--help')
+        'wallet bundle' = @('--system', '--sequence', '--out', '--wallet', '--help')
         'wallet history' = @('--wallet', '--json', '--help')
         'allocate' = @('--system', '--years', '--start', '--out', '--wallet', '--now', '--catalog', '--json', '--passphrase-file', '--identity', '--help')
         'verify' = @('--trust', '--usage', '--system', '--state', '--state-init', '--catalog', '--now', '--json', '--help')

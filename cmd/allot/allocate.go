@@ -98,7 +98,7 @@ func (e *env) allocate(c *cli.Context) error {
 	// The wallet holds the bundle, so a failure here loses nothing.
 	if err := e.writeOut(out, doc, 0o644); err != nil {
 		return withHint(fmt.Errorf("the allocation is recorded in %s, but writing %s failed: %w", path, out, err),
-			"the signed bundle is kept in the wallet's history; free the path and run allocate again only after checking allot wallet status")
+			"the signed bundle is kept in the wallet: write it with allot wallet bundle --system %s --out FILE", sys.ID)
 	}
 	if c.Bool("json") {
 		return e.printJSON(map[string]any{"bundle": out, "id": plan.BundleID, "sequence": plan.Sequence,

@@ -90,9 +90,12 @@ func (e *env) newApp() *cli.App {
 		ErrWriter:            e.stderr,
 		Reader:               e.stdin,
 		EnableBashCompletion: true,
-		HideHelpCommand:      true,
-		Suggest:              true,
-		OnUsageError:         onUsageError,
+		// Values such as --server nvr-1:mac=…,disk=… hold commas; a flag
+		// given twice gives two values.
+		DisableSliceFlagSeparator: true,
+		HideHelpCommand:           true,
+		Suggest:                   true,
+		OnUsageError:              onUsageError,
 		CommandNotFound: func(c *cli.Context, name string) {
 			e.usage = usageErrorf("unknown command %q; run allot --help for the list", name)
 		},
@@ -152,6 +155,16 @@ func withHint(err error, format string, args ...any) error {
 	return &hintError{err: err, hint: fmt.Sprintf(format, args...)}
 }
 
+// detailError adds lines that follow the error's own line: the other
+// invalid keys of a refused batch.
+type detailError struct {
+	err     error
+	details []string
+}
+
+func (e *detailError) Error() string { return e.err.Error() }
+func (e *detailError) Unwrap() error { return e.err }
+
 // exitCodeError is a failure already reported on stdout/stderr (verify
 // prints its own report) that only needs its exit code.
 type exitCodeError struct{ code int }
@@ -185,7 +198,7 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.As(err, &code):
 		return code.code
-	case errors.As(err, &usage):
+	case errors.As(err, &usage), errors.Is(err, cert.ErrInvalid):
 		return exitUsage
 	case errors.Is(err, verify.ErrRollback):
 		return exitRollback
@@ -206,7 +219,7 @@ func exitCode(err error) int {
 		errors.Is(err, cert.ErrMalformed), errors.Is(err, bundle.ErrMalformed),
 		errors.Is(err, wallet.ErrCorrupt), errors.Is(err, wallet.ErrNotFound), errors.Is(err, wallet.ErrExists),
 		errors.Is(err, wallet.ErrRedeemed), errors.Is(err, wallet.ErrDuplicate),
-		errors.Is(err, allocate.ErrRequest), errors.Is(err, keyfile.ErrNoMatch),
+		errors.Is(err, allocate.ErrRequest), errors.Is(err, keyfile.ErrNoMatch), errors.Is(err, wallet.ErrNoTrust),
 		errors.Is(err, verify.ErrStateMissing):
 		return exitInput
 	}
@@ -228,6 +241,12 @@ func (e *env) report(err error) int {
 		return code
 	}
 	fmt.Fprintf(e.stderr, "allot: %s\n", msg)
+	var d *detailError
+	if errors.As(err, &d) {
+		for _, line := range d.details {
+			fmt.Fprintf(e.stderr, "allot: %s\n", line)
+		}
+	}
 	var h *hintError
 	if errors.As(err, &h) {
 		fmt.Fprintf(e.stderr, "allot: hint: %s\n", h.hint)

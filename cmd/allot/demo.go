@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -58,7 +59,9 @@ func (e *env) demo(c *cli.Context) error {
 	run := func(what string, args ...string) error {
 		step++
 		fmt.Fprintf(e.stdout, "\n== %d. %s\n$ allot %s\n", step, what, quoteArgs(args))
-		args = append(args, extra...)
+		if hasFlag(e.newApp(), args, "now") {
+			args = append(args, extra...)
+		}
 		sub := *e
 		if code := sub.run(append([]string{"allot"}, args...)); code != 0 {
 			return &exitCodeError{code}
@@ -154,6 +157,33 @@ cameras = 4
 	fmt.Fprintf(e.stdout, "site-1.system.toml, site-1.lic and site-1.usage.toml. The keys' passphrase is in passphrase.txt.\n")
 	fmt.Fprintf(e.stdout, "Try: allot verify %s --trust %s --json\n", p("site-1.lic"), p("vendor.pub"))
 	return nil
+}
+
+// hasFlag reports whether the command args names has the flag name.
+func hasFlag(app *cli.App, args []string, name string) bool {
+	cmds := app.Commands
+	var cmd *cli.Command
+	for _, a := range args {
+		var found *cli.Command
+		for _, c := range cmds {
+			if c.HasName(a) {
+				found = c
+			}
+		}
+		if found == nil {
+			break
+		}
+		cmd, cmds = found, found.Subcommands
+	}
+	if cmd == nil {
+		return false
+	}
+	for _, f := range cmd.Flags {
+		if slices.Contains(f.Names(), name) {
+			return true
+		}
+	}
+	return false
 }
 
 func quoteArgs(args []string) string {

@@ -345,10 +345,7 @@ func (e *env) keyInspect(c *cli.Context) error {
 				info.Wallet = k.Wallet.String()
 			}
 			if pool != nil {
-				var chain cert.Chain
-				if chain, err = pool.ChainFor(k.Issuer); err == nil {
-					err = chain.Authorize(k, &trust.Trust)
-				}
+				_, err = pool.Authorize(k)
 				ok := err == nil
 				info.Verified = &ok
 			}

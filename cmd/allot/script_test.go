@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +16,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"allot.dev/allot/cmd/internal/verifycli"
+	"allot.dev/allot/pkg/licensekey"
 )
 
 // TestMain registers allot and allot-verify as commands of the test
@@ -42,7 +47,34 @@ func TestScript(t *testing.T) {
 	testscript.Run(t, scriptParams(t, "../../testdata/script"))
 }
 
+// goEnv is what a script needs to run the go command offline against this
+// module's tools (`exec go tool age`, `exec go run filippo.io/age/cmd/age-keygen`)
+// from its own $WORK: the build and module caches of the go command that
+// runs the tests, no proxy, no toolchain download, and a workspace file
+// that names this module, so that its go.mod decides the versions.
+func goEnv(t *testing.T) []string {
+	out, err := exec.Command("go", "env", "GOCACHE", "GOMODCACHE").Output()
+	if err != nil {
+		t.Fatalf("go env: %v", err)
+	}
+	caches := strings.Fields(string(out))
+	if len(caches) != 2 {
+		t.Fatalf("go env GOCACHE GOMODCACHE: %q", out)
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := filepath.Join(t.TempDir(), "go.work")
+	if err := os.WriteFile(work, []byte("go 1.26.0\n\nuse "+root+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"GOCACHE=" + caches[0], "GOMODCACHE=" + caches[1], "GOWORK=" + work,
+		"GOPROXY=off", "GOTOOLCHAIN=local", "GOFLAGS=", "GOENV=off"}
+}
+
 func scriptParams(t *testing.T, dir string) testscript.Params {
+	goVars := goEnv(t)
 	return testscript.Params{
 		Dir:                 dir,
 		RequireExplicitExec: true,
@@ -61,15 +93,20 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 			for _, v := range []string{"ALLOT_WALLET", "ALLOT_PASSPHRASE", "ALLOT_TRUST", "ALLOT_CATALOG", "ALLOT_IDENTITY"} {
 				env.Setenv(v, "")
 			}
+			for _, kv := range goVars {
+				k, v, _ := strings.Cut(kv, "=")
+				env.Setenv(k, v)
+			}
 			root := filepath.Join(env.WorkDir, ".sysroot")
 			env.Setenv("ALLOT_SYSROOT", root)
 			return fakeMachine(root, "machine-a")
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exitcode": cmdExitcode,
-			"setfrom":  cmdSetfrom,
-			"replace":  cmdReplace,
-			"machine":  cmdMachine,
+			"exitcode":  cmdExitcode,
+			"setfrom":   cmdSetfrom,
+			"replace":   cmdReplace,
+			"machine":   cmdMachine,
+			"tamperkey": cmdTamperkey,
 		},
 	}
 }
@@ -154,4 +191,31 @@ func cmdMachine(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: machine NAME")
 	}
 	ts.Check(fakeMachine(ts.Getenv("ALLOT_SYSROOT"), args[0]))
+}
+
+// tamperkey FILE TYPE QTY: change the quantity of license TYPE in every key
+// of FILE (one a line) to QTY and recompute the check characters, as a
+// forger would: the text is a well-formed key that decodes without a typo,
+// but its content is no longer what the issuer signed.
+func cmdTamperkey(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 || neg {
+		ts.Fatalf("usage: tamperkey FILE TYPE QTY")
+	}
+	qty, err := strconv.Atoi(args[2])
+	ts.Check(err)
+	name := append([]byte{byte(len(args[1]))}, args[1]...)
+	var out strings.Builder
+	for _, line := range strings.Fields(ts.ReadFile(args[0])) {
+		raw, err := licensekey.Decode(line)
+		ts.Check(err)
+		i := bytes.Index(raw, name)
+		if i < 0 {
+			ts.Fatalf("%s: no license %s in %s", args[0], args[1], line)
+		}
+		i += len(name)
+		_, n := binary.Uvarint(raw[i:])
+		raw = slices.Concat(raw[:i], binary.AppendUvarint(nil, uint64(qty)), raw[i+n:])
+		out.WriteString(licensekey.Encode(raw) + "\n")
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(out.String()), 0o644))
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -192,6 +193,9 @@ func (e *env) signerCertify(c *cli.Context) error {
 // out from the parent (or, for a root's first certificate, from the catalog).
 func certTemplate(c *cli.Context, parent *cert.Certificate, cat *catalog.Catalog, now time.Time) (cert.Template, error) {
 	t := cert.Template{Role: c.String("role")}
+	if !slices.Contains(cert.Roles, t.Role) {
+		return t, usageErrorf("--role: %q is not one of %s", t.Role, strings.Join(cert.Roles, ", "))
+	}
 	if parent != nil {
 		t.Scope = parent.Scope
 		t.ValidUntil = parent.ValidUntil
@@ -261,6 +265,9 @@ func certTemplate(c *cli.Context, parent *cert.Certificate, cat *catalog.Catalog
 			return t, usageErrorf("--valid-until: %v", err)
 		}
 		t.ValidUntil = v
+	}
+	if !t.ValidUntil.After(t.ValidFrom) {
+		return t, usageErrorf("--valid-until %s is not after --valid-from %s", t.ValidUntil.Format(time.RFC3339), t.ValidFrom.Format(time.RFC3339))
 	}
 	if parent == nil && (len(t.Scope.Products) == 0 || len(t.Scope.Licenses) == 0) {
 		return t, usageErrorf("signer certify: a first certificate needs --product and --license")

@@ -119,7 +119,11 @@ func (e *env) systemCreate(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		devs, err := system.ParseDevices(path, data)
+		var names []string
+		for _, srv := range sys.Servers {
+			names = append(names, srv.Name)
+		}
+		devs, err := system.ParseDevices(path, data, names)
 		if err != nil {
 			return err
 		}
@@ -128,6 +132,9 @@ func (e *env) systemCreate(c *cli.Context) error {
 	for _, s := range c.StringSlice("need") {
 		typ, q, err := parseTypeQty(s)
 		if err != nil {
+			return usageErrorf("--need: %v", err)
+		}
+		if _, _, err := cat.LicenseType(typ); err != nil {
 			return usageErrorf("--need: %v", err)
 		}
 		sys.Need[typ] = q
@@ -146,9 +153,10 @@ func (e *env) systemCreate(c *cli.Context) error {
 		sys.Binding.Required = r
 	}
 	data := sys.Marshal(now)
-	// Check the file as it will be read back: what we write must parse.
+	// Check the file as it will be read back. The flags and the devices
+	// file were checked above, so a failure here is a bug, not bad input.
 	if _, err := system.Parse(out, data, cat); err != nil {
-		return err
+		return fmt.Errorf("the system file allot would write does not read back: %v", err)
 	}
 	if err := e.writeOut(out, data, 0o644); err != nil {
 		return err

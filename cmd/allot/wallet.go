@@ -57,6 +57,20 @@ func (e *env) walletCommand() *cli.Command {
 				Action:    e.walletStatus,
 			},
 			{
+				Name:      "bundle",
+				Usage:     "write a bundle the wallet signed again, from its history",
+				UsageText: "allot wallet bundle --system ID [--sequence N] --out ID.lic",
+				Description: "Every allocation keeps its signed bundle in the wallet. This writes it out\n" +
+					"again, byte for byte: the latest for the system, or the one of --sequence.",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "system", Usage: "the system `ID`"},
+					&cli.IntFlag{Name: "sequence", Usage: "the bundle's sequence number (default: the latest)"},
+					outFlag("the bundle `FILE` (default: ID.lic)"),
+					walletFlag(),
+				},
+				Action: e.walletBundle,
+			},
+			{
 				Name:      "history",
 				Usage:     "show every change to the wallet: who, when, what",
 				UsageText: "allot wallet history [--wallet FILE]",
@@ -147,13 +161,17 @@ func (e *env) walletRedeem(c *cli.Context) error {
 	if err != nil {
 		var be *wallet.BatchError
 		if errors.As(err, &be) {
+			var more []string
 			for _, inv := range be.Invalid[1:] {
-				fmt.Fprintf(e.stderr, "allot: %s\n", inv.Error())
+				more = append(more, inv.Error())
 			}
-			return withHint(err, "fix or remove the invalid keys, or give --skip-invalid to redeem the rest")
+			return withHint(&detailError{err, more}, "fix or remove the invalid keys, or give --skip-invalid to redeem the rest")
 		}
 		if errors.Is(err, wallet.ErrNotFound) {
 			return withHint(err, "create it with allot wallet init --org ORG, or give --wallet")
+		}
+		if errors.Is(err, wallet.ErrNoTrust) {
+			return withHint(err, "give --trust vendor.pub (the wallet remembers it)")
 		}
 		return err
 	}
@@ -241,6 +259,40 @@ func allocationsJSON(w *wallet.Wallet) []allocationJSON {
 		out = append(out, allocationJSON{a.System, a.Sequence, a.BundleID, a.Periods, a.Credits})
 	}
 	return out
+}
+
+func (e *env) walletBundle(c *cli.Context) error {
+	sys := c.String("system")
+	if sys == "" {
+		return usageErrorf("wallet bundle: --system is required")
+	}
+	out := c.String("out")
+	if out == "" {
+		out = sys + ".lic"
+	}
+	if err := checkOut(out); err != nil {
+		return err
+	}
+	w, err := wallet.Open(walletPath(c))
+	if err != nil {
+		return err
+	}
+	var found *wallet.Allocation
+	for _, a := range w.Allocations {
+		if a.System == sys && (!c.IsSet("sequence") || a.Sequence == c.Int("sequence")) {
+			found = a
+		}
+	}
+	if found == nil {
+		return withHint(inputErrorf("%s holds no bundle of system %q with that sequence", w.Path, sys), "allot wallet status lists the allocations")
+	}
+	if err := e.writeOut(out, found.Bundle, 0o644); err != nil {
+		return err
+	}
+	if out != "-" {
+		fmt.Fprintf(e.stdout, "wrote %s: bundle %d of system %s\n", out, found.Sequence, sys)
+	}
+	return nil
 }
 
 func (e *env) walletHistory(c *cli.Context) error {

@@ -267,7 +267,7 @@ func (p *Plan) Bundle(w *wallet.Wallet, pool *cert.Pool) (*bundle.Bundle, error)
 		for _, f := range e.Key.Features {
 			features[f] = true
 		}
-		chain, err := pool.ChainFor(e.Key.Issuer)
+		chain, err := pool.Authorize(e.Key)
 		if err != nil {
 			return nil, fmt.Errorf("key %s: %w", e.Key.Serial, err)
 		}

@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/payload"
 	"allot.dev/allot/pkg/sign"
@@ -54,6 +55,9 @@ var (
 	ErrRevoked = errors.New("revoked")
 	// ErrMalformed: a certificate cannot be read.
 	ErrMalformed = errors.New("malformed certificate")
+	// ErrInvalid: Issue was asked for a certificate no reader would accept
+	// (an unknown role, a validity that ends before it starts, …).
+	ErrInvalid = errors.New("invalid certificate")
 )
 
 // Scope is what a certificate allows its subject to issue.
@@ -111,7 +115,7 @@ func Issue(priv ed25519.PrivateKey, parent Chain, t Template, rand io.Reader) (*
 		Scope:      t.Scope.normalized(),
 	}
 	if err := c.validate(); err != nil {
-		return nil, err
+		return nil, errclass.Wrap(ErrInvalid, err)
 	}
 	if leaf := parent.Leaf(); leaf != nil {
 		if !leaf.Subject.Key.Equal(pub) {
@@ -392,7 +396,13 @@ func (c *Certificate) Contains(child *Certificate) error {
 func (c *Certificate) Allows(k *licensekey.Key) error {
 	s := c.Scope
 	fail := func(format string, args ...any) error {
-		return fmt.Errorf("key %s: %s: %w of certificate %s", k.Serial, fmt.Sprintf(format, args...), ErrScope, c.Serial)
+		// A key not signed yet (an issuer checking its request) has no serial
+		// worth naming.
+		who := "key " + k.Serial.String() + ": "
+		if k.Serial == (licensekey.Serial{}) {
+			who = ""
+		}
+		return fmt.Errorf("%s%s: %w of certificate %s", who, fmt.Sprintf(format, args...), ErrScope, c.Serial)
 	}
 	if !slices.Contains(s.Products, k.Product) {
 		return fail("product %q", k.Product)

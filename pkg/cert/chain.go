@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 
+	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/sign"
 )
@@ -66,8 +67,7 @@ func (c Chain) Document() []byte {
 func (c Chain) link() error {
 	for i := 1; i < len(c); i++ {
 		if !c[i].Issuer.Equal(c[i-1].Subject.Key) {
-			return fmt.Errorf("certificate %s is not issued by the subject of certificate %s: %w",
-				c[i].Serial, c[i-1].Serial, ErrUntrusted)
+			return errclass.New(ErrUntrusted, "certificate %s is not issued by the subject of certificate %s", c[i].Serial, c[i-1].Serial)
 		}
 	}
 	return nil
@@ -82,7 +82,7 @@ func (c Chain) Verify(t *Trust) error {
 		return nil
 	}
 	if !t.IsRoot(c[0].Issuer) {
-		return fmt.Errorf("certificate %s: issuer %s is not a trusted root: %w", c[0].Serial, sign.IDOf(c[0].Issuer), ErrUntrusted)
+		return errclass.New(ErrUntrusted, "certificate %s: issuer %s is not a trusted root", c[0].Serial, sign.IDOf(c[0].Issuer))
 	}
 	if err := c.link(); err != nil {
 		return err
@@ -108,7 +108,7 @@ func (c Chain) Authorize(k *licensekey.Key, t *Trust) error {
 	if leaf := c.Leaf(); leaf != nil {
 		issuer = leaf.Subject.Key
 	} else if issuer = t.root(k.Issuer); issuer == nil {
-		return fmt.Errorf("key %s: issuer %s is not a trusted root and no certificate names it: %w", k.Serial, k.Issuer, ErrUntrusted)
+		return errclass.New(ErrUntrusted, "key %s: issuer %s is not a trusted root and no certificate names it", k.Serial, k.Issuer)
 	}
 	if err := k.Verify(issuer); err != nil {
 		return err
@@ -216,7 +216,7 @@ func (p *Pool) chainsFor(issuer sign.KeyID) ([]Chain, error) {
 	}
 	cands := p.bySubject[issuer]
 	if len(cands) == 0 {
-		return nil, fmt.Errorf("signer %s: no certificate for it, and it is not a trusted root: %w", issuer, ErrUntrusted)
+		return nil, errclass.New(ErrUntrusted, "signer %s: no certificate for it, and it is not a trusted root", issuer)
 	}
 	if p.chains == nil {
 		p.build()
@@ -287,15 +287,15 @@ func (p *Pool) explain(c *Certificate, below []*Certificate) error {
 	issuer := sign.IDOf(c.Issuer)
 	if p.trust.IsRoot(c.Issuer) {
 		// A root's certificate that is not revoked has a chain of one.
-		return fmt.Errorf("certificate %s: issued by root %s, but not verified: %w", c.Serial, issuer, ErrUntrusted)
+		return errclass.New(ErrUntrusted, "certificate %s: issued by root %s, but not verified", c.Serial, issuer)
 	}
 	parents := p.bySubject[issuer]
 	if len(parents) == 0 {
-		return fmt.Errorf("certificate %s: issuer %s has no certificate, and it is not a trusted root: %w", c.Serial, issuer, ErrUntrusted)
+		return errclass.New(ErrUntrusted, "certificate %s: issuer %s has no certificate, and it is not a trusted root", c.Serial, issuer)
 	}
 	below = append(below, c)
 	if len(below) >= MaxDepth {
-		return fmt.Errorf("certificate %s: chain longer than %d: %w", c.Serial, MaxDepth, ErrUntrusted)
+		return errclass.New(ErrUntrusted, "certificate %s: chain longer than %d", c.Serial, MaxDepth)
 	}
 	for _, parent := range parents {
 		if pc, ok := p.chains[parent]; ok {
@@ -303,11 +303,11 @@ func (p *Pool) explain(c *Certificate, below []*Certificate) error {
 			if err := chain.Verify(p.trust); err != nil {
 				return err
 			}
-			return fmt.Errorf("certificate %s: chain longer than %d: %w", c.Serial, MaxDepth, ErrUntrusted)
+			return errclass.New(ErrUntrusted, "certificate %s: chain longer than %d", c.Serial, MaxDepth)
 		}
 	}
 	if slices.Contains(below, parents[0]) {
-		return fmt.Errorf("certificate %s: certificates form a cycle: %w", c.Serial, ErrUntrusted)
+		return errclass.New(ErrUntrusted, "certificate %s: certificates form a cycle", c.Serial)
 	}
 	return p.explain(parents[0], below)
 }

@@ -424,15 +424,28 @@ func (s *System) Server(name string) (*Server, bool) {
 }
 
 // ParseDevices reads a devices file: the lines of a system file's devices
-// block, "serial, model, type, server". name is used in errors.
-func ParseDevices(name string, data []byte) ([]Device, error) {
-	devs, _, err := parseDevices(string(data))
+// block, "serial, model, type, server". Each device must be bound to one of
+// servers and listed once; name is used in errors.
+func ParseDevices(name string, data []byte, servers []string) ([]Device, error) {
+	devs, lines, err := parseDevices(string(data))
 	if err != nil {
 		var le *lineError
 		if errors.As(err, &le) {
 			return nil, &tomlfile.Error{File: name, Line: le.line, Err: le.err}
 		}
 		return nil, &tomlfile.Error{File: name, Err: err}
+	}
+	known := uniq(servers)
+	seen := make(map[string]bool, len(devs))
+	for i, d := range devs {
+		if !known[d.Server] {
+			return nil, &tomlfile.Error{File: name, Line: lines[i],
+				Err: fmt.Errorf("device %s: server %q is not a server of the system (%s)", d.Serial, d.Server, strings.Join(servers, ", "))}
+		}
+		if seen[d.Serial] {
+			return nil, &tomlfile.Error{File: name, Line: lines[i], Err: fmt.Errorf("device %s is listed twice", d.Serial)}
+		}
+		seen[d.Serial] = true
 	}
 	return devs, nil
 }

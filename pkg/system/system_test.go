@@ -295,7 +295,8 @@ func TestDevicesBlockLines(t *testing.T) {
 
 func TestParseDevices(t *testing.T) {
 	data := "# serial, model, type, server\nCAM-1, AXIS P3265-LVE, camera, nvr-1\n\n  DOOR-1 ,2N IP Verso,intercom,nvr-2  \n"
-	devs, err := ParseDevices("devices.txt", []byte(data))
+	servers := []string{"a", "nvr-1", "nvr-2"}
+	devs, err := ParseDevices("devices.txt", []byte(data), servers)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +307,7 @@ func TestParseDevices(t *testing.T) {
 	if !reflect.DeepEqual(devs, want) {
 		t.Fatalf("ParseDevices = %+v", devs)
 	}
-	if devs, err := ParseDevices("empty.txt", nil); err != nil || len(devs) != 0 {
+	if devs, err := ParseDevices("empty.txt", nil, servers); err != nil || len(devs) != 0 {
 		t.Fatalf("empty file: %v, %v", devs, err)
 	}
 	for _, tt := range []struct {
@@ -320,15 +321,17 @@ func TestParseDevices(t *testing.T) {
 		{", m, camera, a\n", 1, "serial"},
 		{"CAM-1, , camera, a\n", 1, "model"},
 		{"CAM-1, m;, camera, a\n", 1, "model"},
+		{"CAM-1, m, camera, a\n# c\nCAM-2, m, camera, nvr-9\n", 3, `server "nvr-9" is not a server of the system`},
+		{"CAM-1, m, camera, a\nCAM-1, m, camera, nvr-1\n", 2, "listed twice"},
 	} {
-		_, err := ParseDevices("devices.txt", []byte(tt.data))
+		_, err := ParseDevices("devices.txt", []byte(tt.data), servers)
 		var e *tomlfile.Error
 		if !errors.As(err, &e) || e.File != "devices.txt" || e.Line != tt.line || e.Field != "" || !strings.Contains(err.Error(), tt.msg) {
 			t.Errorf("ParseDevices(%q) = %v, want devices.txt:%d: …%s…", tt.data, err, tt.line, tt.msg)
 		}
 	}
 	long := "CAM-1, " + strings.Repeat("m", 5000) + ", camera, a\n"
-	if _, err := ParseDevices("devices.txt", []byte(long)); err == nil {
+	if _, err := ParseDevices("devices.txt", []byte(long), servers); err == nil {
 		t.Error("a line longer than 4096 bytes was accepted")
 	}
 }

@@ -3,13 +3,13 @@ package verify
 import (
 	"bufio"
 	"bytes"
-	"fmt"
 	"io"
 	"os"
 	"strings"
 	"time"
 
 	"allot.dev/allot/pkg/cert"
+	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/sign"
 	"allot.dev/allot/pkg/tomlfile"
 )
@@ -142,14 +142,14 @@ func readLimited(path string, limit int64) ([]byte, error) {
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err == nil && st.Size() > limit {
-		return nil, &tomlfile.Error{File: path, Err: fmt.Errorf("%w: larger than %d bytes", ErrMalformed, limit)}
+		return nil, &tomlfile.Error{File: path, Err: errclass.New(ErrMalformed, "larger than %d bytes", limit)}
 	}
 	var b bytes.Buffer
 	if _, err := b.ReadFrom(io.LimitReader(f, limit+1)); err != nil {
 		return nil, err
 	}
 	if int64(b.Len()) > limit {
-		return nil, &tomlfile.Error{File: path, Err: fmt.Errorf("%w: larger than %d bytes", ErrMalformed, limit)}
+		return nil, &tomlfile.Error{File: path, Err: errclass.New(ErrMalformed, "larger than %d bytes", limit)}
 	}
 	return b.Bytes(), nil
 }

@@ -29,6 +29,7 @@ import (
 	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/catalog"
 	"allot.dev/allot/pkg/cert"
+	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/licensekey"
 )
 
@@ -209,7 +210,7 @@ func (v *Verifier) check(r *Report, doc []byte) (*bundle.Bundle, error) {
 		if errors.Is(err, bundle.ErrSignature) {
 			return nil, fmt.Errorf("%w: %v", ErrTrust, err)
 		}
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return nil, errclass.Wrap(ErrMalformed, err)
 	}
 	r.Bundle = &Summary{ID: b.ID, Sequence: b.Sequence, Organization: b.Organization,
 		System: b.System, WalletID: b.WalletID.String(), Features: b.Features}
@@ -273,7 +274,7 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	}
 	kerrs := make([]error, len(order))
 	parallel(len(order), func(i int) {
-		kerrs[i] = chains[i].Authorize(order[i], &trust.Trust)
+		chains[i], kerrs[i] = pool.Authorize(order[i])
 	})
 	for i, k := range order {
 		if kerrs[i] != nil {
@@ -465,7 +466,7 @@ func checkQuotas(r *Report, b *bundle.Bundle, opts Options) error {
 		return nil
 	}
 	if u.System != b.System {
-		return fmt.Errorf("%w: the usage file is for system %q, the bundle for %q", ErrMalformed, u.System, b.System)
+		return errclass.New(ErrMalformed, "the usage file is for system %q, the bundle licenses %q", u.System, b.System)
 	}
 	licensed := map[string]bool{}
 	for _, s := range b.Binding.Servers {
@@ -507,7 +508,7 @@ func checkQuotas(r *Report, b *bundle.Bundle, opts Options) error {
 	for _, a := range u.Analytics {
 		lvl, err := cat.AnalyticsLevel(a.Type)
 		if err != nil {
-			return fmt.Errorf("%w: usage: %v", ErrMalformed, err)
+			return errclass.New(ErrMalformed, "usage file: %v", err)
 		}
 		need[lvl] += a.Cameras
 	}

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"allot.dev/allot/pkg/cert"
+	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/sign"
 )
@@ -22,6 +23,8 @@ var (
 	ErrDuplicate = errors.New("appears twice in this batch")
 	// ErrOtherWallet: the key is issued to another wallet.
 	ErrOtherWallet = errors.New("issued to another wallet")
+	// ErrNoTrust: neither the wallet nor the caller names a vendor root.
+	ErrNoTrust = errors.New("no trusted vendor root")
 )
 
 // Input is one key to redeem and where it came from.
@@ -81,7 +84,7 @@ type RedeemResult struct {
 // in the result and the rest is redeemed.
 func (w *Wallet) Redeem(inputs []Input, certs []*cert.Certificate, trust *cert.Trust, skipInvalid bool) (*Change, *RedeemResult, error) {
 	if len(trust.Roots) == 0 {
-		return nil, nil, errors.New("no trusted vendor root: give --trust or initialise the wallet with --trust")
+		return nil, nil, errclass.New(ErrNoTrust, "%s knows no vendor root to check keys against", w.Path)
 	}
 	held, err := w.Certificates()
 	if err != nil {
@@ -113,9 +116,10 @@ func (w *Wallet) Redeem(inputs []Input, certs []*cert.Certificate, trust *cert.T
 		case !k.Bearer && k.Wallet != w.ID:
 			it.err = fmt.Errorf("key %s: %w (%s), not to this wallet (%s)", k.Serial, ErrOtherWallet, k.Wallet, w.ID)
 		default:
-			it.chain, it.err = pool.ChainFor(k.Issuer)
-			if it.err != nil {
-				it.err = fmt.Errorf("key %s: %w", k.Serial, it.err)
+			// Builds the pool's chains once, before the parallel checks,
+			// which only read them.
+			if _, err := pool.ChainFor(k.Issuer); err != nil {
+				it.err = fmt.Errorf("key %s: %w", k.Serial, err)
 			}
 		}
 	}
@@ -132,7 +136,7 @@ func (w *Wallet) Redeem(inputs []Input, certs []*cert.Certificate, trust *cert.T
 	for range max(1, min(runtime.GOMAXPROCS(0), len(items)/64)) {
 		wg.Go(func() {
 			for i := range next {
-				items[i].err = items[i].chain.Authorize(items[i].key, trust)
+				items[i].chain, items[i].err = pool.Authorize(items[i].key)
 			}
 		})
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"allot.dev/allot/pkg/catalog"
+	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/hwid"
 	"allot.dev/allot/pkg/system"
 	"allot.dev/allot/pkg/tomlfile"
@@ -294,8 +295,13 @@ func run(o *options, env Env) ([]*verify.Report, error) {
 				f := o.bundles[i]
 				doc, err := readBundle(f)
 				if err != nil {
+					// The report names the file: keep only what went wrong.
+					var pe *fs.PathError
+					if errors.As(err, &pe) {
+						err = pe.Err
+					}
 					reports[i] = &verify.Report{File: f, Status: verify.StatusMalformed, Error: err.Error(),
-						Err: fmt.Errorf("%w: %v", verify.ErrMalformed, err)}
+						Err: errclass.Wrap(verify.ErrMalformed, err)}
 					continue
 				}
 				reports[i] = v.Bundle(f, doc)
@@ -319,7 +325,7 @@ func (e *inputError) Unwrap() error { return e.err }
 func inputErr(err error) error {
 	var te *tomlfile.Error
 	if errors.As(err, &te) {
-		return fmt.Errorf("%w: %v", verify.ErrMalformed, err)
+		return errclass.Wrap(verify.ErrMalformed, err)
 	}
 	return &inputError{err}
 }
@@ -373,12 +379,12 @@ func ParseTime(s string) (time.Time, error) {
 func printReport(w io.Writer, r *verify.Report) {
 	head := r.Status
 	if r.Err != nil {
-		head += ": " + oneLine(r.Err)
+		head = oneLine(r.Err)
 	} else if r.Time != nil {
 		if r.Status == verify.StatusGrace {
-			head += fmt.Sprintf(" (grace period until %s, %d days left)", r.Time.GraceUntil.Format(time.DateOnly), r.Time.DaysLeft)
+			head += fmt.Sprintf(" (grace period until %s, %d day%s left)", r.Time.GraceUntil.Format(time.DateOnly), r.Time.DaysLeft, plural(r.Time.DaysLeft))
 		} else {
-			head += fmt.Sprintf(" (until %s, %d days left)", r.Time.Until.Format(time.DateOnly), r.Time.DaysLeft)
+			head += fmt.Sprintf(" (until %s, %d day%s left)", r.Time.Until.Format(time.DateOnly), r.Time.DaysLeft, plural(r.Time.DaysLeft))
 		}
 	}
 	fmt.Fprintf(w, "%s: %s\n", r.File, head)
@@ -405,6 +411,8 @@ func printReport(w io.Writer, r *verify.Report) {
 			fmt.Fprintf(tw, "  binding\tnot bound to hardware\n")
 		case !b.Checked:
 			fmt.Fprintf(tw, "  binding\tnot checked\n")
+		case b.Server == "":
+			fmt.Fprintf(tw, "  binding\tno licensed server matches, %d identifier%s required\n", b.Required, plural(b.Required))
 		default:
 			fmt.Fprintf(tw, "  binding\tserver %s: %d identifier%s match, %d required\n", b.Server, b.Matched, plural(b.Matched), b.Required)
 		}

@@ -1479,8 +1479,8 @@ func (g *gen) deviceState() {
 	// The library, as allot-verify uses it.
 	ids, err := hwid.Collect(os.DirFS("root-nvr-1"))
 	g.must(err)
-	hashed := hwid.HashAll("allot-state", ids)
-	key := verify.StateKey(hashed)
+	hashed := hwid.HashAll(verify.DeviceKeyID, ids)
+	key := verify.DeviceKey(ids)
 	st, err := verify.OpenState("lib-state", key, true)
 	g.must(err)
 	b, err := bundle.Open(g.bundleDoc)
@@ -1492,7 +1492,7 @@ func (g *gen) deviceState() {
 	g.put(spec, "allot.state", string(state))
 
 	var k strings.Builder
-	k.WriteString("identifiers hashed for the key, hwid.HashAll(\"allot-state\", …), sorted:\n")
+	k.WriteString("identifiers hashed for the key, hwid.HashAll(\"\\x00device-state\", …), sorted:\n")
 	sorted := slices.Clone(hashed)
 	slices.Sort(sorted)
 	for _, h := range sorted {
@@ -1952,7 +1952,7 @@ func TestDeviceStateExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	nvr1, nvr2, _ := exampleIdentifiers()
-	key := verify.StateKey(hwid.HashAll("allot-state", nvr1))
+	key := verify.DeviceKey(nvr1)
 	st, err := verify.OpenState(dir, key, false)
 	if err != nil {
 		t.Fatal(err)
@@ -1967,7 +1967,7 @@ func TestDeviceStateExample(t *testing.T) {
 	if err := st.Check(b, verifyNow.Add(-verify.DefaultClockTolerance-time.Second), verify.DefaultClockTolerance); !errors.Is(err, verify.ErrRollback) {
 		t.Errorf("a clock set back: %v, want verify.ErrRollback", err)
 	}
-	if _, err := verify.OpenState(dir, verify.StateKey(hwid.HashAll("allot-state", nvr2)), false); !errors.Is(err, verify.ErrRollback) {
+	if _, err := verify.OpenState(dir, verify.DeviceKey(nvr2), false); !errors.Is(err, verify.ErrRollback) {
 		t.Errorf("another machine's key: %v, want verify.ErrRollback", err)
 	}
 	if _, err := verify.OpenState(t.TempDir(), key, false); !errors.Is(err, verify.ErrStateMissing) {

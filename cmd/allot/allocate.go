@@ -10,6 +10,7 @@ import (
 	"allot.dev/allot/pkg/allocate"
 	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/cert"
+	"allot.dev/allot/pkg/crashpoint"
 	"allot.dev/allot/pkg/system"
 	"allot.dev/allot/pkg/wallet"
 )
@@ -96,6 +97,7 @@ func (e *env) allocate(c *cli.Context) error {
 		return err
 	}
 	// The wallet holds the bundle, so a failure here loses nothing.
+	crashpoint.Here(crashpoint.Recorded)
 	if err := e.writeOut(out, doc, 0o644); err != nil {
 		return withHint(fmt.Errorf("the allocation is recorded in %s, but writing %s failed: %w", path, out, err),
 			"the signed bundle is kept in the wallet: write it with allot wallet bundle --system %s --out FILE", sys.ID)

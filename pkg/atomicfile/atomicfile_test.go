@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -217,6 +219,36 @@ func TestCreateRace(t *testing.T) {
 	noTemps(t, dir)
 }
 
+// A writer killed before it publishes leaves nothing, where the system has
+// unnamed temporary files; RemoveStale clears what named ones leave.
+func TestUnnamedAndStale(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "site.wallet")
+	tf, err := writeTemp(target, []byte("x"), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(dir)
+	if runtime.GOOS == "linux" && len(ents) != 0 {
+		t.Errorf("a complete but unpublished temporary file has a name: %v", ents)
+	}
+	tf.discard()
+	for _, n := range []string{".allot-tmp-site.wallet-1", ".allot-tmp-site.wallet-2", ".allot-tmp-other.lic-3", "site.wallet"} {
+		os.WriteFile(filepath.Join(dir, n), nil, 0o600)
+	}
+	if err := RemoveStale(target); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	ents, _ = os.ReadDir(dir)
+	for _, e := range ents {
+		left = append(left, e.Name())
+	}
+	if want := []string{".allot-tmp-other.lic-3", "site.wallet"}; !slices.Equal(left, want) {
+		t.Errorf("after RemoveStale: %v, want %v", left, want)
+	}
+}
+
 func TestIsTemp(t *testing.T) {
 	tests := map[string]bool{
 		".allot-tmp-site.wallet-123456":            true,
@@ -238,7 +270,11 @@ func TestIsTemp(t *testing.T) {
 	// beside the target, so the rename never crosses file systems.
 	dir := t.TempDir()
 	target := filepath.Join(dir, "site.wallet")
-	tmp, err := writeTemp(target, []byte("x"), 0o600)
+	tf, err := writeTemp(target, []byte("x"), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp, err := tf.name(target)
 	if err != nil {
 		t.Fatal(err)
 	}

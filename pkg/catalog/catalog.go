@@ -15,9 +15,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/BurntSushi/toml"
-
 	"allot.dev/allot/pkg/licensekey"
+	"allot.dev/allot/pkg/tomlfile"
 )
 
 //go:embed default.toml
@@ -98,74 +97,89 @@ func Load(path string) (*Catalog, error) {
 // Parse parses a catalog; name is used in errors.
 func Parse(name string, data []byte) (*Catalog, error) {
 	var c Catalog
-	md, err := toml.Decode(string(data), &c)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", name, err)
-	}
-	if u := md.Undecoded(); len(u) > 0 {
-		return nil, fmt.Errorf("%s: unknown field %q", name, u[0].String())
+	if err := tomlfile.Decode(name, data, &c); err != nil {
+		return nil, err
 	}
 	if err := c.validate(); err != nil {
-		return nil, fmt.Errorf("%s: %v", name, err)
+		var fe *fieldError
+		if errors.As(err, &fe) {
+			return nil, tomlfile.Errorf(name, data, fe.field, "%v", fe.err)
+		}
+		return nil, &tomlfile.Error{File: name, Err: err}
 	}
 	return &c, nil
 }
 
+// fieldError is a validation error of one field, which Parse turns into
+// a file:line: field: message error.
+type fieldError struct {
+	field string
+	err   error
+}
+
+func (e *fieldError) Error() string { return e.field + ": " + e.err.Error() }
+
+func ferr(field, format string, args ...any) error {
+	return &fieldError{field: field, err: fmt.Errorf(format, args...)}
+}
+
 func (c *Catalog) validate() error {
 	if c.Version != Version {
-		return fmt.Errorf("version: %d, want %d", c.Version, Version)
+		return ferr("version", "%d, want %d", c.Version, Version)
 	}
 	if len(c.Products) == 0 {
-		return errors.New("product: no products")
+		return ferr("product", "no products")
 	}
 	p := c.Policy
 	if p.GraceDays < 0 || p.MaxRenewalYears < 1 || p.UnallocatedExpiryYears < 1 || p.AnalyticsRetentionDays < 0 || p.GrowthAllowancePercent < 0 {
-		return errors.New("policy: numbers must not be negative, and years at least 1")
+		return ferr("policy", "numbers must not be negative, and years at least 1")
 	}
 	types := map[string]bool{}
 	codes := map[string]bool{}
-	for _, pr := range c.Products {
+	for i, pr := range c.Products {
+		field := fmt.Sprintf("product[%d]", i+1)
 		if err := licensekey.ValidName(pr.Code); err != nil {
-			return fmt.Errorf("product.code: %v", err)
+			return ferr(field+".code", "%v", err)
 		}
 		// Lookups are by code: a second product of one code would be
 		// unreachable.
 		if codes[pr.Code] {
-			return fmt.Errorf("product %s: code is defined twice", pr.Code)
+			return ferr(field+".code", "%q is defined twice", pr.Code)
 		}
 		codes[pr.Code] = true
 		if len(pr.Kinds) == 0 {
-			return fmt.Errorf("product %s: kinds: none", pr.Code)
+			return ferr(field+".kinds", "none")
 		}
 		for _, l := range pr.Licenses {
 			if err := licensekey.ValidName(l.Type); err != nil {
-				return fmt.Errorf("product %s: licenses: %v", pr.Code, err)
+				return ferr(field+".licenses", "%v", err)
 			}
 			if types[l.Type] {
-				return fmt.Errorf("product %s: license type %q is defined twice", pr.Code, l.Type)
+				return ferr(field+".licenses", "license type %q is defined twice", l.Type)
 			}
 			types[l.Type] = true
 			if l.AnalyticsLevel != licensekey.AnalyticsLevel(l.Type) {
-				return fmt.Errorf("product %s: license type %q: analytics_level %d, but the name says %d",
-					pr.Code, l.Type, l.AnalyticsLevel, licensekey.AnalyticsLevel(l.Type))
+				return ferr(field+".licenses", "license type %q: analytics_level %d, but the name says %d",
+					l.Type, l.AnalyticsLevel, licensekey.AnalyticsLevel(l.Type))
 			}
 		}
 		for _, f := range pr.Features {
 			if err := licensekey.ValidName(f); err != nil {
-				return fmt.Errorf("product %s: features: %v", pr.Code, err)
+				return ferr(field+".features", "%v", err)
 			}
 		}
 	}
 	level := map[string]int{}
-	for _, a := range c.Analytics {
+	for i, a := range c.Analytics {
+		field := fmt.Sprintf("analytics[%d]", i+1)
 		if a.Level < 1 || a.Level > 3 {
-			return fmt.Errorf("analytics: level %d is not 1, 2 or 3 (level 4 licenses every type)", a.Level)
+			return ferr(field+".level", "%d is not 1, 2 or 3 (level 4 licenses every type)", a.Level)
 		}
 		// An analytics type needs one level, or the license it needs is
 		// ambiguous.
 		for _, t := range a.Types {
 			if l, ok := level[t]; ok {
-				return fmt.Errorf("analytics: type %q is listed at level %d and level %d", t, l, a.Level)
+				return ferr(field+".types", "%q is listed at level %d and level %d", t, l, a.Level)
 			}
 			level[t] = a.Level
 		}

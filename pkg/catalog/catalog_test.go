@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -147,7 +148,7 @@ func TestLoad(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("version = 2\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Load(bad); err == nil || !strings.HasPrefix(err.Error(), bad+": ") {
+	if _, err := Load(bad); err == nil || !strings.HasPrefix(err.Error(), bad+":1: version: ") {
 		t.Fatalf("Load of a bad file: %v, want the file named", err)
 	}
 }
@@ -168,7 +169,7 @@ func TestParseRejects(t *testing.T) {
 		{"no expiry", "unallocated_expiry_years = 5", "unallocated_expiry_years = 0", "policy"},
 		{"negative retention", "analytics_retention_days = 7", "analytics_retention_days = -7", "policy"},
 		{"negative growth", "growth_allowance_percent = 100", "growth_allowance_percent = -1", "policy"},
-		{"bad code", `code = "vms"`, `code = "VMS"`, "product.code"},
+		{"bad code", `code = "vms"`, `code = "VMS"`, "product[1].code"},
 		{"code twice", `code = "intercom"`, `code = "vms"`, "defined twice"},
 		{"no kinds", `kinds = ["subscription"]`, `kinds = []`, "kinds"},
 		{"unknown kind", `kinds = ["subscription"]`, `kinds = ["lifetime"]`, "lifetime"},
@@ -178,7 +179,7 @@ func TestParseRejects(t *testing.T) {
 		{"analytics level missing", `{ type = "analytics-l1", name = "Analytics level 1", analytics_level = 1 }`, `{ type = "analytics-l1", name = "Analytics level 1" }`, "analytics_level"},
 		{"bad feature", `"sip-trunk"`, `"SIP trunk"`, "features"},
 		{"analytics level 4", "level = 3\n", "level = 4\n", "level 4"},
-		{"analytics level 0", "level = 1\n", "level = 0\n", "level 0"},
+		{"analytics level 0", "level = 1\n", "level = 0\n", "analytics[1].level: 0 is not 1, 2 or 3"},
 		{"analytics type at two levels", `types = ["object-counting", "visitor-counting"]`, `types = ["object-counting", "vandalism"]`, "vandalism"},
 	}
 	for _, tt := range tests {
@@ -190,8 +191,9 @@ func TestParseRejects(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Parse accepted it: %+v", c)
 			}
-			if !strings.HasPrefix(err.Error(), "vendor.toml: ") || !strings.Contains(err.Error(), tt.msg) {
-				t.Fatalf("Parse = %v, want vendor.toml: …%s…", err, tt.msg)
+			// file:line: field: message, the line where the damage is.
+			if !regexp.MustCompile(`^vendor\.toml:[1-9][0-9]*: `).MatchString(err.Error()) || !strings.Contains(err.Error(), tt.msg) {
+				t.Fatalf("Parse = %v, want vendor.toml:LINE: …%s…", err, tt.msg)
 			}
 		})
 	}

@@ -294,7 +294,7 @@ func (c *Certificate) validate() error {
 	if len(c.Serial) != 16 {
 		return fmt.Errorf("serial %q: want 16 hexadecimal digits", c.Serial)
 	}
-	if _, err := hex.DecodeString(c.Serial); err != nil {
+	if _, err := hex.DecodeString(c.Serial); err != nil || strings.ToLower(c.Serial) != c.Serial {
 		return fmt.Errorf("serial %q: want 16 hexadecimal digits", c.Serial)
 	}
 	if !slices.Contains(Roles, c.Role) {
@@ -352,6 +352,11 @@ func (c *Certificate) Contains(child *Certificate) error {
 	p, s := c.Scope, child.Scope
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("certificate %s: %s: %w of certificate %s", child.Serial, fmt.Sprintf(format, args...), ErrScope, c.Serial)
+	}
+	// Roles rank distributor over reseller: a reseller certifies only
+	// sub-resellers.
+	if slices.Index(Roles, child.Role) < slices.Index(Roles, c.Role) {
+		return fail("role %s", child.Role)
 	}
 	for _, x := range s.Products {
 		if !slices.Contains(p.Products, x) {

@@ -127,10 +127,32 @@ func readValue(root fs.FS, name string) (string, bool) {
 func normalize(kind, v string) string {
 	v = strings.TrimSpace(v)
 	switch kind {
-	case MachineID, ProductUUID, MAC:
+	case MAC:
+		return normalizeMAC(v)
+	case MachineID, ProductUUID:
 		return strings.ToLower(v)
 	}
 	return v
+}
+
+// normalizeMAC writes a MAC address the way Linux shows it, so that
+// "AA-BB-CC-DD-EE-FF", "aabb.ccdd.eeff" and "aa:bb:cc:dd:ee:ff" hash alike.
+func normalizeMAC(v string) string {
+	hexDigits := strings.Map(func(r rune) rune {
+		switch r {
+		case ':', '-', '.':
+			return -1
+		}
+		return r
+	}, strings.ToLower(v))
+	if b, err := hex.DecodeString(hexDigits); err != nil || len(b) != 6 {
+		return strings.ToLower(v)
+	}
+	parts := make([]string, 6)
+	for i := range parts {
+		parts[i] = hexDigits[2*i : 2*i+2]
+	}
+	return strings.Join(parts, ":")
 }
 
 // placeholder reports values firmware writes when it has no real serial.

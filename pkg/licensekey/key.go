@@ -363,6 +363,11 @@ func (r *reader) uvarint(what string, limit uint64) uint64 {
 		r.fail(fmt.Sprintf("%s %d exceeds %d", what, v, limit))
 		return 0
 	}
+	// One encoding per number, so one text per key.
+	if n != len(binary.AppendUvarint(nil, v)) {
+		r.fail("over-long number in " + what)
+		return 0
+	}
 	r.b = r.b[n:]
 	return v
 }
@@ -408,7 +413,9 @@ func (k *Key) unmarshal(b []byte) error {
 		copy(k.Wallet[:], r.bytes(WalletIDSize, "wallet id"))
 	}
 	if flags&flagDevice != 0 {
-		k.Device = r.name("device")
+		if k.Device = r.name("device"); k.Device == "" {
+			r.fail("the device flag is set but the device is empty")
+		}
 	}
 	if r.err == nil && len(r.b) != 0 {
 		r.fail(fmt.Sprintf("%d unexpected bytes before the signature", len(r.b)))

@@ -78,8 +78,9 @@ func gfMul(a, b byte) byte {
 
 // checkSymbol computes the check character of group g (0-based). Weights
 // are distinct powers of alpha, which catches every single substitution and
-// every swap of neighbouring characters; folding in the group index catches
-// groups typed in the wrong order.
+// every swap of neighbouring characters; folding in the group index (mod 32)
+// catches groups typed in the wrong order, unless they are 32 groups apart,
+// which the signature still catches.
 func checkSymbol(g int, data []byte) byte {
 	c := byte(g % 32)
 	w := byte(2) // alpha

@@ -110,7 +110,7 @@ func ParseSignature(armored []byte) (*Signature, error) {
 	version := r.uint32()
 	pubWire := r.string()
 	namespace := r.string()
-	r.string() // reserved
+	r.string() // reserved: PROTOCOL.sshsig asks verifiers to ignore it
 	hashAlg := r.string()
 	sigBlob := r.string()
 	if r.err != nil || len(r.b) != 0 {

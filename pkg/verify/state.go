@@ -19,6 +19,7 @@ import (
 
 	"allot.dev/allot/pkg/atomicfile"
 	"allot.dev/allot/pkg/bundle"
+	"allot.dev/allot/pkg/hwid"
 )
 
 // StateFile is the name of the device state file inside the state folder.
@@ -42,6 +43,15 @@ type State struct {
 	Seq      map[string]int // "system wallet-id" → highest sequence accepted
 	changed  bool
 }
+
+// DeviceKeyID keys the identifier hashes the device state's MAC key is
+// made from. It holds a zero byte, which no system id may, so no system
+// file can list these hashes.
+const DeviceKeyID = "\x00device-state"
+
+// DeviceKey derives the MAC key of the device state from the machine's
+// hardware identifiers.
+func DeviceKey(ids []hwid.Identifier) []byte { return StateKey(hwid.HashAll(DeviceKeyID, ids)) }
 
 // StateKey derives the MAC key of the device state from the machine's
 // hashed hardware identifiers.
@@ -134,6 +144,11 @@ func (s *State) Check(b *bundle.Bundle, now time.Time, tolerance time.Duration) 
 		return fmt.Errorf("%w: the clock says %s, but this device has already seen %s",
 			ErrRollback, now.UTC().Format(time.RFC3339), s.LastSeen.Format(time.RFC3339))
 	}
+	// The bundle was signed at its issue time, so the real time is later.
+	if now.Add(tolerance).Before(b.Issued) {
+		return fmt.Errorf("%w: the clock says %s, but the bundle was signed at %s",
+			ErrRollback, now.UTC().Format(time.RFC3339), b.Issued.UTC().Format(time.RFC3339))
+	}
 	k := b.System + " " + b.WalletID.String()
 	if seq := s.Seq[k]; b.Sequence < seq {
 		return fmt.Errorf("%w: bundle sequence %d is older than sequence %d, already accepted for system %s",
@@ -143,11 +158,18 @@ func (s *State) Check(b *bundle.Bundle, now time.Time, tolerance time.Duration) 
 		s.Seq[k] = b.Sequence
 		s.changed = true
 	}
-	if now.After(s.LastSeen) {
-		s.LastSeen = now.UTC().Truncate(time.Second)
+	if latest := maxTime(now, b.Issued).UTC().Truncate(time.Second); latest.After(s.LastSeen) {
+		s.LastSeen = latest
 		s.changed = true
 	}
 	return nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // Save writes the state if it changed, atomically.

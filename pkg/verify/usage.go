@@ -69,8 +69,11 @@ func ParseUsage(name string, data []byte) (*Usage, error) {
 	if u.System == "" {
 		return nil, errf("system", "missing")
 	}
-	if len(u.Servers) > maxUsageEntries || len(u.Analytics) > maxUsageEntries {
-		return nil, errf("server", "more than %d entries", maxUsageEntries)
+	if len(u.Servers) > maxUsageEntries {
+		return nil, errf("server", "more than %d servers", maxUsageEntries)
+	}
+	if len(u.Analytics) > maxUsageEntries {
+		return nil, errf("analytics", "more than %d entries", maxUsageEntries)
 	}
 	seen := map[string]bool{}
 	for i, s := range u.Servers {

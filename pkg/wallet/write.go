@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"allot.dev/allot/pkg/atomicfile"
+	"allot.dev/allot/pkg/crashpoint"
 	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/sign"
 )
@@ -81,6 +82,12 @@ func Update(path string, now time.Time, who string, fn func(w *Wallet) (*Change,
 		return nil, err
 	}
 	defer unlock()
+	crashpoint.Here(crashpoint.Locked)
+	// Holding the lock, any temporary file of this wallet is litter from
+	// a writer that was killed: clear it.
+	if err := atomicfile.RemoveStale(path); err != nil {
+		return nil, err
+	}
 	w, err := Open(path)
 	if err != nil {
 		return nil, err
@@ -106,6 +113,7 @@ func Update(path string, now time.Time, who string, fn func(w *Wallet) (*Change,
 	if err != nil {
 		return nil, fmt.Errorf("internal error: the change would damage the wallet: %w", err)
 	}
+	crashpoint.Here(crashpoint.Prepared)
 	if err := atomicfile.Replace(path, data, FileMode); err != nil {
 		return nil, err
 	}

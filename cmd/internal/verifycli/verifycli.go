@@ -19,6 +19,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/catalog"
 	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/hwid"
@@ -270,7 +271,7 @@ func run(o *options, env Env) ([]*verify.Report, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: device state needs this machine's identifiers: %v", verify.ErrRollback, err)
 		}
-		st, err := verify.OpenState(o.state, verify.StateKey(hwid.HashAll("allot-state", ids)), o.stateInit)
+		st, err := verify.OpenState(o.state, verify.DeviceKey(ids), o.stateInit)
 		if err != nil {
 			if errors.Is(err, verify.ErrStateMissing) {
 				return nil, fmt.Errorf("%w (a new device: run once with --state-init)", err)
@@ -346,7 +347,8 @@ func readBundle(path string) ([]byte, error) {
 	return data, nil
 }
 
-const maxBundle = 4 << 20
+// maxBundle is the most a reader takes from a bundle file.
+const maxBundle = bundle.MaxSize
 
 // Sysroot returns the file system hardware identifiers are read from: "/",
 // or $ALLOT_SYSROOT (for tests, and for containers that mount the host's).

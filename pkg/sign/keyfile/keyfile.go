@@ -54,7 +54,6 @@ func Encrypt(priv ed25519.PrivateKey, comment string, recipients ...age.Recipien
 	if err := aw.Close(); err != nil {
 		return nil, err
 	}
-	out.WriteByte('\n')
 	return out.Bytes(), nil
 }
 

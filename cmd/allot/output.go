@@ -1,14 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 
 	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/tw"
 
 	"allot.dev/allot/pkg/atomicfile"
 )
@@ -52,34 +53,31 @@ func (e *env) printJSON(v any) error {
 	return enc.Encode(v)
 }
 
-// table prints rows under a header.
+// table prints rows under a header, as plain aligned columns.
 func (e *env) table(header []string, rows [][]string) error {
-	t := tablewriter.NewTable(e.stdout,
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithRowAutoWrap(tw.WrapNone),
-	)
-	t.Header(toAny(header)...)
-	for _, r := range rows {
-		if err := t.Append(toAny(r)...); err != nil {
+	var b bytes.Buffer
+	t := tablewriter.NewWriter(&b)
+	t.SetHeader(header)
+	t.SetAutoWrapText(false)
+	t.SetAlignment(tablewriter.ALIGN_LEFT)
+	t.SetHeaderAlignment(tablewriter.ALIGN_LEFT)
+	t.SetBorder(false)
+	t.SetHeaderLine(false)
+	t.SetColumnSeparator("")
+	t.SetCenterSeparator("")
+	t.SetRowSeparator("")
+	t.SetTablePadding("  ")
+	t.SetNoWhiteSpace(true)
+	t.AppendBulk(rows)
+	t.Render()
+	// The library pads the last column too; trailing blanks are noise.
+	for _, line := range strings.SplitAfter(b.String(), "\n") {
+		if line == "" {
+			continue
+		}
+		if _, err := io.WriteString(e.stdout, strings.TrimRight(line, " \n")+"\n"); err != nil {
 			return err
 		}
 	}
-	return t.Render()
-}
-
-func toAny(v []string) []any {
-	a := make([]any, len(v))
-	for i, s := range v {
-		a[i] = s
-	}
-	return a
-}
-
-// readFull reads until buf is full or the reader ends.
-func readFull(r io.Reader, buf []byte) (int, error) {
-	n, err := io.ReadFull(r, buf)
-	if err == io.ErrUnexpectedEOF || err == io.EOF {
-		err = nil
-	}
-	return n, err
+	return nil
 }

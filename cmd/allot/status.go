@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"slices"
@@ -60,6 +63,11 @@ func (e *env) status(c *cli.Context) error {
 	for _, path := range c.Args().Slice() {
 		b, err := openBundle(path)
 		if err != nil {
+			// The row names the file: keep only what went wrong.
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = &inputError{pe.Err}
+			}
 			if first == nil {
 				first = fmt.Errorf("%s: %w", path, err)
 			}
@@ -116,10 +124,12 @@ func openBundle(path string) (*bundle.Bundle, error) {
 		return nil, err
 	}
 	defer f.Close()
-	data := make([]byte, bundle.MaxSize+1)
-	n, _ := readFull(f, data)
-	if n > bundle.MaxSize {
+	data, err := io.ReadAll(io.LimitReader(f, bundle.MaxSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > bundle.MaxSize {
 		return nil, fmt.Errorf("%w: larger than %d MiB", bundle.ErrMalformed, bundle.MaxSize>>20)
 	}
-	return bundle.Open(data[:n])
+	return bundle.Open(data)
 }

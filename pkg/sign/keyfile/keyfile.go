@@ -13,14 +13,12 @@ package keyfile
 import (
 	"bytes"
 	"crypto/ed25519"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 
 	"filippo.io/age"
 	"filippo.io/age/armor"
-	"golang.org/x/crypto/ssh"
 )
 
 // MaxSize bounds the encrypted key file a reader accepts.
@@ -35,7 +33,7 @@ var ErrNoMatch = errors.New("wrong passphrase or identity")
 
 // Encrypt returns the armored age encryption of priv for recipients.
 func Encrypt(priv ed25519.PrivateKey, comment string, recipients ...age.Recipient) ([]byte, error) {
-	block, err := ssh.MarshalPrivateKey(priv, comment)
+	plain, err := marshalOpenSSH(priv, comment)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +43,7 @@ func Encrypt(priv ed25519.PrivateKey, comment string, recipients ...age.Recipien
 	if err != nil {
 		return nil, err
 	}
-	if _, err := w.Write(pem.EncodeToMemory(block)); err != nil {
+	if _, err := w.Write(plain); err != nil {
 		return nil, err
 	}
 	if err := w.Close(); err != nil {
@@ -74,18 +72,7 @@ func Decrypt(data []byte, identities ...age.Identity) (ed25519.PrivateKey, error
 	if err != nil {
 		return nil, fmt.Errorf("decrypting key: %v", err)
 	}
-	raw, err := ssh.ParseRawPrivateKey(plain)
-	if err != nil {
-		return nil, fmt.Errorf("decrypted key is not an OpenSSH private key: %v", err)
-	}
-	switch k := raw.(type) {
-	case *ed25519.PrivateKey:
-		return *k, nil
-	case ed25519.PrivateKey:
-		return k, nil
-	default:
-		return nil, fmt.Errorf("decrypted key is a %T, not Ed25519", raw)
-	}
+	return parseOpenSSH(plain)
 }
 
 // PassphraseRecipient returns an age recipient for passphrase at the given

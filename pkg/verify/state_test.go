@@ -1,0 +1,136 @@
+package verify_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"allot.dev/allot/pkg/allottest"
+	"allot.dev/allot/pkg/bundle"
+	"allot.dev/allot/pkg/hwid"
+	"allot.dev/allot/pkg/verify"
+)
+
+// twoBundles returns bundles 1 and 2 of one system: an allocation and its
+// renewal.
+func twoBundles(t *testing.T) (*bundle.Bundle, *bundle.Bundle) {
+	t.Helper()
+	dir := t.TempDir()
+	doc1, w, err := allottest.TypicalBundle(dir, 1, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wl := filepath.Join(dir, "fixture.wallet")
+	keys, _ := w.Keys(3, 10, 12, mustOpen(t, doc1).WalletID)
+	if _, err := w.Redeem(wl, keys); err != nil {
+		t.Fatal(err)
+	}
+	doc2, err := w.Allocate(wl, allottest.Key("wallet"), allottest.System("site-1", 25), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b1, b2 := mustOpen(t, doc1), mustOpen(t, doc2)
+	if b1.Sequence != 1 || b2.Sequence != 2 {
+		t.Fatalf("sequences %d, %d", b1.Sequence, b2.Sequence)
+	}
+	return b1, b2
+}
+
+func mustOpen(t *testing.T, doc []byte) *bundle.Bundle {
+	t.Helper()
+	b, err := bundle.Open(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestState(t *testing.T) {
+	b1, b2 := twoBundles(t)
+	machine := []hwid.Identifier{{Kind: hwid.MachineID, Value: "0123456789abcdef0123456789abcdef"}, {Kind: hwid.MAC, Value: "00:1a:2b:3c:4d:5e"}}
+	key := verify.DeviceKey(machine)
+	dir := filepath.Join(t.TempDir(), "state")
+	const tol = 24 * time.Hour
+	now := allottest.Now.Add(48 * time.Hour)
+
+	// A device without state refuses, unless told it is new.
+	if _, err := verify.OpenState(dir, key, false); !errors.Is(err, verify.ErrRollback) || !errors.Is(err, verify.ErrStateMissing) {
+		t.Fatalf("missing state: %v", err)
+	}
+	st, err := verify.OpenState(dir, key, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Check(b2, now, tol); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Save(); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(dir, verify.StateFile))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("state file: %v, mode %v", err, fi.Mode())
+	}
+
+	reopen := func() *verify.State {
+		t.Helper()
+		st, err := verify.OpenState(dir, key, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	st = reopen()
+	if !st.LastSeen.Equal(now) {
+		t.Errorf("last seen %s, want %s", st.LastSeen, now)
+	}
+	before, _ := os.ReadFile(filepath.Join(dir, verify.StateFile))
+
+	for _, tt := range []struct {
+		name string
+		b    *bundle.Bundle
+		now  time.Time
+		want error
+	}{
+		{"the same bundle later", b2, now.Add(time.Hour), nil},
+		{"clock back within the tolerance", b2, now.Add(-tol + time.Minute), nil},
+		{"clock back beyond the tolerance", b2, now.Add(-tol - time.Minute), verify.ErrRollback},
+		{"an older bundle after a newer one", b1, now, verify.ErrRollback},
+		{"a clock behind the bundle's signing", b2, b2.Issued.Add(-tol - time.Hour), verify.ErrRollback},
+	} {
+		st := reopen()
+		err := st.Check(tt.b, tt.now, tol)
+		if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
+			t.Errorf("%s: %v, want %v", tt.name, err, tt.want)
+		}
+		if err != nil {
+			// A refused bundle changes nothing.
+			if err := st.Save(); err != nil {
+				t.Fatal(err)
+			}
+			if after, _ := os.ReadFile(filepath.Join(dir, verify.StateFile)); string(after) != string(before) {
+				t.Errorf("%s: the refusal changed the state", tt.name)
+			}
+		}
+	}
+
+	// Edited by hand, or moved to another machine: refused, never reset.
+	edited := strings.Replace(string(before), "bundle site-1", "bundle site-9", 1)
+	if edited == string(before) {
+		t.Fatal("test setup: no bundle line")
+	}
+	if err := os.WriteFile(filepath.Join(dir, verify.StateFile), []byte(edited), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := verify.OpenState(dir, key, true); !errors.Is(err, verify.ErrRollback) {
+		t.Errorf("edited state: %v, want ErrRollback even with create", err)
+	}
+	os.WriteFile(filepath.Join(dir, verify.StateFile), before, 0o600)
+	other := verify.DeviceKey([]hwid.Identifier{{Kind: hwid.MachineID, Value: "ffffffffffffffffffffffffffffffff"}})
+	if _, err := verify.OpenState(dir, other, true); !errors.Is(err, verify.ErrRollback) {
+		t.Errorf("state of another machine: %v, want ErrRollback", err)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"allot.dev/allot/pkg/catalog"
 	"allot.dev/allot/pkg/cert"
 	"allot.dev/allot/pkg/licensekey"
+	"allot.dev/allot/pkg/tomlfile"
 	"allot.dev/allot/pkg/verify"
 	"allot.dev/allot/pkg/wallet"
 )
@@ -278,14 +279,22 @@ func (e *env) readKeyInputs(c *cli.Context) ([]wallet.Input, error) {
 		}
 		sc := bufio.NewScanner(r)
 		sc.Buffer(make([]byte, 0, 4096), licensekey.MaxTextLen*4)
-		for n := 1; sc.Scan(); n++ {
-			line := strings.TrimSpace(sc.Text())
+		n := 0
+		for n = 1; sc.Scan(); n++ {
+			line := sc.Text()
+			if n == 1 && strings.HasPrefix(line, "\ufeff") {
+				return nil, &inputError{&tomlfile.Error{File: name, Line: 1, Err: tomlfile.ErrBOM}}
+			}
+			line = strings.TrimSpace(line)
 			if line == "" || line[0] == '#' {
 				continue
 			}
 			in = append(in, wallet.Input{Where: fmt.Sprintf("%s:%d", name, n), Text: line})
 		}
 		if err := sc.Err(); err != nil {
+			if errors.Is(err, bufio.ErrTooLong) {
+				return nil, inputErrorf("%s:%d: longer than %d bytes: not a license key", name, n, licensekey.MaxTextLen*4)
+			}
 			return nil, inputErrorf("%s: %v", name, err)
 		}
 	}

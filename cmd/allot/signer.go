@@ -152,7 +152,7 @@ func (e *env) signerCertify(c *cli.Context) error {
 			return err
 		}
 	}
-	pubData, err := os.ReadFile(c.String("pub"))
+	pubData, err := readInput(c.String("pub"), maxPubFile)
 	if err != nil {
 		return err
 	}
@@ -313,7 +313,7 @@ func parseTerm(s string) (int, error) {
 }
 
 func readChain(path string) (cert.Chain, error) {
-	data, err := os.ReadFile(path)
+	data, err := readInput(path, cert.MaxDepth*cert.MaxDocumentSize)
 	if err != nil {
 		return nil, err
 	}

@@ -115,7 +115,7 @@ func (e *env) systemCreate(c *cli.Context) error {
 		return withHint(usageErrorf("system create: no servers"), "give --collect on the server, or --server NAME[:identifiers]")
 	}
 	if path := c.String("devices"); path != "" {
-		data, err := os.ReadFile(path)
+		data, err := readInput(path, system.MaxFileSize)
 		if err != nil {
 			return err
 		}

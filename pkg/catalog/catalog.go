@@ -10,6 +10,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -85,11 +86,22 @@ func Default() *Catalog {
 // DefaultSource returns the embedded default catalog's file.
 func DefaultSource() []byte { return slices.Clone(defaultTOML) }
 
+// MaxFileSize bounds the catalog file a reader accepts.
+const MaxFileSize = 1 << 20
+
 // Load reads a catalog file.
 func Load(path string) (*Catalog, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxFileSize {
+		return nil, &tomlfile.Error{File: path, Err: fmt.Errorf("larger than %d bytes", MaxFileSize)}
 	}
 	return Parse(path, data)
 }
@@ -131,8 +143,17 @@ func (c *Catalog) validate() error {
 		return ferr("product", "no products")
 	}
 	p := c.Policy
-	if p.GraceDays < 0 || p.MaxRenewalYears < 1 || p.UnallocatedExpiryYears < 1 || p.AnalyticsRetentionDays < 0 || p.GrowthAllowancePercent < 0 {
-		return ferr("policy", "numbers must not be negative, and years at least 1")
+	for _, f := range []struct {
+		name     string
+		v, least int
+	}{
+		{"grace_days", p.GraceDays, 0}, {"max_renewal_years", p.MaxRenewalYears, 1},
+		{"unallocated_expiry_years", p.UnallocatedExpiryYears, 1},
+		{"analytics_retention_days", p.AnalyticsRetentionDays, 0}, {"growth_allowance_percent", p.GrowthAllowancePercent, 0},
+	} {
+		if f.v < f.least {
+			return ferr("policy."+f.name, "%d: must be at least %d", f.v, f.least)
+		}
 	}
 	types := map[string]bool{}
 	codes := map[string]bool{}

@@ -130,6 +130,10 @@ func Issue(priv ed25519.PrivateKey, parent Chain, t Template, rand io.Reader) (*
 	if err != nil {
 		return nil, err
 	}
+	// What no reader would accept must not be written.
+	if len(doc) > MaxDocumentSize {
+		return nil, errclass.New(ErrInvalid, "the certificate would be %d bytes, more than the %d a reader accepts", len(doc), MaxDocumentSize)
+	}
 	c.doc = doc
 	return c, nil
 }

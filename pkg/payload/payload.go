@@ -76,11 +76,9 @@ const MaxLineLen = 64 << 10
 
 // Parse splits a payload into sections. The first section is the top level.
 func Parse(data []byte) ([]Section, error) {
-	if !utf8.Valid(data) {
-		return nil, fmt.Errorf("%w: not UTF-8", ErrSyntax)
-	}
 	secs := []Section{{Line: 1}}
 	cur := &secs[0]
+	var seen map[string]bool // cur's keys, once it has too many to scan
 	n := 0
 	for len(data) > 0 {
 		n++
@@ -93,6 +91,13 @@ func Parse(data []byte) ([]Section, error) {
 		if len(line) > MaxLineLen {
 			return nil, fmt.Errorf("%w: line %d: longer than %d bytes", ErrSyntax, n, MaxLineLen)
 		}
+		if !utf8.Valid(line) {
+			what := ""
+			if k, _, ok := bytes.Cut(line, []byte(" = ")); ok && validKey(string(k)) {
+				what = string(k) + ": "
+			}
+			return nil, fmt.Errorf("%w: line %d: %snot UTF-8", ErrSyntax, n, what)
+		}
 		switch {
 		case len(line) == 0 || line[0] == '#':
 			continue
@@ -103,16 +108,31 @@ func Parse(data []byte) ([]Section, error) {
 			}
 			secs = append(secs, Section{Name: name, Array: array, Line: n})
 			cur = &secs[len(secs)-1]
+			seen = nil
 		default:
 			f, err := field(line)
 			if err != nil {
 				return nil, fmt.Errorf("%w: line %d: %v", ErrSyntax, n, err)
 			}
 			f.Line = n
-			for _, g := range cur.Fields {
-				if g.Key == f.Key {
-					return nil, fmt.Errorf("%w: line %d: %s is defined twice", ErrSyntax, n, f.Key)
+			// Past a few fields, a section's keys are looked up in a map:
+			// scanning them for every key would be quadratic.
+			if seen == nil && len(cur.Fields) >= 16 {
+				seen = make(map[string]bool, 2*len(cur.Fields))
+				for _, g := range cur.Fields {
+					seen[g.Key] = true
 				}
+			}
+			dup := seen[f.Key]
+			if seen == nil {
+				for _, g := range cur.Fields {
+					dup = dup || g.Key == f.Key
+				}
+			} else {
+				seen[f.Key] = true
+			}
+			if dup {
+				return nil, fmt.Errorf("%w: line %d: %s is defined twice", ErrSyntax, n, f.Key)
 			}
 			cur.Fields = append(cur.Fields, f)
 		}

@@ -97,8 +97,16 @@ func ParseAuthorized(line string) (PublicKey, error) {
 	if err != nil {
 		return PublicKey{}, err
 	}
-	return PublicKey{Key: key, Comment: strings.Join(f[2:], " ")}, nil
+	comment := strings.Join(f[2:], " ")
+	if len(comment) > MaxCommentLen {
+		return PublicKey{}, errclass.New(ErrMalformed, "public key: comment longer than %d bytes", MaxCommentLen)
+	}
+	return PublicKey{Key: key, Comment: comment}, nil
 }
+
+// MaxCommentLen bounds the comment of a public key line: it names a
+// signer ("vendor", "reseller@example") and is copied into certificates.
+const MaxCommentLen = 256
 
 // KeyIDSize is the length of a key id in bytes.
 const KeyIDSize = 8

@@ -159,7 +159,11 @@ func (s *Signature) Verify(namespace string, msg []byte) error {
 
 // ErrCRLF reports a signed document whose line endings were converted to
 // CRLF, which changes the signed bytes.
-var ErrCRLF = errors.New("CRLF line endings: signed files must keep LF line endings")
+var ErrCRLF = errclass.New(ErrMalformed, "CRLF line endings: signed files must keep LF line endings")
+
+// ErrBOM reports a signed document an editor saved with a byte order mark,
+// which changes the signed bytes.
+var ErrBOM = errclass.New(ErrMalformed, "starts with a byte order mark: an editor changed the file; signed files must be kept as they were written")
 
 // Seal returns a signed document: payload followed by the armored SSHSIG of
 // its exact bytes. The payload must end in a newline and must not contain a
@@ -180,6 +184,9 @@ func Seal(priv ed25519.PrivateKey, namespace string, payload []byte) ([]byte, er
 // (every byte before the armor's first line), the armor, and what follows
 // the armor's last line. It checks the framing only, not the signature.
 func Split(data []byte) (payload, armored, rest []byte, err error) {
+	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
+		return nil, nil, nil, ErrBOM
+	}
 	if bytes.Contains(data, []byte("\r\n")) {
 		return nil, nil, nil, ErrCRLF
 	}

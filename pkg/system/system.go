@@ -300,7 +300,7 @@ func validID(s string) error {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return fmt.Errorf("%q: character %q is not allowed (letters, digits, '.', '_', '-')", s, c)
+			return fmt.Errorf("%q: %s is not allowed (letters, digits, '.', '_', '-')", s, describeByte(c))
 		}
 	}
 	return nil
@@ -320,6 +320,15 @@ func validModel(s string) error {
 	return nil
 }
 
+// describeByte names a byte for a message: a printable ASCII character as
+// itself, anything else by its value, which a terminal cannot mangle.
+func describeByte(c byte) string {
+	if c >= 0x21 && c < 0x7f {
+		return fmt.Sprintf("character %q", c)
+	}
+	return fmt.Sprintf("byte %#02x", c)
+}
+
 type lineError struct {
 	line int // 1-based line within the block
 	err  error
@@ -335,7 +344,8 @@ func parseDevices(block string) ([]Device, []int, error) {
 	var lines []int
 	sc := bufio.NewScanner(strings.NewReader(block))
 	sc.Buffer(nil, 4096)
-	for n := 1; sc.Scan(); n++ {
+	n := 0
+	for n = 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || line[0] == '#' {
 			continue
@@ -364,7 +374,7 @@ func parseDevices(block string) ([]Device, []int, error) {
 		lines = append(lines, n)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, nil, fmt.Errorf("a line is longer than 4096 bytes")
+		return nil, nil, &lineError{n, fmt.Errorf("longer than 4096 bytes")}
 	}
 	return devs, lines, nil
 }

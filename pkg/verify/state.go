@@ -19,6 +19,7 @@ import (
 
 	"allot.dev/allot/pkg/atomicfile"
 	"allot.dev/allot/pkg/bundle"
+	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/hwid"
 )
 
@@ -84,7 +85,8 @@ func OpenState(dir string, key []byte, create bool) (*State, error) {
 		return s, nil
 	}
 	if err != nil {
-		return nil, err
+		// Whatever stops the state from being read stops trusting the clock.
+		return nil, errclass.Wrap(ErrRollback, err)
 	}
 	if err := s.parse(data); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrRollback, s.path, err)

@@ -31,6 +31,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"allot.dev/allot/pkg/cert"
 	"allot.dev/allot/pkg/licensekey"
@@ -216,6 +217,14 @@ func parse(path string, data []byte) (*Wallet, error) {
 	if data[len(data)-1] != '\n' {
 		return nil, fmt.Errorf("%s: %w: the last record is incomplete", path, ErrCorrupt)
 	}
+	// Editors and git's core.autocrlf change files in these two ways; say
+	// so rather than fail on a character.
+	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
+		return nil, fmt.Errorf("%s: %w: it starts with a byte order mark, which an editor added", path, ErrCorrupt)
+	}
+	if bytes.Contains(data, []byte("\r\n")) {
+		return nil, fmt.Errorf("%s: %w: CRLF line endings (git's core.autocrlf?); a wallet keeps LF", path, ErrCorrupt)
+	}
 	rest := data
 	for seq := 0; len(rest) > 0; seq++ {
 		start := rest
@@ -227,6 +236,9 @@ func parse(path string, data []byte) (*Wallet, error) {
 		rest = rest[i+1:]
 		if len(header) > MaxHeaderSize {
 			return nil, fail("longer than %d MiB", MaxHeaderSize>>20)
+		}
+		if !utf8.Valid(header) {
+			return nil, fail("not UTF-8")
 		}
 		var r record
 		dec := json.NewDecoder(bytes.NewReader(header))

@@ -1278,20 +1278,9 @@ func (g *gen) allocate(path string, now time.Time, label string) []byte {
 		if err != nil {
 			return nil, err
 		}
-		certs, err := w.Certificates()
-		if err != nil {
-			return nil, err
-		}
-		pool := cert.NewPool(w.TrustFor(nil))
-		pool.Add(certs...)
-		b, err := plan.Bundle(w, pool)
-		if err != nil {
-			return nil, err
-		}
-		if doc, err = bundle.Seal(b, g.walletPriv); err != nil {
-			return nil, err
-		}
-		return w.Allocate(plan.Record(doc), plan.Note()), nil
+		var ch *wallet.Change
+		doc, ch, err = plan.Sign(w, g.walletPriv)
+		return ch, err
 	})
 	g.must(err)
 	return doc

@@ -9,7 +9,6 @@ import (
 	"allot.dev/allot/cmd/internal/verifycli"
 	"allot.dev/allot/pkg/allocate"
 	"allot.dev/allot/pkg/bundle"
-	"allot.dev/allot/pkg/cert"
 	"allot.dev/allot/pkg/crashpoint"
 	"allot.dev/allot/pkg/system"
 	"allot.dev/allot/pkg/wallet"
@@ -71,24 +70,13 @@ func (e *env) allocate(c *cli.Context) error {
 		if plan, err = allocate.Make(w, req); err != nil {
 			return nil, err
 		}
-		certs, err := w.Certificates()
-		if err != nil {
-			return nil, err
-		}
-		pool := cert.NewPool(w.TrustFor(nil))
-		pool.Add(certs...)
-		b, err := plan.Bundle(w, pool)
-		if err != nil {
-			return nil, err
-		}
 		priv, err := e.openKey(c, w.EncryptedKey, path, "the wallet of "+w.Organization)
 		if err != nil {
 			return nil, err
 		}
-		if doc, err = bundle.Seal(b, priv); err != nil {
-			return nil, err
-		}
-		return w.Allocate(plan.Record(doc), plan.Note()), nil
+		var ch *wallet.Change
+		doc, ch, err = plan.Sign(w, priv)
+		return ch, err
 	})
 	if err != nil {
 		if _, ok := err.(*allocate.InsufficientError); ok {

@@ -16,6 +16,7 @@
 package allocate
 
 import (
+	"crypto/ed25519"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -286,6 +287,27 @@ func (p *Plan) Bundle(w *wallet.Wallet, pool *cert.Pool) (*bundle.Bundle, error)
 		}
 	}
 	return b, nil
+}
+
+// Sign writes the plan's bundle, signs it with the wallet's private key,
+// and returns the signed bundle and the wallet change that records it.
+// The certificates of every funding key come from the wallet.
+func (p *Plan) Sign(w *wallet.Wallet, priv ed25519.PrivateKey) ([]byte, *wallet.Change, error) {
+	certs, err := w.Certificates()
+	if err != nil {
+		return nil, nil, err
+	}
+	pool := cert.NewPool(w.TrustFor(nil))
+	pool.Add(certs...)
+	b, err := p.Bundle(w, pool)
+	if err != nil {
+		return nil, nil, err
+	}
+	doc, err := bundle.Seal(b, priv)
+	if err != nil {
+		return nil, nil, err
+	}
+	return doc, w.Allocate(p.Record(doc), p.Note()), nil
 }
 
 // Record returns the wallet's record of the plan and its signed bundle.

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"allot.dev/allot/pkg/allocate"
-	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/catalog"
 	"allot.dev/allot/pkg/cert"
 	"allot.dev/allot/pkg/licensekey"
@@ -151,20 +150,9 @@ func (w *World) Allocate(path string, walletKey ed25519.PrivateKey, sys *system.
 		if err != nil {
 			return nil, err
 		}
-		certs, err := wl.Certificates()
-		if err != nil {
-			return nil, err
-		}
-		pool := cert.NewPool(wl.TrustFor(nil))
-		pool.Add(certs...)
-		b, err := plan.Bundle(wl, pool)
-		if err != nil {
-			return nil, err
-		}
-		if doc, err = bundle.Seal(b, walletKey); err != nil {
-			return nil, err
-		}
-		return wl.Allocate(plan.Record(doc), plan.Note()), nil
+		var ch *wallet.Change
+		doc, ch, err = plan.Sign(wl, walletKey)
+		return ch, err
 	})
 	return doc, err
 }

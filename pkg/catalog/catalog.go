@@ -10,8 +10,6 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -91,17 +89,9 @@ const MaxFileSize = 1 << 20
 
 // Load reads a catalog file.
 func Load(path string) (*Catalog, error) {
-	f, err := os.Open(path)
+	data, err := tomlfile.ReadFile(path, MaxFileSize)
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxFileSize {
-		return nil, &tomlfile.Error{File: path, Err: fmt.Errorf("larger than %d bytes", MaxFileSize)}
 	}
 	return Parse(path, data)
 }

@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -97,27 +96,11 @@ type file struct {
 
 // Load reads and checks a system file against cat.
 func Load(path string, cat *catalog.Catalog) (*System, error) {
-	data, err := readFile(path)
+	data, err := tomlfile.ReadFile(path, MaxFileSize)
 	if err != nil {
 		return nil, err
 	}
 	return Parse(path, data, cat)
-}
-
-func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Size() > MaxFileSize {
-		return nil, &tomlfile.Error{File: path, Err: fmt.Errorf("larger than %d MiB", MaxFileSize>>20)}
-	}
-	var b bytes.Buffer
-	if _, err := b.ReadFrom(f); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
 }
 
 // Parse parses a system file; name is used in errors.

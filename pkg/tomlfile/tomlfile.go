@@ -12,6 +12,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -40,10 +42,38 @@ func (e *Error) Error() string {
 		b.WriteString(": " + e.Field)
 	}
 	b.WriteString(": " + e.Err.Error())
-	return b.String()
+	// Messages quote the file, line breaks included; an error is one line.
+	return strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(b.String())
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// ReadFile reads a file of at most limit bytes. A larger one is refused,
+// by its size before it is read where the file system tells the size, so a
+// wrong file given by mistake (or /dev/zero) costs nothing.
+func ReadFile(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	size := fmt.Sprintf("%d bytes", limit)
+	if limit >= 1<<20 && limit%(1<<20) == 0 {
+		size = fmt.Sprintf("%d MiB", limit>>20)
+	}
+	tooBig := &Error{File: path, Err: fmt.Errorf("larger than %s", size)}
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > limit {
+		return nil, tooBig
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, tooBig
+	}
+	return data, nil
+}
 
 // ErrBOM reports a file that starts with a UTF-8 byte order mark.
 var ErrBOM = errors.New("starts with a byte order mark; save the file as UTF-8 without BOM")

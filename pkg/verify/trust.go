@@ -3,8 +3,7 @@ package verify
 import (
 	"bufio"
 	"bytes"
-	"io"
-	"os"
+	"errors"
 	"strings"
 	"time"
 
@@ -134,22 +133,13 @@ func validRevoked(s string) bool {
 	return hex16(s)
 }
 
-// readLimited reads a file of at most limit bytes.
+// readLimited reads a file of at most limit bytes; a larger one is
+// malformed input.
 func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+	data, err := tomlfile.ReadFile(path, limit)
+	var te *tomlfile.Error
+	if errors.As(err, &te) {
+		return nil, errclass.Wrap(ErrMalformed, err)
 	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Size() > limit {
-		return nil, &tomlfile.Error{File: path, Err: errclass.New(ErrMalformed, "larger than %d bytes", limit)}
-	}
-	var b bytes.Buffer
-	if _, err := b.ReadFrom(io.LimitReader(f, limit+1)); err != nil {
-		return nil, err
-	}
-	if int64(b.Len()) > limit {
-		return nil, &tomlfile.Error{File: path, Err: errclass.New(ErrMalformed, "larger than %d bytes", limit)}
-	}
-	return b.Bytes(), nil
+	return data, err
 }

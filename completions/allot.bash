@@ -27,7 +27,7 @@ _allot() {
         "wallet status") words="--wallet --now --catalog --json --help" ;;
         "wallet bundle") words="--system --sequence --out --wallet --help" ;;
         "wallet history") words="--wallet --json --help" ;;
-        "allocate") words="--system --years --start --out --wallet --now --catalog --json --passphrase-file --identity --help" ;;
+        "allocate") words="--system --years --start --top-up --out --wallet --now --catalog --json --passphrase-file --identity --help" ;;
         "verify") words="--trust --usage --system --state --state-init --catalog --now --json --help" ;;
         "status") words="--usage --now --json --help" ;;
         "demo") words="--dir --now --help" ;;

@@ -26,7 +26,7 @@ Register-ArgumentCompleter -Native -CommandName allot -ScriptBlock {
         'wallet status' = @('--wallet', '--now', '--catalog', '--json', '--help')
         'wallet bundle' = @('--system', '--sequence', '--out', '--wallet', '--help')
         'wallet history' = @('--wallet', '--json', '--help')
-        'allocate' = @('--system', '--years', '--start', '--out', '--wallet', '--now', '--catalog', '--json', '--passphrase-file', '--identity', '--help')
+        'allocate' = @('--system', '--years', '--start', '--top-up', '--out', '--wallet', '--now', '--catalog', '--json', '--passphrase-file', '--identity', '--help')
         'verify' = @('--trust', '--usage', '--system', '--state', '--state-init', '--catalog', '--now', '--json', '--help')
         'status' = @('--usage', '--now', '--json', '--help')
         'demo' = @('--dir', '--now', '--help')

@@ -18,15 +18,18 @@ func (e *env) allocateCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "allocate",
 		Usage:     "allocate licenses from the wallet to a system and write its signed bundle",
-		UsageText: "allot allocate --system ID.system.toml --years N [--start DATE] --out ID.lic",
+		UsageText: "allot allocate --system ID.system.toml (--years N [--start DATE] | --top-up) --out ID.lic",
 		Description: "Takes subscription licenses for the system's current need for N subscription\n" +
 			"years, starting on --start (default today) or, for a system that has a\n" +
-			"subscription, where it ends. Writes the bundle signed by the wallet's signer.\n" +
+			"subscription, where it ends. --top-up instead raises the running periods to the\n" +
+			"current need (devices or a product added mid-term): dates stay, and the days\n" +
+			"already past are credited. Writes the bundle signed by the wallet's signer.\n" +
 			"If the wallet holds too few licenses, nothing is written and the wallet is not changed.",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "system", Usage: "the system description `FILE`"},
 			&cli.IntFlag{Name: "years", Usage: "subscription years to allocate"},
 			&cli.StringFlag{Name: "start", Usage: "start `DATE` of a first allocation (default: today)"},
+			&cli.BoolFlag{Name: "top-up", Usage: "raise the running periods to the current need instead of adding years"},
 			outFlag("the bundle `FILE` (default: ID.lic)"),
 			walletFlag(), nowFlag(), catalogFlag(), jsonFlag(),
 		}, secretFlags()...),
@@ -35,8 +38,13 @@ func (e *env) allocateCommand() *cli.Command {
 }
 
 func (e *env) allocate(c *cli.Context) error {
-	if c.String("system") == "" || !c.IsSet("years") {
-		return usageErrorf("allocate: --system and --years are required")
+	switch {
+	case c.String("system") == "":
+		return usageErrorf("allocate: --system is required")
+	case c.Bool("top-up") && c.IsSet("years"):
+		return usageErrorf("allocate: --top-up adds to the running periods; give it without --years")
+	case !c.Bool("top-up") && !c.IsSet("years"):
+		return usageErrorf("allocate: --years N is required (or --top-up)")
 	}
 	now, err := now(c)
 	if err != nil {
@@ -57,7 +65,7 @@ func (e *env) allocate(c *cli.Context) error {
 	if err := checkOut(out); err != nil {
 		return err
 	}
-	req := allocate.Request{System: sys, Years: c.Int("years"), Now: now, Policy: cat.Policy, Rand: e.rand}
+	req := allocate.Request{System: sys, Years: c.Int("years"), TopUp: c.Bool("top-up"), Now: now, Policy: cat.Policy, Rand: e.rand}
 	if s := c.String("start"); s != "" {
 		if req.Start, err = verifycli.ParseTime(s); err != nil {
 			return usageErrorf("--start: %v", err)

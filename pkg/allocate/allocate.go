@@ -7,7 +7,10 @@
 // dates never move. A renewal may reach at most the policy's number of
 // years ahead. Time that was paid for but could not be used (an allocation
 // made after the grace period of its start or renewal date) is credited to
-// the wallet in license-days.
+// the wallet in license-days. A top-up raises the running periods to the
+// current need (devices or a product added mid-term): the added licenses
+// are paid for each period's whole length and the days already past are
+// credited.
 //
 // Keys are consumed in license-months, oldest redemption first, and never
 // past their expiry (the policy's years after redemption). Make either
@@ -38,6 +41,7 @@ import (
 type Request struct {
 	System *system.System
 	Years  int       // subscription years to add
+	TopUp  bool      // instead, raise the running periods to the current need
 	Start  time.Time // first allocation only; zero means today
 	Now    time.Time
 	Policy catalog.Policy
@@ -90,18 +94,18 @@ func monthsText(m int) string {
 
 // Plan is a complete allocation, ready to be signed and recorded.
 type Plan struct {
-	System     *system.System
-	BundleID   string
-	Sequence   int
-	Issued     time.Time
-	Periods    []wallet.Period
-	Taken      []wallet.KeyFunding
-	Credits    []wallet.Credit
-	Validity   bundle.Validity
-	Keys       []*wallet.Entry // every key that funds a period of the bundle
-	GraceDays  int
-	Policy     catalog.Policy
-	newPeriods int
+	System    *system.System
+	BundleID  string
+	Sequence  int
+	Issued    time.Time
+	Periods   []wallet.Period
+	Taken     []wallet.KeyFunding
+	Credits   []wallet.Credit
+	Validity  bundle.Validity
+	Keys      []*wallet.Entry // every key that funds a period of the bundle
+	GraceDays int
+	Policy    catalog.Policy
+	toppedUp  bool
 }
 
 // Day returns t's date: midnight UTC.
@@ -112,15 +116,16 @@ func Day(t time.Time) time.Time {
 
 // Make plans an allocation of req against w.
 func Make(w *wallet.Wallet, req Request) (*Plan, error) {
-	if req.Years < 1 {
-		return nil, fmt.Errorf("%w: --years must be at least 1", ErrRequest)
-	}
 	pol := req.Policy
-	if req.Years > pol.MaxRenewalYears {
+	switch {
+	case req.TopUp && req.Years != 0:
+		return nil, fmt.Errorf("%w: a top-up adds to the running periods; it takes no --years", ErrRequest)
+	case !req.TopUp && req.Years < 1:
+		return nil, fmt.Errorf("%w: --years must be at least 1", ErrRequest)
+	case req.Years > pol.MaxRenewalYears:
 		return nil, fmt.Errorf("%w: %d years is more than the %d years a subscription may be allocated ahead", ErrRequest, req.Years, pol.MaxRenewalYears)
 	}
 	sys := req.System
-	today := Day(req.Now)
 	need := map[string]int{}
 	for t, q := range sys.Need {
 		if q > 0 {
@@ -131,63 +136,17 @@ func Make(w *wallet.Wallet, req Request) (*Plan, error) {
 		return nil, fmt.Errorf("%w: system %s needs nothing: its [need] section is empty", ErrRequest, sys.ID)
 	}
 	p := &Plan{System: sys, Issued: req.Now.UTC().Truncate(time.Second), GraceDays: pol.GraceDays, Policy: pol}
-	grace := func(t time.Time) time.Time { return t.AddDate(0, 0, pol.GraceDays) }
-
-	var from time.Time
-	var anchor time.Time // the start or renewal date whose grace decides compensation
-	prev := w.LastAllocation(sys.ID)
-	if prev == nil {
-		from = today
-		if !req.Start.IsZero() {
-			from = Day(req.Start)
-		}
-		anchor = from
-		p.Sequence = 1
+	var err error
+	if p.toppedUp = req.TopUp; p.toppedUp {
+		err = p.topUp(w, req, need)
 	} else {
-		last := prev.Periods[len(prev.Periods)-1]
-		from = last.Until
-		anchor = from
-		if !req.Start.IsZero() && !Day(req.Start).Equal(from) {
-			return nil, fmt.Errorf("%w: system %s already has a subscription, which renews on %s; --start applies only to a first allocation",
-				ErrRequest, sys.ID, from.Format(time.DateOnly))
-		}
-		// Keep the periods still running; the bundle replaces the last one.
-		for _, per := range prev.Periods {
-			if per.Until.After(today) {
-				p.Periods = append(p.Periods, per)
-			}
-		}
-		p.Sequence = prev.Sequence + 1
+		err = p.renew(w, req, need)
 	}
-	until := from.AddDate(req.Years, 0, 0)
-	if horizon := today.AddDate(pol.MaxRenewalYears, 0, 0); until.After(horizon) {
-		return nil, fmt.Errorf("%w: the subscription would run until %s, more than %d years ahead (until %s at most)",
-			ErrRequest, until.Format(time.DateOnly), pol.MaxRenewalYears, horizon.Format(time.DateOnly))
-	}
-	if !until.After(today) {
-		return nil, fmt.Errorf("%w: %d year%s from %s end on %s, before today: dates never move, so allocate enough years to reach past today",
-			ErrRequest, req.Years, plural(req.Years), from.Format(time.DateOnly), until.Format(time.DateOnly))
-	}
-	per := wallet.Period{From: from, Until: until, Quota: need}
-	// Dates never move: the days after the grace period of the start or
-	// renewal date that have already passed are paid for but could not be
-	// used. Credit them, never more than the period allocated.
-	if lapsed := today.Sub(grace(anchor)); lapsed > 0 {
-		days := int(lapsed / (24 * time.Hour))
-		for _, t := range slices.Sorted(maps.Keys(need)) {
-			p.Credits = append(p.Credits, wallet.Credit{
-				License: t, Days: need[t] * days,
-				Reason: fmt.Sprintf("allocated %s, %d days after the grace period of %s ended", today.Format(time.DateOnly), days, anchor.Format(time.DateOnly)),
-			})
-		}
-	}
-	if err := fund(w, &per, req.Now, pol.UnallocatedExpiryYears); err != nil {
+	if err != nil {
 		return nil, err
 	}
-	p.Taken = per.Funding
-	p.Periods = append(p.Periods, per)
-	p.newPeriods = 1
-	p.Validity = bundle.Validity{From: p.Periods[0].From, Until: until, GraceUntil: grace(until)}
+	last := p.Periods[len(p.Periods)-1]
+	p.Validity = bundle.Validity{From: p.Periods[0].From, Until: last.Until, GraceUntil: last.Until.AddDate(0, 0, pol.GraceDays)}
 
 	seen := map[string]bool{}
 	for _, per := range p.Periods {
@@ -208,6 +167,126 @@ func Make(w *wallet.Wallet, req Request) (*Plan, error) {
 	}
 	p.BundleID = hex.EncodeToString(id[:])
 	return p, nil
+}
+
+// renew adds a period of req.Years: the first, from the start date, or one
+// that continues where the system's subscription ends.
+func (p *Plan) renew(w *wallet.Wallet, req Request, need map[string]int) error {
+	pol, sys := req.Policy, req.System
+	today := Day(req.Now)
+	var from time.Time
+	prev := w.LastAllocation(sys.ID)
+	if prev == nil {
+		from = today
+		if !req.Start.IsZero() {
+			from = Day(req.Start)
+		}
+		p.Sequence = 1
+	} else {
+		from = prev.Periods[len(prev.Periods)-1].Until
+		if !req.Start.IsZero() && !Day(req.Start).Equal(from) {
+			return fmt.Errorf("%w: system %s already has a subscription, which renews on %s; --start applies only to a first allocation",
+				ErrRequest, sys.ID, from.Format(time.DateOnly))
+		}
+		p.Periods = running(prev, today)
+		p.Sequence = prev.Sequence + 1
+	}
+	until := from.AddDate(req.Years, 0, 0)
+	if horizon := today.AddDate(pol.MaxRenewalYears, 0, 0); until.After(horizon) {
+		return fmt.Errorf("%w: the subscription would run until %s, more than %d years ahead (until %s at most)",
+			ErrRequest, until.Format(time.DateOnly), pol.MaxRenewalYears, horizon.Format(time.DateOnly))
+	}
+	if !until.After(today) {
+		return fmt.Errorf("%w: %d year%s from %s end on %s, before today: dates never move, so allocate enough years to reach past today",
+			ErrRequest, req.Years, plural(req.Years), from.Format(time.DateOnly), until.Format(time.DateOnly))
+	}
+	per := wallet.Period{From: from, Until: until, Quota: need}
+	// Dates never move: the days after the grace period of the start or
+	// renewal date that have already passed are paid for but could not be
+	// used. Credit them, never more than the period allocated.
+	if lapsed := today.Sub(from.AddDate(0, 0, pol.GraceDays)); lapsed > 0 {
+		days := int(lapsed / (24 * time.Hour))
+		for _, t := range slices.Sorted(maps.Keys(need)) {
+			p.Credits = append(p.Credits, wallet.Credit{
+				License: t, Days: need[t] * days,
+				Reason: fmt.Sprintf("allocated %s, %d days after the grace period of %s ended", today.Format(time.DateOnly), days, from.Format(time.DateOnly)),
+			})
+		}
+	}
+	if err := fund(w, &per, req.Now, pol.UnallocatedExpiryYears); err != nil {
+		return err
+	}
+	p.Taken = per.Funding
+	p.Periods = append(p.Periods, per)
+	return nil
+}
+
+// topUp raises the quotas of the running periods to the current need: a
+// product or devices added mid-term. Dates do not move; each added license
+// is paid for its period's full length, and the days of the period that
+// have already passed are credited.
+func (p *Plan) topUp(w *wallet.Wallet, req Request, need map[string]int) error {
+	sys := req.System
+	today := Day(req.Now)
+	prev := w.LastAllocation(sys.ID)
+	if prev == nil {
+		return fmt.Errorf("%w: system %s has no subscription to top up; allocate --years first", ErrRequest, sys.ID)
+	}
+	p.Periods = running(prev, today)
+	if len(p.Periods) == 0 {
+		return fmt.Errorf("%w: the subscription of system %s has ended; renew it with --years", ErrRequest, sys.ID)
+	}
+	p.Sequence = prev.Sequence + 1
+	added := false
+	for i := range p.Periods {
+		per := &p.Periods[i]
+		delta := map[string]int{}
+		for t, q := range need {
+			if q > per.Quota[t] {
+				delta[t] = q - per.Quota[t]
+			}
+		}
+		if len(delta) == 0 {
+			continue
+		}
+		added = true
+		extra := wallet.Period{From: per.From, Until: per.Until, Quota: delta}
+		if err := fund(w, &extra, req.Now, req.Policy.UnallocatedExpiryYears); err != nil {
+			return err
+		}
+		per.Funding = append(per.Funding, extra.Funding...)
+		p.Taken = append(p.Taken, extra.Funding...)
+		for t, q := range delta {
+			per.Quota[t] += q
+		}
+		if elapsed := int(today.Sub(per.From) / (24 * time.Hour)); elapsed > 0 {
+			for _, t := range slices.Sorted(maps.Keys(delta)) {
+				p.Credits = append(p.Credits, wallet.Credit{
+					License: t, Days: delta[t] * elapsed,
+					Reason: fmt.Sprintf("added %d %s mid-term on %s, %d days into the period from %s",
+						delta[t], t, today.Format(time.DateOnly), elapsed, per.From.Format(time.DateOnly)),
+				})
+			}
+		}
+	}
+	if !added {
+		return fmt.Errorf("%w: system %s already has its need (%s) in every running period", ErrRequest, sys.ID, bundle.FormatQuota(need))
+	}
+	return nil
+}
+
+// running returns copies of the periods of an allocation that have not
+// ended by today: the next bundle carries them on, and may change them.
+func running(a *wallet.Allocation, today time.Time) []wallet.Period {
+	var ps []wallet.Period
+	for _, per := range a.Periods {
+		if per.Until.After(today) {
+			per.Quota = maps.Clone(per.Quota)
+			per.Funding = slices.Clone(per.Funding)
+			ps = append(ps, per)
+		}
+	}
+	return ps
 }
 
 // fund takes the license-months per's quotas need from the wallet's
@@ -321,7 +400,11 @@ func (p *Plan) Record(doc []byte) *wallet.Allocation {
 // Note summarises the plan for the wallet's history.
 func (p *Plan) Note() string {
 	last := p.Periods[len(p.Periods)-1]
-	s := fmt.Sprintf("allocated bundle %d of system %s: %s from %s until %s",
+	verb := "allocated"
+	if p.toppedUp {
+		verb = "topped up to"
+	}
+	s := fmt.Sprintf("%s bundle %d of system %s: %s from %s until %s", verb,
 		p.Sequence, p.System.ID, bundle.FormatQuota(last.Quota),
 		last.From.Format(time.DateOnly), last.Until.Format(time.DateOnly))
 	for _, c := range p.Credits {

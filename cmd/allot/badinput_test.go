@@ -574,15 +574,6 @@ func crlf(data []byte) []byte { return bytes.ReplaceAll(data, []byte("\n"), []by
 
 func bom(data []byte) []byte { return append([]byte("\xef\xbb\xbf"), data...) }
 
-// lineOf returns the 1-based line of data where s starts.
-func lineOf(data []byte, s string) int {
-	i := bytes.Index(data, []byte(s))
-	if i < 0 {
-		return 0
-	}
-	return bytes.Count(data[:i], []byte("\n")) + 1
-}
-
 // encryptKey returns priv encrypted with the passphrase, as the key file
 // name of testdata/bad. age encryption is randomized: a file already there
 // that opens to priv is kept, so that regenerating changes nothing.

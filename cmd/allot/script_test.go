@@ -25,19 +25,19 @@ import (
 // that passphrase-encrypted keys take milliseconds, not a second.
 func TestMain(m *testing.M) {
 	scryptWorkFactor = 10
-	record := func(code int) int {
+	exit := func(code int) {
 		if f := os.Getenv("ALLOT_TEST_EXIT"); f != "" {
 			os.WriteFile(f, []byte(strconv.Itoa(code)), 0o644)
 		}
-		return code
+		os.Exit(code)
 	}
-	os.Exit(testscript.RunMain(m, map[string]func() int{
-		"allot": func() int { return record(Main(os.Args)) },
-		"allot-verify": func() int {
-			return record(verifycli.Run(os.Args[1:], verifycli.Env{
+	testscript.Main(m, map[string]func(){
+		"allot": func() { exit(Main(os.Args)) },
+		"allot-verify": func() {
+			exit(verifycli.Run(os.Args[1:], verifycli.Env{
 				Prog: "allot-verify", Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}))
 		},
-	}))
+	})
 }
 
 // Now is the clock of every script, unless a script sets ALLOT_NOW.

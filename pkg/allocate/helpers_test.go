@@ -243,12 +243,3 @@ func (f *fixture) mustAllocate(req allocate.Request) (*allocate.Plan, []byte) {
 	}
 	return plan, doc
 }
-
-// taken sums what a plan takes per license type.
-func taken(fs []wallet.KeyFunding) map[string]int {
-	m := map[string]int{}
-	for _, f := range fs {
-		m[f.License] += f.Months
-	}
-	return m
-}

@@ -508,7 +508,7 @@ func validDevice(s string) error {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == ':') {
-			return fmt.Errorf("device serial %q: want letters, digits and - . _ :", s)
+			return fmt.Errorf("device serial %q: want letters, digits, '-', '.', '_' and ':'", s)
 		}
 	}
 	return nil

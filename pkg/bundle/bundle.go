@@ -27,6 +27,7 @@ import (
 	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/payload"
 	"allot.dev/allot/pkg/sign"
+	"allot.dev/allot/pkg/system"
 )
 
 // Namespace is the SSHSIG namespace of bundles.
@@ -247,11 +248,17 @@ func (b *Bundle) validate() error {
 	if b.Sequence < 1 {
 		return fmt.Errorf("sequence: %d, want 1 or more", b.Sequence)
 	}
-	if b.System == "" {
-		return errors.New("system: missing")
+	// Ids reach the device state's lines: they hold no white space.
+	if err := system.ValidID(b.System); err != nil {
+		return fmt.Errorf("system: %v", err)
 	}
 	if b.Issued.IsZero() {
 		return errors.New("issued: missing")
+	}
+	for _, t := range append([]time.Time{b.Issued, b.Validity.From, b.Validity.Until, b.Validity.GraceUntil}, periodTimes(b.Periods)...) {
+		if !payload.ValidTime(t) {
+			return fmt.Errorf("date %s: want a year from 0 to 9999", t.UTC().Format(time.RFC3339))
+		}
 	}
 	v := b.Validity
 	if v.From.IsZero() || !v.Until.After(v.From) || v.GraceUntil.Before(v.Until) {
@@ -287,8 +294,8 @@ func (b *Bundle) validate() error {
 		return fmt.Errorf("binding.server: want 1 to %d servers", MaxServers)
 	}
 	for i, s := range b.Binding.Servers {
-		if s.Name == "" {
-			return fmt.Errorf("binding.server[%d].name: missing", i+1)
+		if err := system.ValidID(s.Name); err != nil {
+			return fmt.Errorf("binding.server[%d].name: %v", i+1, err)
 		}
 		if len(s.Identifiers) < b.Binding.Required || len(s.Identifiers) > hwidMax {
 			return fmt.Errorf("binding.server[%d].identifiers: %d, want %d to %d", i+1, len(s.Identifiers), b.Binding.Required, hwidMax)
@@ -319,6 +326,14 @@ func (b *Bundle) validate() error {
 }
 
 const hwidMax = 32
+
+func periodTimes(ps []Period) []time.Time {
+	var ts []time.Time
+	for _, p := range ps {
+		ts = append(ts, p.From, p.Until)
+	}
+	return ts
+}
 
 // Period returns the period in force at t: the one containing t, or the last
 // one if t is in the grace after it. ok is false outside the validity.

@@ -889,3 +889,72 @@ func TestPoolErrors(t *testing.T) {
 		t.Fatalf("cycle: %v", err)
 	}
 }
+
+// A signer certified many times (a bundle may carry hundreds of
+// certificates) costs one signature check per key, not one per
+// certificate.
+func TestPoolAuthorizeChecksASignatureOnce(t *testing.T) {
+	root := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32))
+	child := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{2}, 32))
+	trust := &Trust{Roots: []ed25519.PublicKey{root.Public().(ed25519.PublicKey)}, Revoked: map[string]bool{}}
+	pool := NewPool(trust)
+	checks := 0
+	verify := pool.verifyKey
+	pool.verifyKey = func(k *licensekey.Key, issuer ed25519.PublicKey) error {
+		checks++
+		return verify(k, issuer)
+	}
+	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	serials := &countingReader{}
+	// 50 certificates for the same key that do not allow the key's license
+	// type, then one that does.
+	for i := 0; i <= 50; i++ {
+		lic := map[string]int{"intercom": 10}
+		if i == 50 {
+			lic = map[string]int{"camera": 10}
+		}
+		c, err := Issue(root, nil, Template{Role: "reseller", Subject: sign.PublicKey{Key: child.Public().(ed25519.PublicKey)},
+			ValidFrom: from, ValidUntil: from.AddDate(1, 0, 0),
+			Scope: Scope{Products: []string{"vms"}, Kinds: []licensekey.Kind{licensekey.Subscription}, Licenses: lic, MaxTermMonths: 12, Bearer: true}},
+			serials)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool.Add(c)
+	}
+	k := &licensekey.Key{Kind: licensekey.Subscription, Product: "vms", TermMonths: 12, Issued: from.AddDate(0, 1, 0),
+		Licenses: []licensekey.License{{Type: "camera", Quantity: 1}}, Bearer: true}
+	text, err := k.Sign(child, serials)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := licensekey.Parse(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if chains, _ := pool.chainsFor(key.Issuer); len(chains) != 51 {
+		t.Fatalf("%d chains to the signer, want 51", len(chains))
+	}
+	chain, err := pool.Authorize(key)
+	if err != nil {
+		t.Fatalf("Authorize: %v", err)
+	}
+	if chain.Leaf().Scope.Licenses["camera"] != 10 {
+		t.Fatal("the wrong certificate authorized the key")
+	}
+	if checks != 1 {
+		t.Fatalf("%d signature checks for one key under 51 certificates of one signer, want 1", checks)
+	}
+}
+
+// countingReader is a deterministic byte stream that does not repeat soon,
+// for serials.
+type countingReader struct{ n uint64 }
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	for i := range p {
+		r.n++
+		p[i] = byte(r.n * 0x9e3779b97f4a7c15 >> 56)
+	}
+	return len(p), nil
+}

@@ -104,15 +104,30 @@ func (c Chain) Verify(t *Trust) error {
 // for the empty chain), lies inside the scope of every certificate of the
 // chain, and is not revoked. The chain itself must have passed Verify.
 func (c Chain) Authorize(k *licensekey.Key, t *Trust) error {
-	var issuer ed25519.PublicKey
-	if leaf := c.Leaf(); leaf != nil {
-		issuer = leaf.Subject.Key
-	} else if issuer = t.root(k.Issuer); issuer == nil {
-		return errclass.New(ErrUntrusted, "key %s: issuer %s is not a trusted root and no certificate names it", k.Serial, k.Issuer)
+	issuer, err := c.issuerKey(k, t)
+	if err != nil {
+		return err
 	}
 	if err := k.Verify(issuer); err != nil {
 		return err
 	}
+	return c.allows(k, t)
+}
+
+// issuerKey returns the key that must have signed k: the chain's subject,
+// or the root k names for the empty chain.
+func (c Chain) issuerKey(k *licensekey.Key, t *Trust) (ed25519.PublicKey, error) {
+	if leaf := c.Leaf(); leaf != nil {
+		return leaf.Subject.Key, nil
+	}
+	if issuer := t.root(k.Issuer); issuer != nil {
+		return issuer, nil
+	}
+	return nil, errclass.New(ErrUntrusted, "key %s: issuer %s is not a trusted root and no certificate names it", k.Serial, k.Issuer)
+}
+
+// allows checks k against every certificate's scope and the revocations.
+func (c Chain) allows(k *licensekey.Key, t *Trust) error {
 	for _, x := range c {
 		if err := x.Allows(k); err != nil {
 			return err
@@ -135,6 +150,8 @@ type Pool struct {
 	// chains holds a verified chain ending in each certificate that has
 	// one; nil until built.
 	chains map[*Certificate]Chain
+	// verifyKey checks a key's signature; tests count its calls.
+	verifyKey func(*licensekey.Key, ed25519.PublicKey) error
 }
 
 // NewPool returns an empty pool that builds chains to t's roots.
@@ -143,6 +160,7 @@ func NewPool(t *Trust) *Pool {
 		trust:     t,
 		bySubject: map[sign.KeyID][]*Certificate{},
 		seen:      map[[32]byte]bool{},
+		verifyKey: (*licensekey.Key).Verify,
 	}
 }
 
@@ -190,14 +208,29 @@ func (p *Pool) Authorize(k *licensekey.Key) (Chain, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The key's signature is checked once per issuer key, however many
+	// certificates name that key: a bundle could carry hundreds.
+	checked := map[string]error{}
 	var firstErr error
 	for _, c := range chains {
-		err := c.Authorize(k, p.trust)
+		issuer, err := c.issuerKey(k, p.trust)
+		if err != nil {
+			return nil, err
+		}
+		verr, ok := checked[string(issuer)]
+		if !ok {
+			verr = p.verifyKey(k, issuer)
+			checked[string(issuer)] = verr
+		}
+		if verr != nil {
+			return nil, verr
+		}
+		err = c.allows(k, p.trust)
 		if err == nil {
 			return c, nil
 		}
-		// A bad signature or a revoked key fails every chain alike; only
-		// scope differs from one certificate to another.
+		// A revoked key fails every chain alike; only scope differs from
+		// one certificate to another.
 		if !errors.Is(err, ErrScope) {
 			return nil, err
 		}

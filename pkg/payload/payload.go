@@ -447,7 +447,10 @@ type Writer struct {
 func (w *Writer) Bytes() []byte { return w.b.Bytes() }
 
 // Comment writes a comment line.
-func (w *Writer) Comment(s string) { w.b.WriteString("# " + strings.ReplaceAll(s, "\n", " ") + "\n") }
+func (w *Writer) Comment(s string) {
+	s = strings.ToValidUTF8(strings.NewReplacer("\n", " ", "\r", " ").Replace(s), "\uFFFD")
+	w.b.WriteString("# " + s + "\n")
+}
 
 // Table writes an empty line and a table header.
 func (w *Writer) Table(name string) { w.b.WriteString("\n[" + name + "]\n") }
@@ -467,6 +470,13 @@ func (w *Writer) Int(key string, v int) { w.b.WriteString(key + " = " + strconv.
 // Bool writes a boolean field.
 func (w *Writer) Bool(key string, v bool) {
 	w.b.WriteString(key + " = " + strconv.FormatBool(v) + "\n")
+}
+
+// ValidTime reports whether t can be written as a date-time of the subset:
+// a year of four digits.
+func ValidTime(t time.Time) bool {
+	y := t.UTC().Year()
+	return y >= 0 && y <= 9999
 }
 
 // Time writes a date-time field, in UTC to the second.

@@ -185,7 +185,7 @@ func fieldErr(field, format string, args ...any) error {
 func (s *System) Check(cat *catalog.Catalog) error { return s.check(cat) }
 
 func (s *System) check(cat *catalog.Catalog) error {
-	if err := validID(s.ID); err != nil {
+	if err := ValidID(s.ID); err != nil {
 		return fieldErr("id", "%v", err)
 	}
 	if strings.TrimSpace(s.Organization) == "" {
@@ -200,7 +200,7 @@ func (s *System) check(cat *catalog.Catalog) error {
 	servers := map[string]bool{}
 	for i, srv := range s.Servers {
 		field := fmt.Sprintf("server[%d]", i+1)
-		if err := validID(srv.Name); err != nil {
+		if err := ValidID(srv.Name); err != nil {
 			return fieldErr(field+".name", "%v", err)
 		}
 		if servers[srv.Name] {
@@ -271,9 +271,9 @@ func uniq(v []string) map[string]bool {
 	return m
 }
 
-// validID checks system ids, server names and the like: 1 to 64 characters
+// ValidID checks system ids, server names and the like: 1 to 64 characters
 // of letters, digits, '.', '_' and '-'.
-func validID(s string) error {
+func ValidID(s string) error {
 	if s == "" {
 		return errors.New("missing")
 	}
@@ -292,7 +292,7 @@ func validID(s string) error {
 // validModel checks a device model: like an id, but spaces, '/', '+' and
 // parentheses are allowed too ("AXIS P3265-LVE (2024)").
 func validModel(s string) error {
-	if err := validID(strings.Map(func(r rune) rune {
+	if err := ValidID(strings.Map(func(r rune) rune {
 		if strings.ContainsRune(" /+()", r) {
 			return '-'
 		}
@@ -344,7 +344,7 @@ func parseDevices(block string) ([]Device, []int, error) {
 			f[i] = strings.TrimSpace(f[i])
 		}
 		d := Device{Serial: f[0], Model: f[1], Type: f[2], Server: f[3]}
-		if err := validID(d.Serial); err != nil {
+		if err := ValidID(d.Serial); err != nil {
 			return nil, nil, &lineError{n, fmt.Errorf("serial: %v", err)}
 		}
 		if err := validModel(d.Model); err != nil {

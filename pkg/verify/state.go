@@ -129,6 +129,9 @@ func (s *State) parse(data []byte) error {
 			return fmt.Errorf("unknown line %q", sc.Text())
 		}
 	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("the state file is damaged: %v", err)
+	}
 	return nil
 }
 

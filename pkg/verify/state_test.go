@@ -11,6 +11,7 @@ import (
 	"allot.dev/allot/pkg/allottest"
 	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/hwid"
+	"allot.dev/allot/pkg/sign"
 	"allot.dev/allot/pkg/verify"
 )
 
@@ -132,5 +133,33 @@ func TestState(t *testing.T) {
 	other := verify.DeviceKey([]hwid.Identifier{{Kind: hwid.MachineID, Value: "ffffffffffffffffffffffffffffffff"}})
 	if _, err := verify.OpenState(dir, other, true); !errors.Is(err, verify.ErrRollback) {
 		t.Errorf("state of another machine: %v, want ErrRollback", err)
+	}
+}
+
+// A system id reaches the state file's lines, so a bundle whose system id
+// holds a line break could write its own "last_seen" under a valid MAC. It
+// must not even open.
+func TestStateInjectionRefused(t *testing.T) {
+	doc, _, err := allottest.TypicalBundle(t.TempDir(), 1, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _, _, err := sign.Split(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{`a b 5\nlast_seen 2000-01-01T00:00:00Z\nbundle x`, `site 1`, ` `} {
+		evil := strings.Replace(string(payload), `system = "site-1"`, `system = "`+id+`"`, 1)
+		if evil == string(payload) {
+			t.Fatal("test setup: no system line")
+		}
+		forged, err := sign.Seal(allottest.Key("wallet"), bundle.Namespace, []byte(evil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = bundle.Open(forged)
+		if !errors.Is(err, bundle.ErrMalformed) || !strings.Contains(err.Error(), "system:") {
+			t.Errorf("system id %q: %v, want a malformed system", id, err)
+		}
 	}
 }

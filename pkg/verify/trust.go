@@ -17,7 +17,7 @@ import (
 const TrustVersion = 1
 
 // MaxTrustFileSize bounds the trust file a reader accepts.
-const MaxTrustFileSize = 1 << 20
+const MaxTrustFileSize = 256 << 10
 
 // DefaultClockTolerance is how far the clock may seem to go back before
 // verification calls it a rollback, when the trust file does not say.

@@ -12,7 +12,9 @@ const UsageVersion = 1
 
 // Limits of usage files.
 const (
-	MaxUsageFileSize = 4 << 20
+	// A usage file lists servers and analytics types: a few kilobytes. The
+	// cap keeps the TOML reader's memory inside a device's budget.
+	MaxUsageFileSize = 256 << 10
 	maxUsageEntries  = 10_000
 	maxCount         = 100_000_000
 )

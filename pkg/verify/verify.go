@@ -414,7 +414,9 @@ func checkTime(r *Report, b *bundle.Bundle, now time.Time) error {
 	return nil
 }
 
-func days(d time.Duration) int { return int((d + 24*time.Hour - 1) / (24 * time.Hour)) }
+// days rounds d up to whole days. time.Time.Sub saturates for spans longer
+// than about 292 years, so the result is at least 0.
+func days(d time.Duration) int { return max(0, int((d+24*time.Hour-1)/(24*time.Hour))) }
 
 func checkBinding(r *Report, b *bundle.Bundle, machines func(string) ([]Machine, error)) error {
 	br := &BindingReport{Required: b.Binding.Required}

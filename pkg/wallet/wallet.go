@@ -261,13 +261,15 @@ func parse(path string, data []byte) (*Wallet, error) {
 		if r.KeyLines < 0 || r.KeyLines > MaxKeyLines || r.KeyLines > 0 && r.Op != "redeem" {
 			return nil, fail("key_lines %d out of place", r.KeyLines)
 		}
-		lines := make([][]byte, r.KeyLines)
-		for k := range lines {
+		// A key line takes five bytes at least: a count the rest of the file
+		// cannot hold must not decide the allocation.
+		lines := make([][]byte, 0, min(r.KeyLines, len(rest)/len("key \n")))
+		for k := range r.KeyLines {
 			j := bytes.IndexByte(rest, '\n')
 			if j < 0 || j > maxKeyLine || !bytes.HasPrefix(rest, []byte("key ")) {
 				return nil, fail("key line %d of %d is missing or malformed", k+1, r.KeyLines)
 			}
-			lines[k] = rest[len("key "):j]
+			lines = append(lines, rest[len("key "):j])
 			rest = rest[j+1:]
 		}
 		keys, err := decodeKeys(lines)
@@ -310,7 +312,13 @@ func decodeKeys(lines [][]byte) ([]*licensekey.Key, error) {
 		wg.Go(func() { decode(w*len(lines)/workers, (w+1)*len(lines)/workers) })
 	}
 	wg.Wait()
-	return keys, errors.Join(errs...)
+	// The first bad line is the error: errors.Join would make it several lines.
+	for _, err := range errs {
+		if err != nil {
+			return keys, err
+		}
+	}
+	return keys, nil
 }
 
 func prevString(seq int, head [32]byte) string {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // The text form of a key: Crockford base32, in dash-separated groups of
@@ -82,14 +83,28 @@ func gfMul(a, b byte) byte {
 // catches groups typed in the wrong order, unless they are 32 groups apart,
 // which the signature still catches.
 func checkSymbol(g int, data []byte) byte {
+	t := weightTables()
 	c := byte(g % 32)
-	w := byte(2) // alpha
-	for _, v := range data {
-		c ^= gfMul(w, v)
-		w = gfMul(w, 2)
+	for i, v := range data {
+		c ^= t[i][v]
 	}
 	return c
 }
+
+// weightTables holds v·alpha^(i+1) for each position i of a group and each
+// symbol v: the products checkSymbol sums, computed once rather than bit by
+// bit for every character of every key.
+var weightTables = sync.OnceValue(func() *[groupData][32]byte {
+	var t [groupData][32]byte
+	w := byte(2) // alpha
+	for i := range t {
+		for v := range t[i] {
+			t[i][v] = gfMul(w, byte(v))
+		}
+		w = gfMul(w, 2)
+	}
+	return &t
+})
 
 // Encode returns the grouped text form of raw bytes.
 func Encode(raw []byte) string {

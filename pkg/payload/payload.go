@@ -43,7 +43,9 @@ const (
 	Strings
 )
 
-var kindNames = map[Kind]string{String: "a string", Int: "an integer", Bool: "true or false", Time: "a date-time", Strings: "an array of strings"}
+// kindNames is an array, not a map, so that package initialisation does no
+// work: a device binary pays for every init on every start.
+var kindNames = [...]string{String: "a string", Int: "an integer", Bool: "true or false", Time: "a date-time", Strings: "an array of strings"}
 
 // Value is a parsed value.
 type Value struct {

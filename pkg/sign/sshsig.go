@@ -159,11 +159,11 @@ func (s *Signature) Verify(namespace string, msg []byte) error {
 
 // ErrCRLF reports a signed document whose line endings were converted to
 // CRLF, which changes the signed bytes.
-var ErrCRLF = errclass.New(ErrMalformed, "CRLF line endings: signed files must keep LF line endings")
+var ErrCRLF = errclass.Wrap(ErrMalformed, errors.New("CRLF line endings: signed files must keep LF line endings"))
 
 // ErrBOM reports a signed document an editor saved with a byte order mark,
 // which changes the signed bytes.
-var ErrBOM = errclass.New(ErrMalformed, "starts with a byte order mark: an editor changed the file; signed files must be kept as they were written")
+var ErrBOM = errclass.Wrap(ErrMalformed, errors.New("starts with a byte order mark: an editor changed the file; signed files must be kept as they were written"))
 
 // Seal returns a signed document: payload followed by the armored SSHSIG of
 // its exact bytes. The payload must end in a newline and must not contain a

@@ -14,10 +14,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/BurntSushi/toml"
 
@@ -100,9 +98,8 @@ func Decode(file string, data []byte, v any) error {
 			return &Error{File: file, Line: line, Field: pe.LastKey, Err: errors.New(cleanMessage(pe.Message))}
 		}
 		// Type errors come as "toml: line N (last key "k"): message".
-		if m := typeErr().FindStringSubmatch(err.Error()); m != nil {
-			line, _ := strconv.Atoi(m[1])
-			return &Error{File: file, Line: line, Field: m[2], Err: errors.New(m[3])}
+		if line, field, msg, ok := typeError(err.Error()); ok {
+			return &Error{File: file, Line: line, Field: field, Err: errors.New(msg)}
 		}
 		return &Error{File: file, Err: errors.New(cleanMessage(err.Error()))}
 	}
@@ -174,11 +171,28 @@ func checkDepth(data []byte) (int, error) {
 	return 0, nil
 }
 
-// typeErr matches the library's type errors; compiled on first use so that
-// importing the package costs nothing at start-up.
-var typeErr = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
-})
+// typeError takes apart the library's type errors, "toml: line N (last key
+// "k"): message". (By hand rather than with regexp, which would add its
+// package initialisation to every start of a device binary.)
+func typeError(s string) (line int, field, msg string, ok bool) {
+	rest, ok := strings.CutPrefix(s, "toml: line ")
+	if !ok {
+		return 0, "", "", false
+	}
+	num, rest, ok := strings.Cut(rest, ` (last key "`)
+	if !ok {
+		return 0, "", "", false
+	}
+	field, msg, ok = strings.Cut(rest, `"): `)
+	if !ok {
+		return 0, "", "", false
+	}
+	line, err := strconv.Atoi(num)
+	if err != nil || line < 0 {
+		return 0, "", "", false
+	}
+	return line, field, msg, true
+}
 
 // cleanMessage trims the library's prefix from a message.
 func cleanMessage(m string) string {

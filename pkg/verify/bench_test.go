@@ -37,3 +37,18 @@ func BenchmarkEd25519Verify(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkVerifySequential is BenchmarkVerify with one worker, as
+// allot-verify runs it.
+func BenchmarkVerifySequential(b *testing.B) {
+	doc, w, err := allottest.TypicalBundle(b.TempDir(), 2, 3)
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := verify.Options{Trust: w.Trust, Now: allottest.Now.Add(24 * time.Hour), Workers: 1}
+	for b.Loop() {
+		if r := verify.Bundle("typical.lic", doc, opts); r.Err != nil {
+			b.Fatal(r.Err)
+		}
+	}
+}

@@ -75,6 +75,11 @@ type Options struct {
 	Machines func(systemID string) ([]Machine, error)
 	Usage    *Usage // nil skips the quota check
 	State    *State // nil skips rollback detection
+	// Workers bounds how many signatures of one bundle are checked at
+	// once: 0 means one per core. A short-lived process verifying one
+	// bundle is faster with 1, since starting threads costs more than the
+	// few signatures gain.
+	Workers int
 }
 
 // Report is the result of verifying one bundle.
@@ -254,7 +259,7 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	// core at once, certificates first since keys need their chains.
 	certs := make([]*cert.Certificate, len(b.Certificates))
 	errs := make([]error, len(b.Certificates))
-	parallel(len(b.Certificates), func(i int) {
+	parallel(len(b.Certificates), v.opts.Workers, func(i int) {
 		certs[i], errs[i] = v.parseCert(b.Certificates[i])
 	})
 	for i, err := range errs {
@@ -273,7 +278,7 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 		chains[i] = c
 	}
 	kerrs := make([]error, len(order))
-	parallel(len(order), func(i int) {
+	parallel(len(order), v.opts.Workers, func(i int) {
 		chains[i], kerrs[i] = pool.Authorize(order[i])
 	})
 	for i, k := range order {
@@ -349,10 +354,13 @@ func (v *Verifier) parseCert(doc []byte) (*cert.Certificate, error) {
 	return c, nil
 }
 
-// parallel runs f(0) … f(n-1) on up to GOMAXPROCS goroutines, the calling
-// one among them.
-func parallel(n int, f func(i int)) {
-	workers := min(n, runtime.GOMAXPROCS(0))
+// parallel runs f(0) … f(n-1) on up to workers goroutines (0: one per
+// core), the calling one among them.
+func parallel(n, workers int, f func(i int)) {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(n, workers)
 	if workers <= 1 {
 		for i := range n {
 			f(i)

@@ -6,6 +6,7 @@
 package verifycli
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -201,17 +202,19 @@ func Run(args []string, env Env) int {
 			fmt.Fprintf(env.Stderr, "allot: %s: %s\n", r.File, oneLine(r.Err))
 		}
 	}
+	stdout := bufio.NewWriter(env.Stdout)
+	defer stdout.Flush()
 	if o.json {
 		out := struct {
 			ExitCode int              `json:"exit_code"`
 			Bundles  []*verify.Report `json:"bundles"`
 		}{code, reports}
-		enc := json.NewEncoder(env.Stdout)
+		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		enc.Encode(out)
 	} else {
 		for _, r := range reports {
-			printReport(env.Stdout, r)
+			printReport(stdout, r)
 		}
 	}
 	return code
@@ -235,7 +238,10 @@ func run(o *options, env Env) ([]*verify.Report, error) {
 			return nil, inputErr(err)
 		}
 	}
-	opts := verify.Options{Trust: trust, Now: now, Catalog: cat}
+	// One bundle's signatures are checked one after another: in a process
+	// that lives for one verification, starting threads for them costs
+	// more than it saves. Several bundles are verified side by side.
+	opts := verify.Options{Trust: trust, Now: now, Catalog: cat, Workers: 1}
 	if o.usage != "" {
 		if opts.Usage, err = verify.LoadUsage(o.usage); err != nil {
 			return nil, inputErr(err)
@@ -284,32 +290,35 @@ func run(o *options, env Env) ([]*verify.Report, error) {
 	// the certificates they have in common, and report them in order.
 	v := verify.NewVerifier(opts)
 	reports := make([]*verify.Report, len(o.bundles))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(len(o.bundles), runtime.GOMAXPROCS(0)) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(o.bundles) {
-					return
-				}
-				f := o.bundles[i]
-				doc, err := readBundle(f)
-				if err != nil {
-					// The report names the file: keep only what went wrong.
-					var pe *fs.PathError
-					if errors.As(err, &pe) {
-						err = pe.Err
-					}
-					reports[i] = &verify.Report{File: f, Status: verify.StatusMalformed, Error: err.Error(),
-						Err: errclass.Wrap(verify.ErrMalformed, err)}
-					continue
-				}
-				reports[i] = v.Bundle(f, doc)
+	check := func(i int) {
+		f := o.bundles[i]
+		doc, err := readBundle(f)
+		if err != nil {
+			// The report names the file: keep only what went wrong.
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
 			}
-		})
+			reports[i] = &verify.Report{File: f, Status: verify.StatusMalformed, Error: err.Error(),
+				Err: errclass.Wrap(verify.ErrMalformed, err)}
+			return
+		}
+		reports[i] = v.Bundle(f, doc)
 	}
-	wg.Wait()
+	if len(o.bundles) == 1 {
+		check(0)
+	} else {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range min(len(o.bundles), runtime.GOMAXPROCS(0)) {
+			wg.Go(func() {
+				for i := int(next.Add(1) - 1); i < len(o.bundles); i = int(next.Add(1) - 1) {
+					check(i)
+				}
+			})
+		}
+		wg.Wait()
+	}
 	if opts.State != nil {
 		if err := opts.State.Save(); err != nil {
 			return nil, err

@@ -117,9 +117,12 @@ func run() error {
 	if err := s.sshFiles(); err != nil {
 		return err
 	}
+	if err := writePubSig(s.p("site.payload"), s.p("site.pubsig")); err != nil {
+		return err
+	}
 	cmds := [][]string{
 		{hello},
-		{edOnly, s.p("site.payload")},
+		{edOnly, s.p("site.pubsig"), s.p("site.payload")},
 		{"ssh-keygen", "-Y", "verify", "-f", s.p("allowed_signers"), "-I", "wallet", "-n", "allot-bundle-v1", "-s", s.p("site.sig"), "-q"},
 		{allotVerify, s.p("site.lic"), "--trust", s.p("vendor.pub"), "--usage", s.p("site.usage.toml")},
 		{allot, "verify", s.p("site.lic"), "--trust", s.p("vendor.pub"), "--usage", s.p("site.usage.toml")},
@@ -537,21 +540,36 @@ import (
 	"os"
 )
 
+// ed25519-only PUBSIG FILE: PUBSIG holds a public key and a signature of
+// FILE, 32 + 64 bytes; check the signature six times.
 func main() {
-	priv := ed25519.NewKeyFromSeed(make([]byte, 32))
-	pub := priv.Public().(ed25519.PublicKey)
-	msg, err := os.ReadFile(os.Args[1])
+	pubsig, err := os.ReadFile(os.Args[1])
+	if err != nil || len(pubsig) != 96 {
+		os.Exit(3)
+	}
+	msg, err := os.ReadFile(os.Args[2])
 	if err != nil {
 		os.Exit(3)
 	}
-	sig := ed25519.Sign(priv, msg)
 	for range 6 {
-		if !ed25519.Verify(pub, msg, sig) {
+		if !ed25519.Verify(pubsig[:32], msg, pubsig[32:]) {
 			os.Exit(10)
 		}
 	}
 }
 `
+
+// writePubSig signs file with a fixed key and writes the public key and the
+// signature to out, for the ed25519-only floor process.
+func writePubSig(file, out string) error {
+	msg, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	priv := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	pubsig := append([]byte(priv.Public().(ed25519.PublicKey)), ed25519.Sign(priv, msg)...)
+	return os.WriteFile(out, pubsig, 0o644)
+}
 
 // buildGo builds a one-file Go program with the go command that builds allot.
 func buildGo(dir, name, source string) (string, error) {

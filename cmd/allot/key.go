@@ -121,11 +121,10 @@ func (e *env) keyIssue(c *cli.Context) error {
 			return fmt.Errorf("refused: %w", err)
 		}
 	}
-	keys, err := issueKeys(tmpl, priv, count, e.rand)
+	err = e.writeOutFunc(out, 0o644, func(w io.Writer) error {
+		return issueKeys(w, tmpl, priv, count, e.rand)
+	})
 	if err != nil {
-		return err
-	}
-	if err := e.writeOut(out, keys, 0o644); err != nil {
 		return err
 	}
 	if out == "-" {
@@ -219,44 +218,71 @@ func keyTemplate(c *cli.Context, cat *catalog.Catalog, now time.Time) (*licensek
 	return k, nil
 }
 
-// issueKeys signs count keys copied from tmpl, on every core, and returns
-// them as text, one a line, in a stable order.
-func issueKeys(tmpl *licensekey.Key, priv ed25519.PrivateKey, count int, rand io.Reader) ([]byte, error) {
-	// Serials come from one reader, read up front: crypto/rand is safe for
-	// concurrent use, but a test's reader need not be.
-	serials := make([]byte, count*licensekey.SerialSize)
-	if _, err := io.ReadFull(rand, serials); err != nil {
-		return nil, err
+// issueBatch is how many keys are signed side by side before they are
+// written out: enough to keep every core busy, few enough that the keys of
+// a large --count are never all in memory.
+const issueBatch = 4096
+
+// issueKeys signs count keys copied from tmpl, on every core, and writes
+// them to w as text, one a line, in a stable order.
+func issueKeys(w io.Writer, tmpl *licensekey.Key, priv ed25519.PrivateKey, count int, rand io.Reader) error {
+	serials := make([]byte, min(count, issueBatch)*licensekey.SerialSize)
+	issue := func(i int) (string, error) {
+		k := *tmpl
+		return k.Sign(priv, bytes.NewReader(serials[i*licensekey.SerialSize:(i+1)*licensekey.SerialSize]))
 	}
-	lines := make([]string, count)
+	// Keys made from one template differ only in their serials, so they
+	// have one length: the first key fixes it, and every key is written
+	// straight into its place in the batch.
+	var batch []byte
+	line := 0
 	errs := make([]error, runtime.GOMAXPROCS(0))
-	var wg sync.WaitGroup
-	workers := min(len(errs), count)
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < count; i += workers {
-				k := *tmpl
-				serial := bytes.NewReader(serials[i*licensekey.SerialSize : (i+1)*licensekey.SerialSize])
-				s, err := k.Sign(priv, serial)
-				if err != nil {
-					errs[w] = err
-					return
-				}
-				lines[i] = s
+	for start := 0; start < count; start += issueBatch {
+		n := min(issueBatch, count-start)
+		// Serials come from one reader, read in order: crypto/rand is
+		// safe for concurrent use, but a test's reader need not be.
+		if _, err := io.ReadFull(rand, serials[:n*licensekey.SerialSize]); err != nil {
+			return err
+		}
+		from := 0
+		if line == 0 {
+			first, err := issue(0)
+			if err != nil {
+				return err
 			}
-		})
+			line = len(first) + 1
+			batch = make([]byte, len(serials)/licensekey.SerialSize*line)
+			copy(batch, first)
+			batch[line-1] = '\n'
+			from = 1
+		}
+		workers := min(len(errs), n-from)
+		var wg sync.WaitGroup
+		for wk := range workers {
+			wg.Go(func() {
+				for i := from + wk; i < n; i += workers {
+					s, err := issue(i)
+					if err == nil && len(s)+1 != line {
+						err = fmt.Errorf("key %d has %d characters, the first %d", start+i+1, len(s), line-1)
+					}
+					if err != nil {
+						errs[wk] = err
+						return
+					}
+					copy(batch[i*line:], s)
+					batch[(i+1)*line-1] = '\n'
+				}
+			})
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return err
+		}
+		if _, err := w.Write(batch[:n*line]); err != nil {
+			return err
+		}
 	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	var b bytes.Buffer
-	b.Grow(count * (len(lines[0]) + 1))
-	for _, l := range lines {
-		b.WriteString(l)
-		b.WriteByte('\n')
-	}
-	return b.Bytes(), nil
+	return nil
 }
 
 // readKeyInputs reads keys from arguments and from --file; blank lines and

@@ -30,6 +30,21 @@ func (e *env) writeOut(path string, data []byte, perm fs.FileMode) error {
 	return nil
 }
 
+// writeOutFunc is writeOut for content that write streams, such as many
+// thousand keys; a file is created only if write succeeds.
+func (e *env) writeOutFunc(path string, perm fs.FileMode, write func(w io.Writer) error) error {
+	if path == "-" {
+		return write(e.stdout)
+	}
+	if err := atomicfile.CreateFunc(path, perm, write); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return outExists(path)
+		}
+		return err
+	}
+	return nil
+}
+
 // readInput reads an input file of at most limit bytes, refusing a larger
 // one by its size before reading it, so a wrong file given by mistake (or
 // /dev/zero) costs nothing.

@@ -20,6 +20,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -36,7 +37,7 @@ const tempPrefix = ".allot-tmp-"
 // Replace atomically replaces path's content with data, creating the file
 // with perm if it does not exist.
 func Replace(path string, data []byte, perm fs.FileMode) error {
-	t, err := writeTemp(path, data, perm)
+	t, err := writeTemp(path, perm, writeData(data))
 	if err != nil {
 		return err
 	}
@@ -61,10 +62,17 @@ func Replace(path string, data []byte, perm fs.FileMode) error {
 // path exists: an existing file is never overwritten. Secret files are
 // created this way with perm 0600.
 func Create(path string, data []byte, perm fs.FileMode) error {
+	return CreateFunc(path, perm, writeData(data))
+}
+
+// CreateFunc is Create for content too large to hold in memory at once:
+// write streams it to the temporary file. If write fails, nothing is
+// created and its error is returned.
+func CreateFunc(path string, perm fs.FileMode, write func(w io.Writer) error) error {
 	if _, err := os.Lstat(path); err == nil {
 		return &fs.PathError{Op: "create", Path: path, Err: fs.ErrExist}
 	}
-	t, err := writeTemp(path, data, perm)
+	t, err := writeTemp(path, perm, write)
 	if err != nil {
 		return err
 	}
@@ -92,8 +100,31 @@ type temp struct {
 	path string
 }
 
-// writeTemp writes data to a temporary file beside target and syncs it.
-func writeTemp(target string, data []byte, perm fs.FileMode) (*temp, error) {
+func writeData(data []byte) func(io.Writer) error {
+	return func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	}
+}
+
+// fileWriter writes to the temporary file and keeps its first error, so
+// that a failing file is reported as the target's write error and an error
+// of the content's own is passed on as it is.
+type fileWriter struct {
+	f   *os.File
+	err error
+}
+
+func (w *fileWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+	return n, err
+}
+
+// writeTemp writes a temporary file beside target with write and syncs it.
+func writeTemp(target string, perm fs.FileMode, write func(io.Writer) error) (*temp, error) {
 	dir := filepath.Dir(target)
 	t := &temp{}
 	f, err := openUnnamed(dir, perm)
@@ -110,12 +141,16 @@ func writeTemp(target string, data []byte, perm fs.FileMode) (*temp, error) {
 	}
 	t.f = f
 	crashpoint.Here(crashpoint.TempCreated)
-	_, err = f.Write(data)
-	crashpoint.Here(crashpoint.TempWritten)
-	if err == nil {
-		err = f.Sync()
+	fw := &fileWriter{f: f}
+	if err := write(fw); err != nil {
+		t.discard()
+		if fw.err != nil {
+			return nil, pathError("write", target, fw.err)
+		}
+		return nil, err
 	}
-	if err != nil {
+	crashpoint.Here(crashpoint.TempWritten)
+	if err := f.Sync(); err != nil {
 		t.discard()
 		return nil, pathError("write", target, err)
 	}

@@ -3,6 +3,8 @@ package atomicfile
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -166,6 +168,50 @@ func TestCreate(t *testing.T) {
 	noTemps(t, dir)
 }
 
+// TestCreateFunc: streamed content lands whole; a content error is passed
+// on as it is and leaves nothing; an existing file is never written to.
+func TestCreateFunc(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "keys.txt")
+	var want bytes.Buffer
+	for i := range 10000 {
+		fmt.Fprintf(&want, "line %d\n", i)
+	}
+	err := CreateFunc(path, 0o644, func(w io.Writer) error {
+		for line := range bytes.Lines(want.Bytes()) {
+			if _, err := w.Write(line); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFile(t, path, want.Bytes(), 0o644)
+
+	called := false
+	err = CreateFunc(path, 0o644, func(w io.Writer) error { called = true; return nil })
+	if !errors.Is(err, fs.ErrExist) || called {
+		t.Fatalf("CreateFunc over an existing file: %v (write called: %v), want ErrExist and no call", err, called)
+	}
+	checkFile(t, path, want.Bytes(), 0o644)
+
+	failed := filepath.Join(dir, "failed.txt")
+	errContent := errors.New("key 7: signing failed")
+	err = CreateFunc(failed, 0o644, func(w io.Writer) error {
+		w.Write([]byte("half of it\n"))
+		return errContent
+	})
+	if err != errContent {
+		t.Fatalf("CreateFunc = %v, want the content's error as it is", err)
+	}
+	if _, err := os.Lstat(failed); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a failed CreateFunc left the file: %v", err)
+	}
+	noTemps(t, dir)
+}
+
 // TestCreateMissingFolder: the error names the file asked for, not the
 // temporary file, and nothing is created.
 func TestCreateMissingFolder(t *testing.T) {
@@ -224,7 +270,7 @@ func TestCreateRace(t *testing.T) {
 func TestUnnamedAndStale(t *testing.T) {
 	dir := t.TempDir()
 	target := filepath.Join(dir, "site.wallet")
-	tf, err := writeTemp(target, []byte("x"), 0o600)
+	tf, err := writeTemp(target, 0o600, writeData([]byte("x")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +316,7 @@ func TestIsTemp(t *testing.T) {
 	// beside the target, so the rename never crosses file systems.
 	dir := t.TempDir()
 	target := filepath.Join(dir, "site.wallet")
-	tf, err := writeTemp(target, []byte("x"), 0o600)
+	tf, err := writeTemp(target, 0o600, writeData([]byte("x")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -108,7 +108,12 @@ var weightTables = sync.OnceValue(func() *[groupData][32]byte {
 
 // Encode returns the grouped text form of raw bytes.
 func Encode(raw []byte) string {
-	syms := toSymbols(raw)
+	return encodeSymbols(toSymbols(raw))
+}
+
+// encodeSymbols writes 5-bit symbols in groups, each with its check
+// character.
+func encodeSymbols(syms []byte) string {
 	var b strings.Builder
 	b.Grow(len(syms) + len(syms)/groupData*2 + 2)
 	for g := 0; len(syms) > 0; g++ {

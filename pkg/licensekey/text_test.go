@@ -8,24 +8,6 @@ import (
 	"testing"
 )
 
-// encodeSymbols writes symbols in the grouped text form with correct check
-// characters, whether or not they are a valid encoding of bytes.
-func encodeSymbols(syms []byte) string {
-	var b strings.Builder
-	for g := 0; len(syms) > 0; g++ {
-		n := min(groupData, len(syms))
-		if g > 0 {
-			b.WriteByte('-')
-		}
-		for _, v := range syms[:n] {
-			b.WriteByte(alphabet[v])
-		}
-		b.WriteByte(alphabet[checkSymbol(g, syms[:n])])
-		syms = syms[n:]
-	}
-	return b.String()
-}
-
 func TestEncodeDecodeRoundTrip(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for n := 0; n <= 200; n++ {

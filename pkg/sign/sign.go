@@ -45,16 +45,16 @@ type PublicKey struct {
 // Wire returns the key in the SSH wire format: string "ssh-ed25519", string key.
 func Wire(pub ed25519.PublicKey) []byte {
 	b := make([]byte, 0, 4+len(KeyType)+4+ed25519.PublicKeySize)
-	b = appendString(b, []byte(KeyType))
-	return appendString(b, pub)
+	b = AppendWireString(b, []byte(KeyType))
+	return AppendWireString(b, pub)
 }
 
 // ParseWire parses a public key in the SSH wire format.
 func ParseWire(b []byte) (ed25519.PublicKey, error) {
-	r := wireReader{b: b}
-	typ := r.string()
-	key := r.string()
-	if r.err != nil || len(r.b) != 0 {
+	r := WireReader{Rest: b}
+	typ := r.ReadString()
+	key := r.ReadString()
+	if r.Err != nil || len(r.Rest) != 0 {
 		return nil, errclass.New(ErrMalformed, "public key: bad SSH wire encoding")
 	}
 	if string(typ) != KeyType {
@@ -167,45 +167,47 @@ func contextMessage(context string, msg []byte) []byte {
 	return append(m, msg...)
 }
 
-func appendString(b, s []byte) []byte {
+// AppendWireString appends s to b as an SSH wire string (RFC 4251): its
+// length as a big-endian uint32, then its bytes.
+func AppendWireString(b, s []byte) []byte {
 	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
 	return append(b, s...)
 }
 
-// wireReader reads SSH wire strings; the first error sticks.
-type wireReader struct {
-	b   []byte
-	err error
+// WireReader reads SSH wire strings and uint32s (RFC 4251) from the front
+// of Rest. The first error, ErrMalformed, sticks in Err, and every read
+// after it returns nothing.
+type WireReader struct {
+	Rest []byte
+	Err  error
 }
 
-func (r *wireReader) string() []byte {
-	if r.err != nil {
+// ReadString reads a string; it is a slice of Rest, not a copy.
+func (r *WireReader) ReadString() []byte {
+	n := r.ReadUint32()
+	if r.Err != nil {
 		return nil
 	}
-	if len(r.b) < 4 {
-		r.err = ErrMalformed
+	if uint64(n) > uint64(len(r.Rest)) {
+		r.Err = ErrMalformed
 		return nil
 	}
-	n := binary.BigEndian.Uint32(r.b)
-	if uint64(n) > uint64(len(r.b)-4) {
-		r.err = ErrMalformed
-		return nil
-	}
-	s := r.b[4 : 4+n]
-	r.b = r.b[4+n:]
+	s := r.Rest[:n]
+	r.Rest = r.Rest[n:]
 	return s
 }
 
-func (r *wireReader) uint32() uint32 {
-	if r.err != nil {
+// ReadUint32 reads a big-endian uint32.
+func (r *WireReader) ReadUint32() uint32 {
+	if r.Err != nil {
 		return 0
 	}
-	if len(r.b) < 4 {
-		r.err = ErrMalformed
+	if len(r.Rest) < 4 {
+		r.Err = ErrMalformed
 		return 0
 	}
-	v := binary.BigEndian.Uint32(r.b)
-	r.b = r.b[4:]
+	v := binary.BigEndian.Uint32(r.Rest)
+	r.Rest = r.Rest[4:]
 	return v
 }
 

@@ -49,7 +49,7 @@ func TestWireRoundTrip(t *testing.T) {
 func TestParseWireRejects(t *testing.T) {
 	pub := pubOf(testKey("wire"))
 	good := Wire(pub)
-	str := func(s []byte) []byte { return appendString(nil, s) }
+	str := func(s []byte) []byte { return AppendWireString(nil, s) }
 	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 	tests := []struct {
 		name string
@@ -109,7 +109,7 @@ func TestAuthorizedRoundTrip(t *testing.T) {
 func TestParseAuthorizedRejects(t *testing.T) {
 	pub := pubOf(testKey("line"))
 	b64 := base64.StdEncoding.EncodeToString(Wire(pub))
-	rsaWire := append(appendString(nil, []byte("ssh-rsa")), appendString(nil, pub)...)
+	rsaWire := append(AppendWireString(nil, []byte("ssh-rsa")), AppendWireString(nil, pub)...)
 	tests := []struct {
 		name, line string
 	}{

@@ -46,14 +46,14 @@ func SignSSH(priv ed25519.PrivateKey, namespace string, msg []byte) []byte {
 	var blob []byte
 	blob = append(blob, sshsigMagic...)
 	blob = append(blob, 0, 0, 0, sshsigVersion)
-	blob = appendString(blob, Wire(priv.Public().(ed25519.PublicKey)))
-	blob = appendString(blob, []byte(namespace))
-	blob = appendString(blob, nil) // reserved
-	blob = appendString(blob, []byte(hashAlg))
+	blob = AppendWireString(blob, Wire(priv.Public().(ed25519.PublicKey)))
+	blob = AppendWireString(blob, []byte(namespace))
+	blob = AppendWireString(blob, nil) // reserved
+	blob = AppendWireString(blob, []byte(hashAlg))
 	var sigBlob []byte
-	sigBlob = appendString(sigBlob, []byte(KeyType))
-	sigBlob = appendString(sigBlob, sig)
-	blob = appendString(blob, sigBlob)
+	sigBlob = AppendWireString(sigBlob, []byte(KeyType))
+	sigBlob = AppendWireString(sigBlob, sig)
+	blob = AppendWireString(blob, sigBlob)
 	return armor(blob)
 }
 
@@ -62,10 +62,10 @@ func SignSSH(priv ed25519.PrivateKey, namespace string, msg []byte) []byte {
 func signedData(namespace, hashAlg string, digest []byte) []byte {
 	var b []byte
 	b = append(b, sshsigMagic...)
-	b = appendString(b, []byte(namespace))
-	b = appendString(b, nil)
-	b = appendString(b, []byte(hashAlg))
-	return appendString(b, digest)
+	b = AppendWireString(b, []byte(namespace))
+	b = AppendWireString(b, nil)
+	b = AppendWireString(b, []byte(hashAlg))
+	return AppendWireString(b, digest)
 }
 
 func armor(blob []byte) []byte {
@@ -106,14 +106,14 @@ func ParseSignature(armored []byte) (*Signature, error) {
 	if !ok {
 		return nil, errclass.New(ErrMalformed, "signature: not an SSHSIG blob")
 	}
-	r := wireReader{b: rest}
-	version := r.uint32()
-	pubWire := r.string()
-	namespace := r.string()
-	r.string() // reserved: PROTOCOL.sshsig asks verifiers to ignore it
-	hashAlg := r.string()
-	sigBlob := r.string()
-	if r.err != nil || len(r.b) != 0 {
+	r := WireReader{Rest: rest}
+	version := r.ReadUint32()
+	pubWire := r.ReadString()
+	namespace := r.ReadString()
+	r.ReadString() // reserved: PROTOCOL.sshsig asks verifiers to ignore it
+	hashAlg := r.ReadString()
+	sigBlob := r.ReadString()
+	if r.Err != nil || len(r.Rest) != 0 {
 		return nil, errclass.New(ErrMalformed, "signature: truncated or overlong SSHSIG blob")
 	}
 	if version != sshsigVersion {
@@ -123,10 +123,10 @@ func ParseSignature(armored []byte) (*Signature, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signature: %w", err)
 	}
-	sr := wireReader{b: sigBlob}
-	sigType := sr.string()
-	sig := sr.string()
-	if sr.err != nil || len(sr.b) != 0 || string(sigType) != KeyType || len(sig) != ed25519.SignatureSize {
+	sr := WireReader{Rest: sigBlob}
+	sigType := sr.ReadString()
+	sig := sr.ReadString()
+	if sr.Err != nil || len(sr.Rest) != 0 || string(sigType) != KeyType || len(sig) != ed25519.SignatureSize {
 		return nil, errclass.New(ErrMalformed, "signature: not an Ed25519 signature")
 	}
 	if h := string(hashAlg); h != "sha512" && h != "sha256" {

@@ -51,15 +51,15 @@ func (b blob) bytes() []byte {
 	var out []byte
 	out = append(out, b.magic...)
 	out = binary.BigEndian.AppendUint32(out, b.version)
-	out = appendString(out, b.pubWire)
-	out = appendString(out, []byte(b.ns))
-	out = appendString(out, b.reserved)
-	out = appendString(out, []byte(b.hashAlg))
+	out = AppendWireString(out, b.pubWire)
+	out = AppendWireString(out, []byte(b.ns))
+	out = AppendWireString(out, b.reserved)
+	out = AppendWireString(out, []byte(b.hashAlg))
 	var sb []byte
-	sb = appendString(sb, []byte(b.sigType))
-	sb = appendString(sb, b.sig)
+	sb = AppendWireString(sb, []byte(b.sigType))
+	sb = AppendWireString(sb, b.sig)
 	sb = append(sb, b.sigTrail...)
-	out = appendString(out, sb)
+	out = AppendWireString(out, sb)
 	return append(out, b.trailing...)
 }
 
@@ -170,7 +170,7 @@ func TestParseSignatureRejects(t *testing.T) {
 		{"version 2", mod(func(b *blob) { b.version = 2 })},
 		{"version 0", mod(func(b *blob) { b.version = 0 })},
 		{"rsa public key", mod(func(b *blob) {
-			b.pubWire = append(appendString(nil, []byte("ssh-rsa")), appendString(nil, pubOf(priv))...)
+			b.pubWire = append(AppendWireString(nil, []byte("ssh-rsa")), AppendWireString(nil, pubOf(priv))...)
 		})},
 		{"short public key", mod(func(b *blob) { b.pubWire = b.pubWire[:len(b.pubWire)-1] })},
 		{"hash md5", mod(func(b *blob) { b.hashAlg = "md5" })},

@@ -33,21 +33,21 @@ func marshalOpenSSH(priv ed25519.PrivateKey, comment string) ([]byte, error) {
 	var sec []byte
 	sec = append(sec, check[:]...)
 	sec = append(sec, check[:]...)
-	sec = appendString(sec, []byte(sign.KeyType))
-	sec = appendString(sec, pub)
-	sec = appendString(sec, priv) // seed and public key, 64 bytes
-	sec = appendString(sec, []byte(comment))
+	sec = sign.AppendWireString(sec, []byte(sign.KeyType))
+	sec = sign.AppendWireString(sec, pub)
+	sec = sign.AppendWireString(sec, priv) // seed and public key, 64 bytes
+	sec = sign.AppendWireString(sec, []byte(comment))
 	for i := byte(1); len(sec)%8 != 0; i++ {
 		sec = append(sec, i)
 	}
 	var b []byte
 	b = append(b, opensshMagic...)
-	b = appendString(b, []byte("none")) // cipher
-	b = appendString(b, []byte("none")) // kdf
-	b = appendString(b, nil)            // kdf options
+	b = sign.AppendWireString(b, []byte("none")) // cipher
+	b = sign.AppendWireString(b, []byte("none")) // kdf
+	b = sign.AppendWireString(b, nil)            // kdf options
 	b = binary.BigEndian.AppendUint32(b, 1)
-	b = appendString(b, sign.Wire(pub))
-	b = appendString(b, sec)
+	b = sign.AppendWireString(b, sign.Wire(pub))
+	b = sign.AppendWireString(b, sec)
 	return pem.EncodeToMemory(&pem.Block{Type: pemType, Bytes: b}), nil
 }
 
@@ -58,16 +58,16 @@ func parseOpenSSH(data []byte) (ed25519.PrivateKey, error) {
 	if block == nil || block.Type != pemType || len(bytes.TrimSpace(rest)) != 0 {
 		return nil, errors.New("not an OpenSSH private key")
 	}
-	r := reader{b: block.Bytes}
-	if !bytes.HasPrefix(r.b, []byte(opensshMagic)) {
+	body, ok := bytes.CutPrefix(block.Bytes, []byte(opensshMagic))
+	if !ok {
 		return nil, errors.New("not an openssh-key-v1 key")
 	}
-	r.b = r.b[len(opensshMagic):]
-	cipher, kdf, _ := r.string(), r.string(), r.string()
-	n := r.uint32()
-	pubWire := r.string()
-	sec := r.string()
-	if r.err != nil || len(r.b) != 0 {
+	r := sign.WireReader{Rest: body}
+	cipher, kdf, _ := r.ReadString(), r.ReadString(), r.ReadString()
+	n := r.ReadUint32()
+	pubWire := r.ReadString()
+	sec := r.ReadString()
+	if r.Err != nil || len(r.Rest) != 0 {
 		return nil, errors.New("damaged OpenSSH private key")
 	}
 	if string(cipher) != "none" || string(kdf) != "none" {
@@ -80,16 +80,16 @@ func parseOpenSSH(data []byte) (ed25519.PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("OpenSSH key: %v", err)
 	}
-	s := reader{b: sec}
-	c1, c2 := s.uint32(), s.uint32()
-	typ := s.string()
-	pub2 := s.string()
-	priv := s.string()
-	s.string() // comment
-	if s.err != nil {
+	s := sign.WireReader{Rest: sec}
+	c1, c2 := s.ReadUint32(), s.ReadUint32()
+	typ := s.ReadString()
+	pub2 := s.ReadString()
+	priv := s.ReadString()
+	s.ReadString() // comment
+	if s.Err != nil {
 		return nil, errors.New("damaged OpenSSH private key")
 	}
-	for i, p := range s.b {
+	for i, p := range s.Rest {
 		if p != byte(i+1) || i >= 8 {
 			return nil, errors.New("damaged OpenSSH private key padding")
 		}
@@ -107,35 +107,4 @@ func parseOpenSSH(data []byte) (ed25519.PrivateKey, error) {
 		return nil, errors.New("damaged OpenSSH private key: the seed does not give its public key")
 	}
 	return k, nil
-}
-
-func appendString(b, s []byte) []byte {
-	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
-	return append(b, s...)
-}
-
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (r *reader) uint32() uint32 {
-	if r.err != nil || len(r.b) < 4 {
-		r.err = errors.New("short")
-		return 0
-	}
-	v := binary.BigEndian.Uint32(r.b)
-	r.b = r.b[4:]
-	return v
-}
-
-func (r *reader) string() []byte {
-	n := r.uint32()
-	if r.err != nil || uint64(n) > uint64(len(r.b)) {
-		r.err = errors.New("short")
-		return nil
-	}
-	s := r.b[:n]
-	r.b = r.b[n:]
-	return s
 }

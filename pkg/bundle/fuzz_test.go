@@ -11,13 +11,10 @@ package bundle_test
 
 import (
 	"bytes"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/rogpeppe/go-internal/txtar"
 
 	"allot.dev/allot/pkg/allottest"
 	"allot.dev/allot/pkg/bundle"
@@ -39,24 +36,6 @@ func realBundles(t testing.TB) ([][]byte, *allottest.World) {
 		docs, w = append(docs, doc), world
 	}
 	return docs, w
-}
-
-// scriptBundles returns the *.lic files of the testscript archives.
-func scriptBundles(t testing.TB) [][]byte {
-	paths, _ := filepath.Glob("../../testdata/script/*.txtar")
-	var docs [][]byte
-	for _, p := range paths {
-		a, err := txtar.ParseFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range a.Files {
-			if strings.HasSuffix(f.Name, ".lic") {
-				docs = append(docs, f.Data)
-			}
-		}
-	}
-	return docs
 }
 
 func checkErr(t *testing.T, err error) {
@@ -89,7 +68,7 @@ func exercise(t *testing.T, b *bundle.Bundle) {
 // FuzzOpen reads bundle documents.
 func FuzzOpen(f *testing.F) {
 	docs, _ := realBundles(f)
-	for _, doc := range append(docs, scriptBundles(f)...) {
+	for _, doc := range append(docs, allottest.ScriptFiles(f, ".lic")...) {
 		f.Add(doc)
 	}
 	if doc, err := bundle.Seal(sampleBundle(), walletPriv); err == nil {

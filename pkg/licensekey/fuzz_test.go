@@ -11,13 +11,11 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/rogpeppe/go-internal/txtar"
-
+	"allot.dev/allot/pkg/allottest"
 	"allot.dev/allot/pkg/licensekey"
 )
 
@@ -70,21 +68,11 @@ func seedKeys(t testing.TB) []string {
 
 // scriptKeys returns the key texts written into the testscript archives.
 func scriptKeys(t testing.TB) []string {
-	paths, _ := filepath.Glob("../../testdata/script/*.txtar")
 	var keys []string
-	for _, p := range paths {
-		a, err := txtar.ParseFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range a.Files {
-			if !strings.HasSuffix(f.Name, ".txt") {
-				continue
-			}
-			for line := range strings.Lines(string(f.Data)) {
-				if line = strings.TrimSpace(line); len(line) > 40 && !strings.HasPrefix(line, "#") && strings.Count(line, "-") > 4 {
-					keys = append(keys, line)
-				}
+	for _, data := range allottest.ScriptFiles(t, ".txt") {
+		for line := range strings.Lines(string(data)) {
+			if line = strings.TrimSpace(line); len(line) > 40 && !strings.HasPrefix(line, "#") && strings.Count(line, "-") > 4 {
+				keys = append(keys, line)
 			}
 		}
 	}

@@ -7,38 +7,17 @@ package system_test
 import (
 	"bytes"
 	"errors"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/rogpeppe/go-internal/txtar"
-
+	"allot.dev/allot/pkg/allottest"
 	"allot.dev/allot/pkg/catalog"
 	"allot.dev/allot/pkg/hwid"
 	"allot.dev/allot/pkg/system"
 	"allot.dev/allot/pkg/tomlfile"
 )
-
-// scriptFiles returns the files of the testscript archives whose names end
-// in suffix.
-func scriptFiles(t testing.TB, suffix string) [][]byte {
-	paths, _ := filepath.Glob("../../testdata/script/*.txtar")
-	var out [][]byte
-	for _, p := range paths {
-		a, err := txtar.ParseFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range a.Files {
-			if strings.HasSuffix(f.Name, suffix) {
-				out = append(out, f.Data)
-			}
-		}
-	}
-	return out
-}
 
 // checkErr checks that err is a *tomlfile.Error of one line whose line is
 // in data.
@@ -124,7 +103,7 @@ type = "face-recognition"
 func FuzzParse(f *testing.F) {
 	f.Add(seedSystem())
 	f.Add([]byte(strings.Replace(string(seedSystem()), `devices = """`, `devices = '''`, 1)))
-	for _, data := range scriptFiles(f, ".system.toml") {
+	for _, data := range allottest.ScriptFiles(f, ".system.toml") {
 		f.Add(data)
 	}
 	f.Add([]byte("version = 1\nid = \"x\"\norganization = \"o\"\n[[server]]\nname = \"s\"\n"))
@@ -166,7 +145,7 @@ func FuzzParse(f *testing.F) {
 // FuzzParseDevices reads devices files, as `allot system create --devices`
 // does.
 func FuzzParseDevices(f *testing.F) {
-	for _, data := range scriptFiles(f, ".txt") {
+	for _, data := range allottest.ScriptFiles(f, ".txt") {
 		if bytes.Contains(data, []byte(", camera, ")) || bytes.Contains(data, []byte(",camera,")) {
 			f.Add(data)
 		}

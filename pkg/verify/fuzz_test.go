@@ -19,8 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rogpeppe/go-internal/txtar"
-
 	"allot.dev/allot/pkg/allottest"
 	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/licensekey"
@@ -28,25 +26,6 @@ import (
 	"allot.dev/allot/pkg/tomlfile"
 	"allot.dev/allot/pkg/verify"
 )
-
-// scriptFiles returns the files of the testscript archives whose names end
-// in suffix.
-func scriptFiles(t testing.TB, suffix string) [][]byte {
-	paths, _ := filepath.Glob("../../testdata/script/*.txtar")
-	var out [][]byte
-	for _, p := range paths {
-		a, err := txtar.ParseFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range a.Files {
-			if strings.HasSuffix(f.Name, suffix) {
-				out = append(out, f.Data)
-			}
-		}
-	}
-	return out
-}
 
 // checkFileErr checks that err is a one-line *tomlfile.Error naming file.
 func checkFileErr(t *testing.T, err error, file string) {
@@ -71,12 +50,12 @@ func FuzzParseTrust(f *testing.F) {
 	f.Add([]byte("# roots\n\n" + vendor + "\n  " + other + "  \n"))
 	f.Add([]byte("version = 1\nroots = [\"" + vendor + "\", \"" + other + "\"]\nclock_tolerance = \"36h\"\n" +
 		"revoked = [\"0123456789abcdef\", \"0123456789abcdef:fedcba9876543210\"]\n"))
-	for _, data := range scriptFiles(f, ".toml") {
+	for _, data := range allottest.ScriptFiles(f, ".toml") {
 		if strings.Contains(string(data), "roots") {
 			f.Add(data)
 		}
 	}
-	for _, data := range scriptFiles(f, ".pub") {
+	for _, data := range allottest.ScriptFiles(f, ".pub") {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -103,7 +82,7 @@ func FuzzParseTrust(f *testing.F) {
 
 // FuzzParseUsage reads usage files.
 func FuzzParseUsage(f *testing.F) {
-	for _, data := range scriptFiles(f, ".usage.toml") {
+	for _, data := range allottest.ScriptFiles(f, ".usage.toml") {
 		f.Add(data)
 	}
 	f.Add([]byte("version = 1\nsystem = \"site-42\"\nfeatures = [\"web-dialer\"]\n\n[[server]]\nname = \"nvr-1\"\ncameras = 12\nintercoms = 2\n\n" +
@@ -213,7 +192,7 @@ func FuzzBundle(f *testing.F) {
 		f.Add(doc)
 		w = world
 	}
-	for _, doc := range scriptFiles(f, ".lic") {
+	for _, doc := range allottest.ScriptFiles(f, ".lic") {
 		f.Add(doc)
 	}
 	statuses := map[string]bool{

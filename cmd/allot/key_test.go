@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"crypto/ed25519"
-	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"io"
 	"strings"
@@ -15,27 +13,6 @@ import (
 	"allot.dev/allot/pkg/licensekey"
 )
 
-// counterReader yields a fixed stream: block i is the SHA-256 of i.
-type counterReader struct {
-	i   uint64
-	buf []byte
-}
-
-func (r *counterReader) Read(p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		if len(r.buf) == 0 {
-			sum := sha256.Sum256(binary.BigEndian.AppendUint64(nil, r.i))
-			r.i++
-			r.buf = sum[:]
-		}
-		c := copy(p[n:], r.buf)
-		r.buf = r.buf[c:]
-		n += c
-	}
-	return n, nil
-}
-
 // TestIssueKeysBatches: keys issued over several batches come out one a
 // line, in the order of the serials read, each one valid.
 func TestIssueKeysBatches(t *testing.T) {
@@ -45,14 +22,14 @@ func TestIssueKeysBatches(t *testing.T) {
 	priv := allottest.Key("batch issuer")
 	count := 2*issueBatch + 3
 	var out bytes.Buffer
-	if err := issueKeys(&out, tmpl, priv, count, &counterReader{}); err != nil {
+	if err := issueKeys(&out, tmpl, priv, count, &allottest.Rand{}); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
 	if len(lines) != count {
 		t.Fatalf("%d lines, want %d", len(lines), count)
 	}
-	serials := &counterReader{}
+	serials := &allottest.Rand{}
 	for i, l := range lines {
 		k, err := licensekey.Parse(l)
 		if err != nil {
@@ -75,7 +52,7 @@ func TestIssueKeysReaderFails(t *testing.T) {
 	tmpl := &licensekey.Key{Kind: licensekey.Subscription, Product: "vms", TermMonths: 12,
 		Issued: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC), Bearer: true,
 		Licenses: []licensekey.License{{Type: "camera", Quantity: 10}}}
-	short := io.LimitReader(&counterReader{}, int64(issueBatch+5)*licensekey.SerialSize)
+	short := io.LimitReader(&allottest.Rand{}, int64(issueBatch+5)*licensekey.SerialSize)
 	err := issueKeys(io.Discard, tmpl, allottest.Key("batch issuer"), 2*issueBatch, short)
 	if !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		t.Fatalf("issueKeys = %v, want the reader's error", err)

@@ -20,10 +20,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"runtime"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"allot.dev/allot/pkg/bundle"
@@ -31,6 +29,7 @@ import (
 	"allot.dev/allot/pkg/cert"
 	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/licensekey"
+	"allot.dev/allot/pkg/parallel"
 )
 
 // Error classes. Every failure wraps exactly one.
@@ -259,7 +258,7 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	// core at once, certificates first since keys need their chains.
 	certs := make([]*cert.Certificate, len(b.Certificates))
 	errs := make([]error, len(b.Certificates))
-	parallel(len(b.Certificates), v.opts.Workers, func(i int) {
+	parallel.For(len(b.Certificates), v.opts.Workers, func(i int) {
 		certs[i], errs[i] = v.parseCert(b.Certificates[i])
 	})
 	for i, err := range errs {
@@ -278,7 +277,7 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 		chains[i] = c
 	}
 	kerrs := make([]error, len(order))
-	parallel(len(order), v.opts.Workers, func(i int) {
+	parallel.For(len(order), v.opts.Workers, func(i int) {
 		chains[i], kerrs[i] = pool.Authorize(order[i])
 	})
 	for i, k := range order {
@@ -352,37 +351,6 @@ func (v *Verifier) parseCert(doc []byte) (*cert.Certificate, error) {
 	v.certs[h] = c
 	v.mu.Unlock()
 	return c, nil
-}
-
-// parallel runs f(0) … f(n-1) on up to workers goroutines (0: one per
-// core), the calling one among them.
-func parallel(n, workers int, f func(i int)) {
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	workers = min(n, workers)
-	if workers <= 1 {
-		for i := range n {
-			f(i)
-		}
-		return
-	}
-	var next atomic.Int64
-	work := func() {
-		for {
-			i := int(next.Add(1) - 1)
-			if i >= n {
-				return
-			}
-			f(i)
-		}
-	}
-	var wg sync.WaitGroup
-	for range workers - 1 {
-		wg.Go(work)
-	}
-	work()
-	wg.Wait()
 }
 
 func checkTime(r *Report, b *bundle.Bundle, now time.Time) error {

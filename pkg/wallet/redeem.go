@@ -5,13 +5,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
-	"sync"
 
 	"allot.dev/allot/pkg/cert"
 	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/licensekey"
+	"allot.dev/allot/pkg/parallel"
 	"allot.dev/allot/pkg/sign"
 )
 
@@ -124,23 +123,13 @@ func (w *Wallet) Redeem(inputs []Input, certs []*cert.Certificate, trust *cert.T
 		}
 	}
 
-	// Signatures are the expensive part: check them on every core.
-	var wg sync.WaitGroup
-	next := make(chan int, len(items))
-	for i := range items {
+	// Signatures are the expensive part: check them on every core, once
+	// there are enough of them to be worth a goroutine each 64.
+	parallel.For(len(items), max(1, len(items)/64), func(i int) {
 		if items[i].err == nil {
-			next <- i
+			items[i].chain, items[i].err = pool.Authorize(items[i].key)
 		}
-	}
-	close(next)
-	for range max(1, min(runtime.GOMAXPROCS(0), len(items)/64)) {
-		wg.Go(func() {
-			for i := range next {
-				items[i].chain, items[i].err = pool.Authorize(items[i].key)
-			}
-		})
-	}
-	wg.Wait()
+	})
 
 	// Duplicates are decided among genuine keys only, so that a forged
 	// copy of a key (same issuer and serial, bad signature) cannot block

@@ -27,14 +27,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"slices"
-	"sync"
 	"time"
 	"unicode/utf8"
 
 	"allot.dev/allot/pkg/cert"
 	"allot.dev/allot/pkg/licensekey"
+	"allot.dev/allot/pkg/parallel"
 	"allot.dev/allot/pkg/sign"
 )
 
@@ -290,28 +289,21 @@ func parse(path string, data []byte) (*Wallet, error) {
 func decodeKeys(lines [][]byte) ([]*licensekey.Key, error) {
 	keys := make([]*licensekey.Key, len(lines))
 	errs := make([]error, len(lines))
-	decode := func(from, to int) {
-		for i := from; i < to; i++ {
-			raw := make([]byte, base64.StdEncoding.DecodedLen(len(lines[i])))
-			n, err := base64.StdEncoding.Strict().Decode(raw, lines[i])
-			if err != nil {
-				errs[i] = fmt.Errorf("key line %d: not base64", i+1)
-				continue
-			}
-			if keys[i], err = licensekey.ParseRaw(raw[:n]); err != nil {
-				errs[i] = fmt.Errorf("key line %d: %v", i+1, err)
-			}
-		}
-	}
-	workers := 1
+	workers := 1 // a small wallet opens faster on one goroutine
 	if len(lines) >= 1024 {
-		workers = runtime.GOMAXPROCS(0)
+		workers = 0
 	}
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() { decode(w*len(lines)/workers, (w+1)*len(lines)/workers) })
-	}
-	wg.Wait()
+	parallel.For(len(lines), workers, func(i int) {
+		raw := make([]byte, base64.StdEncoding.DecodedLen(len(lines[i])))
+		n, err := base64.StdEncoding.Strict().Decode(raw, lines[i])
+		if err != nil {
+			errs[i] = fmt.Errorf("key line %d: not base64", i+1)
+			return
+		}
+		if keys[i], err = licensekey.ParseRaw(raw[:n]); err != nil {
+			errs[i] = fmt.Errorf("key line %d: %v", i+1, err)
+		}
+	})
 	// The first bad line is the error: errors.Join would make it several lines.
 	for _, err := range errs {
 		if err != nil {

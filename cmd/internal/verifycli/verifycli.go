@@ -13,10 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -24,6 +21,7 @@ import (
 	"allot.dev/allot/pkg/catalog"
 	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/hwid"
+	"allot.dev/allot/pkg/parallel"
 	"allot.dev/allot/pkg/system"
 	"allot.dev/allot/pkg/tomlfile"
 	"allot.dev/allot/pkg/verify"
@@ -305,20 +303,7 @@ func run(o *options, env Env) ([]*verify.Report, error) {
 		}
 		reports[i] = v.Bundle(f, doc)
 	}
-	if len(o.bundles) == 1 {
-		check(0)
-	} else {
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		for range min(len(o.bundles), runtime.GOMAXPROCS(0)) {
-			wg.Go(func() {
-				for i := int(next.Add(1) - 1); i < len(o.bundles); i = int(next.Add(1) - 1) {
-					check(i)
-				}
-			})
-		}
-		wg.Wait()
-	}
+	parallel.For(len(o.bundles), 0, check)
 	if opts.State != nil {
 		if err := opts.State.Save(); err != nil {
 			return nil, err

@@ -8,10 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -20,6 +18,7 @@ import (
 	"allot.dev/allot/pkg/catalog"
 	"allot.dev/allot/pkg/cert"
 	"allot.dev/allot/pkg/licensekey"
+	"allot.dev/allot/pkg/parallel"
 	"allot.dev/allot/pkg/tomlfile"
 	"allot.dev/allot/pkg/verify"
 	"allot.dev/allot/pkg/wallet"
@@ -226,17 +225,14 @@ const issueBatch = 4096
 // issueKeys signs count keys copied from tmpl, on every core, and writes
 // them to w as text, one a line, in a stable order.
 func issueKeys(w io.Writer, tmpl *licensekey.Key, priv ed25519.PrivateKey, count int, rand io.Reader) error {
-	serials := make([]byte, min(count, issueBatch)*licensekey.SerialSize)
-	issue := func(i int) (string, error) {
-		k := *tmpl
-		return k.Sign(priv, bytes.NewReader(serials[i*licensekey.SerialSize:(i+1)*licensekey.SerialSize]))
-	}
-	// Keys made from one template differ only in their serials, so they
-	// have one length: the first key fixes it, and every key is written
-	// straight into its place in the batch.
-	var batch []byte
-	line := 0
-	errs := make([]error, runtime.GOMAXPROCS(0))
+	// Keys made from one template differ only in their serials, so their
+	// texts have one length, and each key is written straight into its
+	// place in the batch.
+	line := tmpl.TextLen() + 1
+	size := min(count, issueBatch)
+	serials := make([]byte, size*licensekey.SerialSize)
+	batch := make([]byte, size*line)
+	errs := make([]error, size)
 	for start := 0; start < count; start += issueBatch {
 		n := min(issueBatch, count-start)
 		// Serials come from one reader, read in order: crypto/rand is
@@ -244,39 +240,22 @@ func issueKeys(w io.Writer, tmpl *licensekey.Key, priv ed25519.PrivateKey, count
 		if _, err := io.ReadFull(rand, serials[:n*licensekey.SerialSize]); err != nil {
 			return err
 		}
-		from := 0
-		if line == 0 {
-			first, err := issue(0)
+		parallel.For(n, 0, func(i int) {
+			k := *tmpl
+			s, err := k.Sign(priv, bytes.NewReader(serials[i*licensekey.SerialSize:(i+1)*licensekey.SerialSize]))
+			if err == nil && len(s)+1 != line {
+				err = fmt.Errorf("key %d has %d characters, not %d", start+i+1, len(s), line-1)
+			}
+			if errs[i] = err; err == nil {
+				copy(batch[i*line:], s)
+				batch[(i+1)*line-1] = '\n'
+			}
+		})
+		// The first error only: errors.Join would make it several lines.
+		for _, err := range errs[:n] {
 			if err != nil {
 				return err
 			}
-			line = len(first) + 1
-			batch = make([]byte, len(serials)/licensekey.SerialSize*line)
-			copy(batch, first)
-			batch[line-1] = '\n'
-			from = 1
-		}
-		workers := min(len(errs), n-from)
-		var wg sync.WaitGroup
-		for wk := range workers {
-			wg.Go(func() {
-				for i := from + wk; i < n; i += workers {
-					s, err := issue(i)
-					if err == nil && len(s)+1 != line {
-						err = fmt.Errorf("key %d has %d characters, the first %d", start+i+1, len(s), line-1)
-					}
-					if err != nil {
-						errs[wk] = err
-						return
-					}
-					copy(batch[i*line:], s)
-					batch[(i+1)*line-1] = '\n'
-				}
-			})
-		}
-		wg.Wait()
-		if err := errors.Join(errs...); err != nil {
-			return err
 		}
 		if _, err := w.Write(batch[:n*line]); err != nil {
 			return err

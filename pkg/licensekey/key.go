@@ -233,6 +233,13 @@ func (k *Key) Sign(priv ed25519.PrivateKey, rand io.Reader) (string, error) {
 	return k.Text(), nil
 }
 
+// TextLen returns the length of the text Sign makes of k. The serial and
+// the issuer have fixed sizes, so every key signed from one template has
+// this length.
+func (k *Key) TextLen() int {
+	return textLen(len(k.marshal()) + ed25519.SignatureSize)
+}
+
 // Verify checks the key's signature against the issuer's public key.
 func (k *Key) Verify(issuer ed25519.PublicKey) error {
 	if sign.IDOf(issuer) != k.Issuer {

@@ -88,7 +88,11 @@ func TestSignParseVerify(t *testing.T) {
 		{"every count at its limit", largeKey()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			textLen := tc.key.TextLen() // before Sign sets the issuer and serial
 			k, text := signed(t, tc.key, 7)
+			if len(text) != textLen {
+				t.Fatalf("TextLen = %d, the text has %d characters", textLen, len(text))
+			}
 			if k.Issuer != sign.IDOf(pubOf(issuer)) {
 				t.Fatalf("Sign set issuer %s", k.Issuer)
 			}

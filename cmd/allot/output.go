@@ -17,17 +17,10 @@ import (
 // writeOut writes data to a new file at path, or to standard output for
 // "-". It never overwrites a file.
 func (e *env) writeOut(path string, data []byte, perm fs.FileMode) error {
-	if path == "-" {
-		_, err := e.stdout.Write(data)
+	return e.writeOutFunc(path, perm, func(w io.Writer) error {
+		_, err := w.Write(data)
 		return err
-	}
-	if err := atomicfile.Create(path, data, perm); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return outExists(path)
-		}
-		return err
-	}
-	return nil
+	})
 }
 
 // writeOutFunc is writeOut for content that write streams, such as many

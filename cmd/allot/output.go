@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
 
 	"allot.dev/allot/pkg/atomicfile"
 )
@@ -89,23 +91,33 @@ func (e *env) printJSON(v any) error {
 	return enc.Encode(v)
 }
 
-// table prints rows under a header, as plain aligned columns.
+// table prints rows under a header, as plain aligned columns: no borders,
+// no lines, two spaces between columns.
 func (e *env) table(header []string, rows [][]string) error {
 	var b bytes.Buffer
-	t := tablewriter.NewWriter(&b)
-	t.SetHeader(header)
-	t.SetAutoWrapText(false)
-	t.SetAlignment(tablewriter.ALIGN_LEFT)
-	t.SetHeaderAlignment(tablewriter.ALIGN_LEFT)
-	t.SetBorder(false)
-	t.SetHeaderLine(false)
-	t.SetColumnSeparator("")
-	t.SetCenterSeparator("")
-	t.SetRowSeparator("")
-	t.SetTablePadding("  ")
-	t.SetNoWhiteSpace(true)
-	t.AppendBulk(rows)
-	t.Render()
+	pad := tw.CellPadding{Global: tw.Padding{Left: tw.Empty, Right: "  ", Overwrite: true}}
+	cell := tw.CellConfig{
+		Formatting: tw.CellFormatting{AutoWrap: tw.WrapNone, AutoFormat: tw.Off},
+		Alignment:  tw.CellAlignment{Global: tw.AlignLeft},
+		Padding:    pad,
+	}
+	head := cell
+	head.Formatting.AutoFormat = tw.On // headers in capitals, as people expect of a CLI
+	t := tablewriter.NewTable(&b,
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
+			Borders:  tw.BorderNone,
+			Symbols:  tw.NewSymbols(tw.StyleNone),
+			Settings: tw.Settings{Lines: tw.LinesNone, Separators: tw.SeparatorsNone},
+		})),
+		tablewriter.WithConfig(tablewriter.Config{Header: head, Row: cell}),
+	)
+	t.Header(header)
+	if err := t.Bulk(rows); err != nil {
+		return err
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
 	// The library pads the last column too; trailing blanks are noise.
 	for _, line := range strings.SplitAfter(b.String(), "\n") {
 		if line == "" {

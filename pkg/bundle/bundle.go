@@ -257,7 +257,7 @@ func (b *Bundle) validate() error {
 	}
 	for _, t := range append([]time.Time{b.Issued, b.Validity.From, b.Validity.Until, b.Validity.GraceUntil}, periodTimes(b.Periods)...) {
 		if !payload.ValidTime(t) {
-			return fmt.Errorf("date %s: want a year from 0 to 9999", t.UTC().Format(time.RFC3339))
+			return fmt.Errorf("date %s: want a year from %d to %d", t.UTC().Format(time.RFC3339), payload.MinYear, payload.MaxYear)
 		}
 	}
 	v := b.Validity

@@ -296,7 +296,7 @@ func (s Scope) normalized() Scope {
 
 func (c *Certificate) validate() error {
 	if !payload.ValidTime(c.ValidFrom) || !payload.ValidTime(c.ValidUntil) {
-		return errors.New("validity: want years from 0 to 9999")
+		return fmt.Errorf("validity: want years from %d to %d", payload.MinYear, payload.MaxYear)
 	}
 	if len(c.Serial) != 16 {
 		return fmt.Errorf("serial %q: want 16 hexadecimal digits", c.Serial)

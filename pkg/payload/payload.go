@@ -217,6 +217,9 @@ func value(b []byte) (Value, error) {
 		if err != nil || !bytes.HasSuffix(b, []byte("Z")) {
 			return Value{}, errors.New("bad date-time: want 2006-01-02T15:04:05Z")
 		}
+		if !ValidTime(t) {
+			return Value{}, fmt.Errorf("date-time %s: want a year from %d to %d", b, MinYear, MaxYear)
+		}
 		return Value{Kind: Time, Time: t}, nil
 	default:
 		s := string(b)
@@ -474,11 +477,18 @@ func (w *Writer) Bool(key string, v bool) {
 	w.b.WriteString(key + " = " + strconv.FormatBool(v) + "\n")
 }
 
-// ValidTime reports whether t can be written as a date-time of the subset:
-// a year of four digits.
+// The years a date-time may have. Every date allot reads or writes lies in
+// them, so date arithmetic (days left, a grace end, a period's months) can
+// neither overflow nor saturate.
+const (
+	MinYear = 1970
+	MaxYear = 9999
+)
+
+// ValidTime reports whether t lies in the years MinYear to MaxYear.
 func ValidTime(t time.Time) bool {
 	y := t.UTC().Year()
-	return y >= 0 && y <= 9999
+	return y >= MinYear && y <= MaxYear
 }
 
 // Time writes a date-time field, in UTC to the second.

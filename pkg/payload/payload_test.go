@@ -131,3 +131,23 @@ func TestTable(t *testing.T) {
 		t.Errorf("Version found %d in a payload without one", v)
 	}
 }
+
+// Dates outside 1970 to 9999 are refused where they are read, so no signed
+// artifact can carry a date that overflows the arithmetic done on it.
+func TestTimeYearRange(t *testing.T) {
+	for _, tc := range []struct {
+		date string
+		ok   bool
+	}{
+		{"1970-01-01T00:00:00Z", true},
+		{"9999-12-31T23:59:59Z", true},
+		{"1969-12-31T23:59:59Z", false},
+		{"0000-01-01T00:00:00Z", false},
+		{"0001-01-01T00:00:00Z", false},
+	} {
+		_, err := Parse([]byte("issued = " + tc.date + "\n"))
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: err = %v, want ok = %v", tc.date, err, tc.ok)
+		}
+	}
+}

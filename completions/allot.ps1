@@ -12,7 +12,7 @@ Register-ArgumentCompleter -Native -CommandName allot -ScriptBlock {
         '' = @('signer', 'key', 'system', 'fingerprint', 'wallet', 'allocate', 'verify', 'status', 'demo', 'completion', '--help')
         'signer' = @('new', 'certify', '--help')
         'signer new' = @('--name', '--out', '--json', '--passphrase-file', '--identity', '--help')
-        'signer certify' = @('--signer', '--cert', '--pub', '--role', '--product', '--license', '--kind', '--feature', '--max-term', '--bearer', '--valid-from', '--valid-until', '--out', '--now', '--catalog', '--json', '--passphrase-file', '--identity', '--help')
+        'signer certify' = @('--signer', '--cert', '--pub', '--role', '--product', '--license', '--kind', '--feature', '--max-term', '--bearer', '--require-binding', '--grace-days', '--growth-allowance', '--valid-from', '--valid-until', '--out', '--now', '--catalog', '--json', '--passphrase-file', '--identity', '--help')
         'key' = @('issue', 'inspect', '--help')
         'key issue' = @('--signer', '--cert', '--product', '--kind', '--license', '--term', '--feature', '--wallet-id', '--bearer', '--device', '--count', '--out', '--now', '--catalog', '--json', '--passphrase-file', '--identity', '--help')
         'key inspect' = @('--file', '--trust', '--cert', '--json', '--help')

@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/ed25519"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -54,6 +55,9 @@ func (e *env) signerCommand() *cli.Command {
 					&cli.StringSliceFlag{Name: "feature", Usage: "a feature the child may grant (repeat)"},
 					&cli.StringFlag{Name: "max-term", Usage: "the longest subscription term, such as 3y or 18m"},
 					&cli.BoolFlag{Name: "bearer", Usage: "allow bearer keys (issued to no wallet)"},
+					&cli.StringSliceFlag{Name: "require-binding", Usage: "bundles of a product must match at least K hardware identifiers, `PRODUCT=K` (repeat; default: the parent's, or the catalog's)"},
+					&cli.IntFlag{Name: "grace-days", Value: -1, Usage: "the longest grace after a subscription ends, in `DAYS` (default: the parent's, or the catalog's)"},
+					&cli.IntFlag{Name: "growth-allowance", Value: -1, Usage: "the most usage may exceed an allocation, in `PERCENT` (default: the parent's, or the catalog's)"},
 					&cli.StringFlag{Name: "valid-from", Usage: "start of validity, RFC 3339 or a date (default: now)"},
 					&cli.StringFlag{Name: "valid-until", Usage: "end of validity (default: the parent's, or one year)"},
 					outFlag("the certificate chain `FILE`"),
@@ -196,15 +200,51 @@ func certTemplate(c *cli.Context, parent *cert.Certificate, cat *catalog.Catalog
 	if !slices.Contains(cert.Roles, t.Role) {
 		return t, usageErrorf("--role: %q is not one of %s", t.Role, strings.Join(cert.Roles, ", "))
 	}
+	// The policy and binding rules a device bounds bundles by: the
+	// parent's, or for a root's first certificate the catalog's.
+	pol := cat.Policy
 	if parent != nil {
 		t.Scope = parent.Scope
 		t.ValidUntil = parent.ValidUntil
+		if parent.Policy != nil {
+			pol = *parent.Policy
+		}
 	} else {
 		for _, p := range cat.Products {
 			t.Scope.Kinds = append(t.Scope.Kinds, p.Kinds...)
+			if p.BindingRequired > 0 {
+				if t.Scope.Binding == nil {
+					t.Scope.Binding = map[string]int{}
+				}
+				t.Scope.Binding[p.Code] = p.BindingRequired
+			}
 		}
 		t.Scope.MaxTermMonths = 12 * cat.Policy.MaxRenewalYears
 		t.ValidUntil = now.AddDate(1, 0, 0)
+	}
+	if n := c.Int("grace-days"); n >= 0 {
+		pol.GraceDays = n
+	}
+	if n := c.Int("growth-allowance"); n >= 0 {
+		pol.GrowthAllowancePercent = n
+	}
+	t.Policy = &pol
+	if v := c.StringSlice("require-binding"); len(v) > 0 {
+		b := maps.Clone(t.Scope.Binding)
+		if b == nil {
+			b = map[string]int{}
+		}
+		for _, s := range v {
+			prod, k, err := parseTypeQty(s)
+			if err != nil || k > cert.MaxBindingRequired {
+				return t, usageErrorf("--require-binding: %q: want PRODUCT=K, K from 1 to %d", s, cert.MaxBindingRequired)
+			}
+			if _, err := cat.Product(prod); err != nil {
+				return t, usageErrorf("--require-binding: %v", err)
+			}
+			b[prod] = k
+		}
+		t.Scope.Binding = b
 	}
 	if v := c.StringSlice("product"); len(v) > 0 {
 		for _, p := range v {

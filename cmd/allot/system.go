@@ -148,9 +148,24 @@ func (e *env) systemCreate(c *cli.Context) error {
 	for _, s := range sys.Servers {
 		fewest = min(fewest, len(s.Identifiers))
 	}
-	sys.Binding.Required = min(2, fewest)
+	// The products the system needs may demand a binding (the catalog's
+	// binding_required, which the vendor's certificates enforce on the
+	// device): never less.
+	demand, demandBy := 0, ""
+	for _, t := range slices.Sorted(maps.Keys(sys.Need)) {
+		if _, p, err := cat.LicenseType(t); err == nil && p.BindingRequired > demand {
+			demand, demandBy = p.BindingRequired, p.Code
+		}
+	}
+	sys.Binding.Required = max(min(2, fewest), demand)
 	if r := c.Int("require"); r >= 0 {
+		if r < demand {
+			return usageErrorf("--require %d: product %s requires at least %d hardware identifiers to match", r, demandBy, demand)
+		}
 		sys.Binding.Required = r
+	}
+	if demand > fewest {
+		return inputErrorf("product %s requires %d hardware identifiers to match, but a server of the system has only %d", demandBy, demand, fewest)
 	}
 	data := sys.Marshal(now)
 	// Check the file as it will be read back. The flags and the devices

@@ -112,10 +112,11 @@ func (p Period) Months() int {
 	return m
 }
 
-// Funding is an amount of one license type taken from one key: license-months
-// for subscription keys.
+// Funding is an amount of one license type taken from one key for one
+// period: license-months for subscription keys.
 type Funding struct {
 	Key     string `toml:"key" json:"key"`
+	Period  int    `toml:"period" json:"period"` // 1-based index into Periods
 	License string `toml:"license" json:"license"`
 	Months  int    `toml:"months" json:"months"`
 }
@@ -212,7 +213,7 @@ func parse(body []byte) (*Bundle, error) {
 			if len(b.Funding) == MaxFunding {
 				return nil, fail("line %d: more than %d funding entries", sec.Line, MaxFunding)
 			}
-			b.Funding = append(b.Funding, Funding{Key: t.String("key"), License: t.String("license"), Months: t.Int("months")})
+			b.Funding = append(b.Funding, Funding{Key: t.String("key"), Period: t.Int("period"), License: t.String("license"), Months: t.Int("months")})
 		case sec.Name == "certificate" && sec.Array:
 			if len(b.Certificates) == MaxCertificates {
 				return nil, fail("line %d: more than %d certificates", sec.Line, MaxCertificates)
@@ -313,6 +314,12 @@ func (b *Bundle) validate() error {
 		if f.Months < 1 {
 			return fmt.Errorf("funding[%d].months: %d, want 1 or more", i+1, f.Months)
 		}
+		if f.Period < 1 || f.Period > len(b.Periods) {
+			return fmt.Errorf("funding[%d].period: %d, want 1 to %d", i+1, f.Period, len(b.Periods))
+		}
+		if err := licensekey.ValidName(f.License); err != nil {
+			return fmt.Errorf("funding[%d].license: %v", i+1, err)
+		}
 		if len(f.Key) > licensekey.MaxTextLen {
 			return fmt.Errorf("funding[%d].key: too long", i+1)
 		}
@@ -404,6 +411,7 @@ func (b *Bundle) writePayload() []byte {
 	for _, f := range b.Funding {
 		w.ArrayTable("funding")
 		w.String("key", f.Key)
+		w.Int("period", f.Period)
 		w.String("license", f.License)
 		w.Int("months", f.Months)
 	}

@@ -100,6 +100,27 @@ func (c Chain) Verify(t *Trust) error {
 	return nil
 }
 
+// Policy returns base narrowed by every policy of the chain's
+// certificates: the strictest number of each.
+func (c Chain) Policy(base Policy) Policy {
+	for _, x := range c {
+		if x.Policy != nil {
+			base = base.Narrow(*x.Policy)
+		}
+	}
+	return base
+}
+
+// Binding returns the fewest hardware identifiers that must match for a
+// bundle funded by a key of product: the highest requirement of the chain.
+func (c Chain) Binding(product string) int {
+	k := 0
+	for _, x := range c {
+		k = max(k, x.Scope.Binding[product])
+	}
+	return k
+}
+
 // Authorize checks that k is signed by the chain's subject (or by a root,
 // for the empty chain), lies inside the scope of every certificate of the
 // chain, and is not revoked. The chain itself must have passed Verify.

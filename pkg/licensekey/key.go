@@ -262,6 +262,25 @@ func Parse(s string) (*Key, error) {
 	return ParseRaw(raw)
 }
 
+// ErrNotCanonical reports key text that decodes to a valid key but is not
+// the one spelling Encode writes.
+var ErrNotCanonical = errors.New("key text is not canonical: inside a signed file a key is written exactly as allot writes it (upper case, groups of six characters joined by dashes, no spaces or look-alike letters)")
+
+// ParseCanonical parses a key as it appears inside a signed artifact. A
+// person may type a key in any case, with or without dashes; a signed file
+// holds each key in its one canonical text, so that one key can never be
+// counted as two by its spelling.
+func ParseCanonical(s string) (*Key, error) {
+	k, err := Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	if k.Text() != s {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, ErrNotCanonical)
+	}
+	return k, nil
+}
+
 // ParseRaw decodes the binary form of a key.
 func ParseRaw(raw []byte) (*Key, error) {
 	if len(raw) < ed25519.SignatureSize+1 {

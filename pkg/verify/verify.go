@@ -16,6 +16,7 @@
 package verify
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -119,11 +120,22 @@ type TimeReport struct {
 
 // BindingReport says how the binding was checked.
 type BindingReport struct {
+	// Status is "unbound" (the bundle requires no identifier, which the
+	// vendor's chain allows), "matched", "mismatch" or "not-checked".
+	Status   string `json:"status"`
 	Required int    `json:"required"`
 	Checked  bool   `json:"checked"`
 	Server   string `json:"server,omitempty"` // the bundle's server that matched
 	Matched  int    `json:"matched"`
 }
+
+// Binding statuses.
+const (
+	BindingUnbound    = "unbound"
+	BindingMatched    = "matched"
+	BindingMismatch   = "mismatch"
+	BindingNotChecked = "not-checked"
+)
 
 // QuotaReport compares one quota with its use.
 type QuotaReport struct {
@@ -168,7 +180,7 @@ func NewVerifier(opts Options) *Verifier {
 func (v *Verifier) Bundle(file string, doc []byte) *Report {
 	opts := v.opts
 	r := &Report{File: file}
-	b, err := v.check(r, doc)
+	b, err := v.check(r, doc, false)
 	if err == nil && opts.State != nil {
 		v.mu.Lock()
 		err = opts.State.Check(b, opts.Now, opts.Trust.ClockTolerance)
@@ -207,7 +219,7 @@ func statusOf(r *Report, err error) string {
 	return "error"
 }
 
-func (v *Verifier) check(r *Report, doc []byte) (*bundle.Bundle, error) {
+func (v *Verifier) check(r *Report, doc []byte, trustOnly bool) (*bundle.Bundle, error) {
 	opts := v.opts
 	b, err := bundle.Open(doc)
 	if err != nil {
@@ -218,7 +230,7 @@ func (v *Verifier) check(r *Report, doc []byte) (*bundle.Bundle, error) {
 	}
 	r.Bundle = &Summary{ID: b.ID, Sequence: b.Sequence, Organization: b.Organization,
 		System: b.System, WalletID: b.WalletID.String(), Features: b.Features}
-	if err := v.checkTrust(r, b, opts.Trust); err != nil {
+	if err := v.checkTrust(r, b, opts.Trust); err != nil || trustOnly {
 		return b, err
 	}
 	if err := checkTime(r, b, opts.Now); err != nil {
@@ -234,25 +246,39 @@ func (v *Verifier) check(r *Report, doc []byte) (*bundle.Bundle, error) {
 }
 
 // checkTrust establishes that the wallet had the authority for everything
-// the bundle grants.
+// the bundle grants: every key chains to a trusted root and is issued to
+// this wallet; each key funds no more than it holds, and only time it can
+// fund; the keys cover every period's quotas; and every number the wallet
+// wrote (grace, growth allowance, retention, binding) lies inside the
+// policy the vendor's chain signs.
 func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrTrust, fmt.Sprintf(format, args...))
 	}
 	// Decode the keys first: cheap, and a key the wallet signed that does
-	// not even decode condemns the bundle.
-	keys := map[string]*licensekey.Key{}
+	// not even decode condemns the bundle. A key is known by its identity,
+	// issuer and serial, never by its text: inside a signed bundle only
+	// the canonical text is read, and two different keys may not share an
+	// identity.
+	keys := map[licensekey.Ref]*licensekey.Key{}
+	funders := make([]*licensekey.Key, len(b.Funding))
 	var order []*licensekey.Key
 	for i, f := range b.Funding {
-		if _, ok := keys[f.Key]; ok {
-			continue
-		}
-		k, err := licensekey.Parse(f.Key)
+		k, err := licensekey.ParseCanonical(f.Key)
 		if err != nil {
-			return fail("funding[%d].key: %v", i+1, err)
+			return errclass.New(ErrMalformed, "funding[%d].key: %v", i+1, err)
 		}
-		keys[f.Key] = k
-		order = append(order, k)
+		ref := k.Ref()
+		if prev, ok := keys[ref]; ok {
+			if !bytes.Equal(prev.Raw(), k.Raw()) {
+				return fail("funding[%d].key: two different keys have the id %s", i+1, k.ID())
+			}
+			k = prev
+		} else {
+			keys[ref] = k
+			order = append(order, k)
+		}
+		funders[i] = k
 	}
 	// Certificate and key signatures dominate the cost: check them on every
 	// core at once, certificates first since keys need their chains.
@@ -280,6 +306,10 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	parallel.For(len(order), v.opts.Workers, func(i int) {
 		chains[i], kerrs[i] = pool.Authorize(order[i])
 	})
+	// The policy and binding rule of the bundle are the strictest of every
+	// chain that funds it, inside what the trust file allows.
+	pol := trust.policy()
+	binding, bindingWhy := 0, ""
 	for i, k := range order {
 		if kerrs[i] != nil {
 			return fail("%v", kerrs[i])
@@ -290,33 +320,63 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 		if k.Kind != licensekey.Subscription {
 			return fail("key %s is a %s key; bundles are funded by subscription keys", k.Serial, k.Kind)
 		}
+		if b.Issued.Before(k.Issued) {
+			return fail("the bundle was signed %s, before key %s was issued (%s)",
+				b.Issued.Format(time.DateOnly), k.Serial, k.Issued.Format(time.DateOnly))
+		}
+		pol = chains[i].Policy(pol)
+		if n := chains[i].Binding(k.Product); n > binding {
+			binding, bindingWhy = n, fmt.Sprintf("the certificates of key %s require %d for product %s", k.Serial, n, k.Product)
+		}
+		if p, err := v.catalog().Product(k.Product); err == nil && p.BindingRequired > binding {
+			binding, bindingWhy = p.BindingRequired, fmt.Sprintf("the catalog requires %d for product %s", p.BindingRequired, k.Product)
+		}
 		r.Keys = append(r.Keys, KeyReport{Serial: k.Serial.String(), Issuer: k.Issuer.String(),
 			Product: k.Product, Kind: k.Kind.String(), Bearer: k.Bearer, Chain: len(chains[i])})
 	}
 	// The keys must cover the quotas: per key, no more than it holds; per
-	// license type, at least every period's quota for its whole length.
-	taken := map[string]map[string]int{}
-	funded := map[string]int{}
-	for _, f := range b.Funding {
-		k := keys[f.Key]
-		if taken[f.Key] == nil {
-			taken[f.Key] = map[string]int{}
+	// period and license type, the quota for the period's whole length;
+	// and a key funds only time it could have been allocated to: a period
+	// that had not ended when the key was issued, and that ends within the
+	// years a redeemed key may wait plus the years a renewal may reach.
+	taken := map[licensekey.Ref]map[string]int{}
+	funded := make([]map[string]int, len(b.Periods))
+	horizon := pol.UnallocatedExpiryYears + pol.MaxRenewalYears
+	for i, f := range b.Funding {
+		k := funders[i]
+		ref := k.Ref()
+		if taken[ref] == nil {
+			taken[ref] = map[string]int{}
 		}
-		taken[f.Key][f.License] += f.Months
-		if c := k.Capacity(f.License); taken[f.Key][f.License] > c {
-			return fail("key %s holds %d %s license-months, the bundle takes %d", k.Serial, c, f.License, taken[f.Key][f.License])
+		taken[ref][f.License] += f.Months
+		if c := k.Capacity(f.License); taken[ref][f.License] > c {
+			return fail("key %s holds %d %s license-months, the bundle takes %d", k.Serial, c, f.License, taken[ref][f.License])
 		}
-		funded[f.License] += f.Months
+		p := b.Periods[f.Period-1]
+		if !p.Until.After(k.Issued) {
+			return fail("key %s, issued %s, funds period %d, which ended %s before it was issued",
+				k.Serial, k.Issued.Format(time.DateOnly), f.Period, p.Until.Format(time.DateOnly))
+		}
+		if last := k.Issued.AddDate(horizon, 0, 0); p.Until.After(last) {
+			return fail("key %s, issued %s, funds period %d until %s: a key funds time until %s at most (%d years to allocate it, %d years ahead)",
+				k.Serial, k.Issued.Format(time.DateOnly), f.Period, p.Until.Format(time.DateOnly),
+				last.Format(time.DateOnly), pol.UnallocatedExpiryYears, pol.MaxRenewalYears)
+		}
+		if funded[f.Period-1] == nil {
+			funded[f.Period-1] = map[string]int{}
+		}
+		funded[f.Period-1][f.License] += f.Months
 	}
-	needed := map[string]int{}
-	for _, p := range b.Periods {
-		for t, q := range p.Quota {
-			needed[t] += q * p.Months()
+	for i, p := range b.Periods {
+		if longest := p.From.AddDate(pol.MaxRenewalYears, 0, 0); p.Until.After(longest) {
+			return fail("period %d runs %s to %s, longer than the %d years the vendor's policy allows",
+				i+1, p.From.Format(time.DateOnly), p.Until.Format(time.DateOnly), pol.MaxRenewalYears)
 		}
-	}
-	for _, t := range slices.Sorted(maps.Keys(needed)) {
-		if funded[t] < needed[t] {
-			return fail("the keys fund %d %s license-months, the quotas need %d", funded[t], t, needed[t])
+		months := p.Months()
+		for _, t := range slices.Sorted(maps.Keys(p.Quota)) {
+			if need := p.Quota[t] * months; funded[i][t] < need {
+				return fail("period %d: the keys fund %d %s license-months, its quota needs %d", i+1, funded[i][t], t, need)
+			}
 		}
 	}
 	features := map[string]bool{}
@@ -330,7 +390,38 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 			return fail("feature %q is granted by none of the keys", f)
 		}
 	}
+	// The numbers the wallet wrote, inside the vendor's policy.
+	if graceDays := days(b.Validity.GraceUntil.Sub(b.Validity.Until)); graceDays > pol.GraceDays {
+		return fail("validity.grace_until: %s is %d days after the subscription ends; the vendor's policy allows %d",
+			b.Validity.GraceUntil.Format(time.DateOnly), graceDays, pol.GraceDays)
+	}
+	if b.GrowthAllowancePercent > pol.GrowthAllowancePercent {
+		return fail("growth_allowance_percent: %d; the vendor's policy allows %d", b.GrowthAllowancePercent, pol.GrowthAllowancePercent)
+	}
+	if b.AnalyticsRetentionDays > pol.AnalyticsRetentionDays {
+		return fail("analytics_retention_days: %d; the vendor's policy allows %d", b.AnalyticsRetentionDays, pol.AnalyticsRetentionDays)
+	}
+	if b.Binding.Required < binding {
+		return fail("binding.required: %d hardware identifier%s; %s", b.Binding.Required, plural(b.Binding.Required), bindingWhy)
+	}
 	return nil
+}
+
+// catalog returns the catalog of the options, or the default.
+func (v *Verifier) catalog() *catalog.Catalog {
+	if v.opts.Catalog != nil {
+		return v.opts.Catalog
+	}
+	return catalog.Default()
+}
+
+// Authority checks that the bundle doc is signed by its wallet and that the
+// wallet had the authority for everything it grants, as Bundle does, but
+// not the time, binding, quotas or state: what `allot allocate` checks of a
+// bundle before it writes it, so that it never writes one a device refuses.
+func (v *Verifier) Authority(doc []byte) error {
+	_, err := v.check(&Report{}, doc, true)
+	return err
 }
 
 // parseCert parses a certificate document, or returns the one already
@@ -395,16 +486,21 @@ func checkTime(r *Report, b *bundle.Bundle, now time.Time) error {
 func days(d time.Duration) int { return max(0, int((d+24*time.Hour-1)/(24*time.Hour))) }
 
 func checkBinding(r *Report, b *bundle.Bundle, machines func(string) ([]Machine, error)) error {
-	br := &BindingReport{Required: b.Binding.Required}
+	br := &BindingReport{Status: BindingNotChecked, Required: b.Binding.Required}
 	r.Binding = br
-	if b.Binding.Required == 0 || machines == nil {
+	if b.Binding.Required == 0 {
+		br.Status = BindingUnbound
+		return nil
+	}
+	if machines == nil {
 		return nil
 	}
 	ms, err := machines(b.System)
 	if err != nil {
+		br.Status = BindingMismatch
 		return err
 	}
-	br.Checked = true
+	br.Checked, br.Status = true, BindingMatched
 	for _, m := range ms {
 		best, bestServer := 0, ""
 		for _, s := range b.Binding.Servers {
@@ -420,6 +516,7 @@ func checkBinding(r *Report, b *bundle.Bundle, machines func(string) ([]Machine,
 		}
 		br.Matched, br.Server = best, bestServer
 		if best < b.Binding.Required {
+			br.Status = BindingMismatch
 			return fmt.Errorf("%w: %s matches %d identifier%s of a licensed server, %d required",
 				ErrBinding, m.Name, best, plural(best), b.Binding.Required)
 		}

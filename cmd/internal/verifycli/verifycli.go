@@ -404,7 +404,7 @@ func printReport(w io.Writer, r *verify.Report) {
 	if b := r.Binding; b != nil {
 		switch {
 		case b.Required == 0:
-			fmt.Fprintf(tw, "  binding\tnot bound to hardware\n")
+			fmt.Fprintf(tw, "  binding\tunbound: not bound to hardware\n")
 		case !b.Checked:
 			fmt.Fprintf(tw, "  binding\tnot checked\n")
 		case b.Server == "":

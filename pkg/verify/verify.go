@@ -448,16 +448,7 @@ func checkTime(r *Report, b *bundle.Bundle, now time.Time) error {
 	v := b.Validity
 	t := &TimeReport{Now: now.UTC(), From: v.From, Until: v.Until, GraceUntil: v.GraceUntil}
 	r.Time = t
-	hasAnalytics := false
-	for _, p := range b.Periods {
-		for typ, q := range p.Quota {
-			if q > 0 && licensekey.AnalyticsLevel(typ) > 0 {
-				hasAnalytics = true
-			}
-		}
-	}
-	if hasAnalytics {
-		ret := v.GraceUntil.AddDate(0, 0, b.AnalyticsRetentionDays)
+	if ret, ok := AnalyticsRetention(b); ok {
 		t.AnalyticsRetentionUntil = &ret
 	}
 	switch {
@@ -479,6 +470,28 @@ func checkTime(r *Report, b *bundle.Bundle, now time.Time) error {
 			v.Until.Format(time.DateOnly), v.GraceUntil.Format(time.DateOnly), retention)
 	}
 	return nil
+}
+
+// AnalyticsRetention returns the date until which a device keeps analytics
+// data: the bundle's retention days after the analytics licenses end. They
+// end with the last period that carries an analytics quota: at the end of
+// the grace if that is the last period, else when that period ends (a
+// renewal that dropped analytics). ok is false if no period carries
+// analytics.
+func AnalyticsRetention(b *bundle.Bundle) (time.Time, bool) {
+	for i := len(b.Periods) - 1; i >= 0; i-- {
+		p := b.Periods[i]
+		for typ, q := range p.Quota {
+			if q > 0 && licensekey.AnalyticsLevel(typ) > 0 {
+				end := p.Until
+				if i == len(b.Periods)-1 {
+					end = b.Validity.GraceUntil
+				}
+				return end.AddDate(0, 0, b.AnalyticsRetentionDays), true
+			}
+		}
+	}
+	return time.Time{}, false
 }
 
 // days rounds d up to whole days. time.Time.Sub saturates for spans longer

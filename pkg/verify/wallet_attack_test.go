@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"allot.dev/allot/pkg/allottest"
 	"allot.dev/allot/pkg/bundle"
@@ -191,5 +192,29 @@ func TestWalletBindingBoundedByChain(t *testing.T) {
 	r = verify.Bundle("site.lic", w.doc, w.opts)
 	if r.Err != nil || r.Binding == nil || r.Binding.Status != verify.BindingUnbound {
 		t.Fatalf("unbound bundle: err %v, binding %+v", r.Err, r.Binding)
+	}
+}
+
+// The analytics data is kept for the retention days after the last period
+// that carries analytics: a renewal without analytics ends them with the
+// period before it, not with the renewal's grace.
+func TestAnalyticsRetention(t *testing.T) {
+	day := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+	b := &bundle.Bundle{AnalyticsRetentionDays: 7,
+		Validity: bundle.Validity{From: day(2026, 1, 1), Until: day(2028, 1, 1), GraceUntil: day(2028, 1, 31)},
+		Periods: []bundle.Period{
+			{From: day(2026, 1, 1), Until: day(2027, 1, 1), Quota: map[string]int{"camera": 4, "analytics-l3": 2}},
+			{From: day(2027, 1, 1), Until: day(2028, 1, 1), Quota: map[string]int{"camera": 4}},
+		}}
+	if got, ok := verify.AnalyticsRetention(b); !ok || !got.Equal(day(2027, 1, 8)) {
+		t.Errorf("analytics dropped at renewal: %v %v, want 2027-01-08", got, ok)
+	}
+	b.Periods[1].Quota["analytics-l1"] = 1
+	if got, ok := verify.AnalyticsRetention(b); !ok || !got.Equal(day(2028, 2, 7)) {
+		t.Errorf("analytics to the end: %v %v, want 2028-02-07 (grace end + 7)", got, ok)
+	}
+	b.Periods[0].Quota, b.Periods[1].Quota = map[string]int{"camera": 1}, map[string]int{"analytics-l2": 0}
+	if got, ok := verify.AnalyticsRetention(b); ok {
+		t.Errorf("no analytics: %v", got)
 	}
 }

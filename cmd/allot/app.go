@@ -73,6 +73,15 @@ var scryptWorkFactor = keyfile.DefaultWorkFactor
 func Main(args []string) int { return newEnv().run(args) }
 
 func (e *env) run(args []string) int {
+	// allot verify hands its arguments, exactly as given, to the parser
+	// allot-verify uses (verifycli), so that one rule decides what is a
+	// flag in both. urfave/cli never sees them: it would take a last
+	// argument --generate-bash-completion, which a file of that name
+	// reached by a shell pattern can be, as a request for completions,
+	// and end with exit 0 without verifying anything.
+	if len(args) > 1 && args[1] == "verify" {
+		return e.report(e.verify(args[2:]))
+	}
 	app := e.newApp()
 	err := app.Run(reorderArgs(app, args))
 	if err == nil {
@@ -286,6 +295,9 @@ func reorderArgs(app *cli.App, args []string) []string {
 			break
 		}
 	}
+	// A command that parses its own arguments (verify) gets them as they
+	// are: moving a bundle named --trust=x.pub in front of the others
+	// would make it a flag.
 	if cmd == nil || cmd.SkipFlagParsing || len(cmd.Subcommands) > 0 {
 		return args
 	}

@@ -23,6 +23,7 @@ import (
 	"allot.dev/allot/pkg/hwid"
 	"allot.dev/allot/pkg/parallel"
 	"allot.dev/allot/pkg/system"
+	"allot.dev/allot/pkg/termtext"
 	"allot.dev/allot/pkg/tomlfile"
 	"allot.dev/allot/pkg/verify"
 )
@@ -225,13 +226,13 @@ func Run(args []string, env Env) int {
 		err = &usageError{"no trust file: give --trust FILE or set ALLOT_TRUST", ""}
 	}
 	if err != nil {
-		fmt.Fprintf(env.Stderr, "allot: %s: %v\n", env.Prog, err)
+		fmt.Fprintf(env.Stderr, "allot: %s: %s\n", env.Prog, oneLine(err))
 		hint := fmt.Sprintf("run %s --help for its usage", env.Prog)
 		var ue *usageError
 		if errors.As(err, &ue) && ue.hint != "" {
 			hint = ue.hint
 		}
-		fmt.Fprintf(env.Stderr, "allot: hint: %s\n", hint)
+		fmt.Fprintf(env.Stderr, "allot: hint: %s\n", termtext.Escape(hint))
 		return ExitUsage
 	}
 	reports, err := run(o, env)
@@ -257,7 +258,7 @@ func Run(args []string, env Env) int {
 			code = c
 		}
 		if r.Err != nil {
-			fmt.Fprintf(env.Stderr, "allot: %s: %s\n", r.File, oneLine(r.Err))
+			fmt.Fprintf(env.Stderr, "allot: %s: %s\n", termtext.Escape(r.File), oneLine(r.Err))
 		}
 	}
 	stdout := bufio.NewWriter(env.Stdout)
@@ -278,7 +279,10 @@ func Run(args []string, env Env) int {
 	return code
 }
 
-func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", " ") }
+// oneLine is an error as text for a terminal or a log line: its message
+// quotes names and values from the input files, so a control code or a
+// newline in them is escaped (termtext), and the error stays one line.
+func oneLine(err error) string { return termtext.Escape(err.Error()) }
 
 // run loads the inputs shared by every bundle and verifies each one.
 func run(o *options, env Env) ([]*verify.Report, error) {
@@ -432,7 +436,12 @@ func ParseTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q is not a time: want RFC 3339 (2026-11-22T10:00:00Z) or a date (2026-11-22)", s)
 }
 
+// printReport prints r for people. Every string in it may come from an
+// input file (the bundle's organization and system, a file name, an
+// error quoting them), so each is escaped (termtext) before it is
+// printed; the JSON report keeps them as they are.
 func printReport(w io.Writer, r *verify.Report) {
+	esc := termtext.Escape
 	head := r.Status
 	if r.Err != nil {
 		head = oneLine(r.Err)
@@ -443,10 +452,10 @@ func printReport(w io.Writer, r *verify.Report) {
 			head += fmt.Sprintf(" (until %s, %d day%s left)", r.Time.Until.Format(time.DateOnly), r.Time.DaysLeft, plural(r.Time.DaysLeft))
 		}
 	}
-	fmt.Fprintf(w, "%s: %s\n", r.File, head)
+	fmt.Fprintf(w, "%s: %s\n", esc(r.File), head)
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
 	if b := r.Bundle; b != nil {
-		fmt.Fprintf(tw, "  bundle\t%s, sequence %d, system %s, organization %s\n", b.ID, b.Sequence, b.System, b.Organization)
+		fmt.Fprintf(tw, "  bundle\t%s, sequence %d, system %s, organization %s\n", esc(b.ID), b.Sequence, esc(b.System), esc(b.Organization))
 	}
 	if len(r.Keys) > 0 {
 		longest := 0
@@ -470,7 +479,7 @@ func printReport(w io.Writer, r *verify.Report) {
 		case b.Server == "":
 			fmt.Fprintf(tw, "  binding\tno licensed server matches, %d identifier%s required\n", b.Required, plural(b.Required))
 		default:
-			fmt.Fprintf(tw, "  binding\tserver %s: %d identifier%s match, %d required\n", b.Server, b.Matched, plural(b.Matched), b.Required)
+			fmt.Fprintf(tw, "  binding\tserver %s: %d identifier%s match, %d required\n", esc(b.Server), b.Matched, plural(b.Matched), b.Required)
 		}
 	}
 	if len(r.Quotas) > 0 {
@@ -480,11 +489,11 @@ func printReport(w io.Writer, r *verify.Report) {
 			if q.Status == "not-checked" {
 				used = "-"
 			}
-			fmt.Fprintf(tw, "  \t%s\t%d\t%s\t%s\n", q.License, q.Allowed, used, q.Status)
+			fmt.Fprintf(tw, "  \t%s\t%d\t%s\t%s\n", esc(q.License), q.Allowed, used, esc(q.Status))
 		}
 	}
 	for _, wn := range r.Warnings {
-		fmt.Fprintf(tw, "  warning\t%s\n", wn)
+		fmt.Fprintf(tw, "  warning\t%s\n", esc(wn))
 	}
 	tw.Flush()
 }

@@ -19,6 +19,7 @@ import (
 	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/sign"
 	"allot.dev/allot/pkg/sign/keyfile"
+	"allot.dev/allot/pkg/termtext"
 	"allot.dev/allot/pkg/tomlfile"
 	"allot.dev/allot/pkg/verify"
 	"allot.dev/allot/pkg/wallet"
@@ -236,14 +237,16 @@ func exitCode(err error) int {
 }
 
 // report prints err as allot's one-line error (and hint), and returns the
-// exit code.
+// exit code. Errors quote names and values from input files, so every
+// line is escaped (termtext): a control code or a newline in them neither
+// reaches the terminal nor starts another line.
 func (e *env) report(err error) int {
 	code := exitCode(err)
 	var already *exitCodeError
 	if err == nil || errors.As(err, &already) {
 		return code
 	}
-	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	msg := termtext.Escape(err.Error())
 	if code == exitInternal {
 		fmt.Fprintf(e.stderr, "allot: internal error: %s\n", msg)
 		fmt.Fprintf(e.stderr, "allot: hint: this is a bug; please report it with the command you ran\n")
@@ -253,12 +256,12 @@ func (e *env) report(err error) int {
 	var d *detailError
 	if errors.As(err, &d) {
 		for _, line := range d.details {
-			fmt.Fprintf(e.stderr, "allot: %s\n", line)
+			fmt.Fprintf(e.stderr, "allot: %s\n", termtext.Escape(line))
 		}
 	}
 	var h *hintError
 	if errors.As(err, &h) {
-		fmt.Fprintf(e.stderr, "allot: hint: %s\n", h.hint)
+		fmt.Fprintf(e.stderr, "allot: hint: %s\n", termtext.Escape(h.hint))
 	} else if code == exitUsage {
 		fmt.Fprintf(e.stderr, "allot: hint: run the command with --help for its usage\n")
 	}

@@ -19,6 +19,7 @@ import (
 	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/sign"
 	"allot.dev/allot/pkg/sign/keyfile"
+	"allot.dev/allot/pkg/termtext"
 	"allot.dev/allot/pkg/tomlfile"
 	"allot.dev/allot/pkg/verify"
 	"allot.dev/allot/pkg/wallet"
@@ -73,6 +74,15 @@ var scryptWorkFactor = keyfile.DefaultWorkFactor
 func Main(args []string) int { return newEnv().run(args) }
 
 func (e *env) run(args []string) int {
+	// allot verify hands its arguments, exactly as given, to the parser
+	// allot-verify uses (verifycli), so that one rule decides what is a
+	// flag in both. urfave/cli never sees them: it would take a last
+	// argument --generate-bash-completion, which a file of that name
+	// reached by a shell pattern can be, as a request for completions,
+	// and end with exit 0 without verifying anything.
+	if len(args) > 1 && args[1] == "verify" {
+		return e.report(e.verify(args[2:]))
+	}
 	app := e.newApp()
 	err := app.Run(reorderArgs(app, args))
 	if err == nil {
@@ -227,14 +237,16 @@ func exitCode(err error) int {
 }
 
 // report prints err as allot's one-line error (and hint), and returns the
-// exit code.
+// exit code. Errors quote names and values from input files, so every
+// line is escaped (termtext): a control code or a newline in them neither
+// reaches the terminal nor starts another line.
 func (e *env) report(err error) int {
 	code := exitCode(err)
 	var already *exitCodeError
 	if err == nil || errors.As(err, &already) {
 		return code
 	}
-	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	msg := termtext.Escape(err.Error())
 	if code == exitInternal {
 		fmt.Fprintf(e.stderr, "allot: internal error: %s\n", msg)
 		fmt.Fprintf(e.stderr, "allot: hint: this is a bug; please report it with the command you ran\n")
@@ -244,12 +256,12 @@ func (e *env) report(err error) int {
 	var d *detailError
 	if errors.As(err, &d) {
 		for _, line := range d.details {
-			fmt.Fprintf(e.stderr, "allot: %s\n", line)
+			fmt.Fprintf(e.stderr, "allot: %s\n", termtext.Escape(line))
 		}
 	}
 	var h *hintError
 	if errors.As(err, &h) {
-		fmt.Fprintf(e.stderr, "allot: hint: %s\n", h.hint)
+		fmt.Fprintf(e.stderr, "allot: hint: %s\n", termtext.Escape(h.hint))
 	} else if code == exitUsage {
 		fmt.Fprintf(e.stderr, "allot: hint: run the command with --help for its usage\n")
 	}
@@ -286,6 +298,9 @@ func reorderArgs(app *cli.App, args []string) []string {
 			break
 		}
 	}
+	// A command that parses its own arguments (verify) gets them as they
+	// are: moving a bundle named --trust=x.pub in front of the others
+	// would make it a flag.
 	if cmd == nil || cmd.SkipFlagParsing || len(cmd.Subcommands) > 0 {
 		return args
 	}

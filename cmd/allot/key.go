@@ -137,7 +137,7 @@ func (e *env) keyIssue(c *cli.Context) error {
 	if !tmpl.Bearer {
 		to = "issued to wallet " + tmpl.Wallet.String()
 	}
-	fmt.Fprintf(e.stdout, "wrote %d %s key%s to %s (%s, %s)\n", count, tmpl.Kind, plural(count), out, licenseList(tmpl.Licenses), to)
+	printText(e.stdout, "wrote %d %s key%s to %s (%s, %s)\n", count, tmpl.Kind, plural(count), out, licenseList(tmpl.Licenses), to)
 	return nil
 }
 

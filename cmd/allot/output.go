@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 
 	"allot.dev/allot/pkg/atomicfile"
+	"allot.dev/allot/pkg/termtext"
 )
 
 // writeOut writes data to a new file at path, or to standard output for
@@ -91,9 +93,46 @@ func (e *env) printJSON(v any) error {
 	return enc.Encode(v)
 }
 
+// printText prints text for people: a line of a command's result on
+// standard output, or a message on standard error. Its string and error
+// arguments may come from input files (a bundle's organization, a key's
+// product, a file name, an error quoting them), so each is escaped
+// (termtext) as it is formatted, and no control code reaches a terminal
+// or a log line. JSON output (printJSON) keeps strings as they are.
+func printText(w io.Writer, format string, args ...any) {
+	shown := make([]any, len(args))
+	for i, a := range args {
+		switch v := a.(type) {
+		case string:
+			shown[i] = escaped(v)
+		case error:
+			shown[i] = escaped(v.Error())
+		default:
+			shown[i] = a
+		}
+	}
+	fmt.Fprintf(w, format, shown...)
+}
+
+// escaped is text formatted with any verb and then escaped: %q too,
+// whose %#q form would keep a bidi control.
+type escaped string
+
+func (s escaped) Format(f fmt.State, verb rune) {
+	io.WriteString(f, termtext.Escape(fmt.Sprintf(fmt.FormatString(f, verb), string(s))))
+}
+
 // table prints rows under a header, as plain aligned columns: no borders,
-// no lines, two spaces between columns.
+// no lines, two spaces between columns. Cells are escaped (termtext): a
+// tab or newline in one would break the columns, a control code the
+// terminal.
 func (e *env) table(header []string, rows [][]string) error {
+	header = escapeAll(header)
+	shown := make([][]string, len(rows))
+	for i, r := range rows {
+		shown[i] = escapeAll(r)
+	}
+	rows = shown
 	var b bytes.Buffer
 	pad := tw.CellPadding{Global: tw.Padding{Left: tw.Empty, Right: "  ", Overwrite: true}}
 	cell := tw.CellConfig{
@@ -128,4 +167,12 @@ func (e *env) table(header []string, rows [][]string) error {
 		}
 	}
 	return nil
+}
+
+func escapeAll(cells []string) []string {
+	out := make([]string, len(cells))
+	for i, c := range cells {
+		out[i] = termtext.Escape(c)
+	}
+	return out
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -107,6 +108,7 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 			"replace":   cmdReplace,
 			"machine":   cmdMachine,
 			"tamperkey": cmdTamperkey,
+			"plain":     cmdPlain,
 		},
 	}
 }
@@ -218,4 +220,26 @@ func cmdTamperkey(ts *testscript.TestScript, neg bool, args []string) {
 		out.WriteString(licensekey.Encode(raw) + "\n")
 	}
 	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(out.String()), 0o644))
+}
+
+// plain FILE: FILE (or stdout, or stderr) holds no character a terminal
+// acts on, checked byte by byte: no C0 control but the newline, no DEL,
+// no C1 control, no bidi control or line separator, nothing that is not
+// UTF-8.
+func cmdPlain(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		ts.Fatalf("usage: plain FILE")
+	}
+	text := ts.ReadFile(args[0])
+	for i := 0; i < len(text); {
+		r, size := utf8.DecodeRuneInString(text[i:])
+		switch {
+		case r == utf8.RuneError && size == 1,
+			r < 0x20 && r != '\n', r == 0x7f, r >= 0x80 && r <= 0x9f,
+			r == 0x061c, r == 0x200e, r == 0x200f, r >= 0x202a && r <= 0x202e,
+			r >= 0x2066 && r <= 0x2069, r == 0x2028, r == 0x2029:
+			ts.Fatalf("%s: byte %d: % x in %q", args[0], i, text[i:i+size], text[max(0, i-20):min(len(text), i+20)])
+		}
+		i += size
+	}
 }

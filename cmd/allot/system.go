@@ -177,7 +177,7 @@ func (e *env) systemCreate(c *cli.Context) error {
 		return err
 	}
 	if out != "-" {
-		fmt.Fprintf(e.stdout, "wrote %s: system %s of %s, %d server%s, %d device%s, need %s\n",
+		printText(e.stdout, "wrote %s: system %s of %s, %d server%s, %d device%s, need %s\n",
 			out, id, org, len(sys.Servers), plural(len(sys.Servers)), len(sys.Devices), plural(len(sys.Devices)), formatNeed(sys.Need))
 	}
 	return nil
@@ -252,7 +252,7 @@ func (e *env) systemInspect(c *cli.Context) error {
 		}
 		return e.printJSON(out)
 	}
-	fmt.Fprintf(e.stdout, "%s: system %s of %s, need %s; %d identifier%s of a server must match\n",
+	printText(e.stdout, "%s: system %s of %s, need %s; %d identifier%s of a server must match\n",
 		path, sys.ID, sys.Organization, formatNeed(sys.Need), sys.Binding.Required, plural(sys.Binding.Required))
 	var rows [][]string
 	for _, s := range sys.Servers {
@@ -272,7 +272,7 @@ func (e *env) fingerprint(c *cli.Context) error {
 	if c.Bool("json") {
 		return e.printJSON(map[string]any{"system_id": sid, "identifiers": hashes})
 	}
-	fmt.Fprintf(e.stdout, "this machine's identifiers, hashed for system %q:\n", sid)
+	printText(e.stdout, "this machine's identifiers, hashed for system %q:\n", sid)
 	var rows [][]string
 	for i, h := range hashes {
 		rows = append(rows, []string{ids[i].Kind, h})
@@ -280,6 +280,6 @@ func (e *env) fingerprint(c *cli.Context) error {
 	if err := e.table([]string{"kind", "keyed hash"}, rows); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "for a system file: --server NAME:%s\n", strings.Join(hashes, ","))
+	printText(e.stdout, "for a system file: --server NAME:%s\n", strings.Join(hashes, ","))
 	return nil
 }

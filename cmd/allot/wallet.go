@@ -121,8 +121,8 @@ func (e *env) walletInit(c *cli.Context) error {
 		return e.printJSON(map[string]string{"wallet": path, "organization": org, "wallet_id": w.ID.String(),
 			"public_key": w.PublicKey.String()})
 	}
-	fmt.Fprintf(e.stdout, "created wallet %s for %q\n", path, org)
-	fmt.Fprintf(e.stdout, "wallet id: %s\n", w.ID)
+	printText(e.stdout, "created wallet %s for %q\n", path, org)
+	printText(e.stdout, "wallet id: %s\n", w.ID)
 	return nil
 }
 
@@ -176,7 +176,7 @@ func (e *env) walletRedeem(c *cli.Context) error {
 		return err
 	}
 	for _, inv := range res.Skipped {
-		fmt.Fprintf(e.stderr, "allot: skipped %s\n", inv.Error())
+		printText(e.stderr, "allot: skipped %s\n", inv.Error())
 	}
 	if len(res.Redeemed) == 0 {
 		return inputErrorf("no valid key to redeem: all %d were skipped", len(res.Skipped))
@@ -192,9 +192,9 @@ func (e *env) walletRedeem(c *cli.Context) error {
 		}
 		return e.printJSON(map[string]any{"redeemed": serials, "skipped": skipped})
 	}
-	fmt.Fprintf(e.stdout, "redeemed %d key%s into %s", len(res.Redeemed), plural(len(res.Redeemed)), path)
+	printText(e.stdout, "redeemed %d key%s into %s", len(res.Redeemed), plural(len(res.Redeemed)), path)
 	if n := len(res.Skipped); n > 0 {
-		fmt.Fprintf(e.stdout, "; skipped %d invalid", n)
+		printText(e.stdout, "; skipped %d invalid", n)
 	}
 	fmt.Fprintln(e.stdout)
 	return nil
@@ -220,7 +220,7 @@ func (e *env) walletStatus(c *cli.Context) error {
 			"balances": bal, "allocations": allocationsJSON(w), "credits": w.Credits,
 		})
 	}
-	fmt.Fprintf(e.stdout, "wallet %s of %q, id %s: %d key%s\n", w.Path, w.Organization, w.ID, len(w.Keys), plural(len(w.Keys)))
+	printText(e.stdout, "wallet %s of %q, id %s: %d key%s\n", w.Path, w.Organization, w.ID, len(w.Keys), plural(len(w.Keys)))
 	if len(bal) > 0 {
 		var rows [][]string
 		for _, b := range bal {
@@ -290,7 +290,7 @@ func (e *env) walletBundle(c *cli.Context) error {
 		return err
 	}
 	if out != "-" {
-		fmt.Fprintf(e.stdout, "wrote %s: bundle %d of system %s\n", out, found.Sequence, sys)
+		printText(e.stdout, "wrote %s: bundle %d of system %s\n", out, found.Sequence, sys)
 	}
 	return nil
 }
@@ -311,6 +311,6 @@ func (e *env) walletHistory(c *cli.Context) error {
 	if err := e.table([]string{"seq", "time", "who", "operation", "what"}, rows); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%d record%s, hash chain intact; head %s\n", len(w.History), plural(len(w.History)), hex.EncodeToString(head[:]))
+	printText(e.stdout, "%d record%s, hash chain intact; head %s\n", len(w.History), plural(len(w.History)), hex.EncodeToString(head[:]))
 	return nil
 }

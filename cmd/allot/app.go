@@ -99,7 +99,10 @@ func (e *env) newApp() *cli.App {
 		Writer:               e.stdout,
 		ErrWriter:            e.stderr,
 		Reader:               e.stdin,
-		EnableBashCompletion: true,
+		// The completion scripts are generated and static; urfave's
+		// --generate-bash-completion would let a last argument (a file
+		// name from a glob) turn any command into a completion listing.
+		EnableBashCompletion: false,
 		// Values such as --server nvr-1:mac=…,disk=… hold commas; a flag
 		// given twice gives two values.
 		DisableSliceFlagSeparator: true,

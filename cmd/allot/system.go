@@ -114,6 +114,16 @@ func (e *env) systemCreate(c *cli.Context) error {
 	if len(sys.Servers) == 0 {
 		return withHint(usageErrorf("system create: no servers"), "give --collect on the server, or --server NAME[:identifiers]")
 	}
+	// Names become ids in the file and the bundle: check them here, as the
+	// user's mistake, not when the file is read back.
+	if err := system.ValidID(id); err != nil {
+		return usageErrorf("--id: %v", err)
+	}
+	for _, srv := range sys.Servers {
+		if err := system.ValidID(srv.Name); err != nil {
+			return usageErrorf("server name: %v", err)
+		}
+	}
 	if path := c.String("devices"); path != "" {
 		data, err := readInput(path, system.MaxFileSize)
 		if err != nil {

@@ -21,7 +21,6 @@ package allocate
 import (
 	"crypto/ed25519"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -32,6 +31,7 @@ import (
 	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/catalog"
 	"allot.dev/allot/pkg/cert"
+	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/system"
 	"allot.dev/allot/pkg/verify"
@@ -50,7 +50,7 @@ type Request struct {
 }
 
 // ErrRequest reports a request that cannot be honoured as asked.
-var ErrRequest = errors.New("cannot allocate")
+var ErrRequest = errclass.Sentinel(errclass.Input, "cannot allocate")
 
 // Shortfall is what is missing of one license type.
 type Shortfall struct {
@@ -64,6 +64,10 @@ type Shortfall struct {
 type InsufficientError struct {
 	Missing []Shortfall
 }
+
+// Is makes a shortfall an input error (errclass.Input): the wallet does not
+// hold what the request needs.
+func (e *InsufficientError) Is(target error) bool { return target == errclass.Input }
 
 func (e *InsufficientError) Error() string {
 	var parts []string

@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/hwid"
 	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/payload"
@@ -48,7 +49,7 @@ const (
 // Errors by class.
 var (
 	// ErrMalformed: the file is not a bundle, or its payload is invalid.
-	ErrMalformed = errors.New("malformed bundle")
+	ErrMalformed = errclass.Sentinel(errclass.Input, "malformed bundle")
 	// ErrSignature: the signature does not verify, or is not the wallet's.
 	ErrSignature = sign.ErrSignature
 )

@@ -47,17 +47,17 @@ var Roles = []string{"distributor", "reseller"}
 // Errors by class; wrapped with detail.
 var (
 	// ErrScope: a certificate or key exceeds the scope its parent granted.
-	ErrScope = errors.New("outside the issuer's scope")
+	ErrScope = errclass.Sentinel(errclass.Trust, "outside the issuer's scope")
 	// ErrUntrusted: a chain does not lead to a trusted root, or a link's
 	// signature does not verify.
-	ErrUntrusted = errors.New("not trusted")
+	ErrUntrusted = errclass.Sentinel(errclass.Trust, "not trusted")
 	// ErrRevoked: a certificate or key serial is revoked.
-	ErrRevoked = errors.New("revoked")
+	ErrRevoked = errclass.Sentinel(errclass.Trust, "revoked")
 	// ErrMalformed: a certificate cannot be read.
-	ErrMalformed = errors.New("malformed certificate")
+	ErrMalformed = errclass.Sentinel(errclass.Input, "malformed certificate")
 	// ErrInvalid: Issue was asked for a certificate no reader would accept
 	// (an unknown role, a validity that ends before it starts, …).
-	ErrInvalid = errors.New("invalid certificate")
+	ErrInvalid = errclass.Sentinel(errclass.Usage, "invalid certificate")
 )
 
 // Scope is what a certificate allows its subject to issue.

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/sign"
 )
 
@@ -42,7 +43,7 @@ const (
 
 // ErrMalformed reports a key whose text is intact but whose content is not a
 // valid key: an unknown version, a bad field, trailing bytes.
-var ErrMalformed = errors.New("malformed license key")
+var ErrMalformed = errclass.Sentinel(errclass.Input, "malformed license key")
 
 // Kind says how a license is consumed.
 type Kind byte

@@ -26,10 +26,12 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"allot.dev/allot/pkg/errclass"
 )
 
 // ErrSyntax reports a payload outside the subset.
-var ErrSyntax = errors.New("payload syntax")
+var ErrSyntax = errclass.Sentinel(errclass.Input, "payload syntax")
 
 // Kind is the type of a value.
 type Kind byte

@@ -31,7 +31,7 @@ const MaxStateFileSize = 1 << 20
 
 // ErrStateMissing reports a state folder without a state file: a new device
 // (initialise it explicitly) or a deleted file (a possible rollback).
-var ErrStateMissing = errors.New("device state is missing")
+var ErrStateMissing = errclass.Sentinel(errclass.Input, "device state is missing")
 
 // State is the device's memory of what it has accepted: the highest bundle
 // sequence per system and wallet, and the latest trusted time it has seen.

@@ -35,13 +35,13 @@ import (
 
 // Error classes. Every failure wraps exactly one.
 var (
-	ErrMalformed   = errors.New("malformed")
-	ErrTrust       = errors.New("not trusted")
-	ErrExpired     = errors.New("expired")
-	ErrNotYetValid = errors.New("not yet valid")
-	ErrBinding     = errors.New("hardware binding does not match")
-	ErrQuota       = errors.New("quota exceeded")
-	ErrRollback    = errors.New("rollback detected")
+	ErrMalformed   = errclass.Sentinel(errclass.Input, "malformed")
+	ErrTrust       = errclass.Sentinel(errclass.Trust, "not trusted")
+	ErrExpired     = errclass.Sentinel(errclass.Validity, "expired")
+	ErrNotYetValid = errclass.Sentinel(errclass.Validity, "not yet valid")
+	ErrBinding     = errclass.Sentinel(errclass.Binding, "hardware binding does not match")
+	ErrQuota       = errclass.Sentinel(errclass.Quota, "quota exceeded")
+	ErrRollback    = errclass.Sentinel(errclass.Rollback, "rollback detected")
 )
 
 // Status words of a report.

@@ -28,41 +28,6 @@ import (
 	"allot.dev/allot/pkg/verify"
 )
 
-// Exit codes of verification (README, "Exit codes").
-const (
-	ExitOK       = 0
-	ExitInternal = 1
-	ExitUsage    = 2
-	ExitInput    = 3
-	ExitTrust    = 10
-	ExitValidity = 11
-	ExitBinding  = 12
-	ExitQuota    = 13
-	ExitRollback = 14
-)
-
-// Code returns the exit code of a verification failure class, and false if
-// err is of none of them.
-func Code(err error) (int, bool) {
-	switch {
-	case err == nil:
-		return ExitOK, true
-	case errors.Is(err, verify.ErrRollback):
-		return ExitRollback, true
-	case errors.Is(err, verify.ErrMalformed):
-		return ExitInput, true
-	case errors.Is(err, verify.ErrTrust):
-		return ExitTrust, true
-	case errors.Is(err, verify.ErrExpired), errors.Is(err, verify.ErrNotYetValid):
-		return ExitValidity, true
-	case errors.Is(err, verify.ErrBinding):
-		return ExitBinding, true
-	case errors.Is(err, verify.ErrQuota):
-		return ExitQuota, true
-	}
-	return 0, false
-}
-
 // Env is what a run reads and writes.
 type Env struct {
 	Prog   string // "allot verify" or "allot-verify", for messages
@@ -114,6 +79,9 @@ type options struct {
 type usageError struct{ msg, hint string }
 
 func (e *usageError) Error() string { return e.msg }
+
+// Is makes a usage error of class errclass.Usage.
+func (e *usageError) Is(target error) bool { return target == errclass.Usage }
 
 // parseArgs applies the one argument rule of allot verify and allot-verify
 // (Usage). Its point is that a bundle's name never changes what verify
@@ -217,7 +185,7 @@ func Run(args []string, env Env) int {
 	o, err := parseArgs(args, env.Getenv, isFile)
 	if err == nil && o.help {
 		fmt.Fprintf(env.Stdout, Usage, env.Prog)
-		return ExitOK
+		return errclass.ExitOK
 	}
 	if err == nil && len(o.bundles) == 0 {
 		err = &usageError{"no bundle to verify", ""}
@@ -233,29 +201,23 @@ func Run(args []string, env Env) int {
 			hint = ue.hint
 		}
 		fmt.Fprintf(env.Stderr, "allot: hint: %s\n", termtext.Escape(hint))
-		return ExitUsage
+		return errclass.ExitUsage
 	}
 	reports, err := run(o, env)
 	if err != nil {
-		code, ok := Code(err)
-		var ue *usageError
-		switch {
-		case errors.As(err, &ue):
-			code = ExitUsage
-		case !ok:
-			code = ExitInput
+		code := errclass.ExitCode(err)
+		if code == errclass.ExitInternal {
+			fmt.Fprintf(env.Stderr, "allot: internal error: %s\n", oneLine(err))
+			fmt.Fprintf(env.Stderr, "allot: hint: this is a bug; please report it with the command you ran\n")
+			return code
 		}
 		fmt.Fprintf(env.Stderr, "allot: %s\n", oneLine(err))
 		return code
 	}
-	code := ExitOK
+	code := errclass.ExitOK
 	for _, r := range reports {
-		c, ok := Code(r.Err)
-		if !ok {
-			c = ExitInternal
-		}
-		if code == ExitOK {
-			code = c
+		if code == errclass.ExitOK {
+			code = errclass.ExitCode(r.Err)
 		}
 		if r.Err != nil {
 			fmt.Fprintf(env.Stderr, "allot: %s: %s\n", termtext.Escape(r.File), oneLine(r.Err))
@@ -380,6 +342,9 @@ type inputError struct{ err error }
 
 func (e *inputError) Error() string { return e.err.Error() }
 func (e *inputError) Unwrap() error { return e.err }
+
+// Is makes a file verify could not use of class errclass.Input.
+func (e *inputError) Is(target error) bool { return target == errclass.Input }
 
 func inputErr(err error) error {
 	var te *tomlfile.Error

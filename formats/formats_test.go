@@ -698,29 +698,42 @@ var (
 		Kinds:    []licensekey.Kind{licensekey.Subscription, licensekey.Hardware, licensekey.Expansion},
 		Licenses: map[string]int{"camera": 100, "analytics-l1": 20, "analytics-l2": 20, "analytics-l4": 10, "intercom": 50},
 		Features: []string{"remote-door-opening", "web-dialer"}, MaxTermMonths: 36, Bearer: true,
+		Binding: map[string]int{"vms": 2},
 	}
 	resScope = cert.Scope{
 		Products: []string{"vms", "intercom"},
 		Kinds:    []licensekey.Kind{licensekey.Subscription},
 		Licenses: map[string]int{"camera": 50, "analytics-l1": 10, "intercom": 20},
 		Features: []string{"remote-door-opening"}, MaxTermMonths: 24,
+		Binding: map[string]int{"vms": 2},
 	}
 )
+
+// The policies of the example chain: the distributor's is the catalog's,
+// as `allot signer certify` gives a root's first certificate; the reseller's
+// narrows the growth allowance to 50%, as --growth-allowance 50 does.
+func examplePolicies() (dist, res cert.Policy) {
+	dist = catalog.Default().Policy
+	res = dist
+	res.GrowthAllowancePercent = 50
+	return dist, res
+}
 
 func (g *gen) certificate() {
 	const spec = "certificate.md"
 	var err error
+	distPolicy, resPolicy := examplePolicies()
 	g.distCert, err = cert.Issue(g.vendor, nil, cert.Template{
 		Role: "distributor", Subject: sign.PublicKey{Key: pubOf(g.distributor), Comment: "distributor"},
 		ValidFrom: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), ValidUntil: time.Date(2029, 11, 1, 0, 0, 0, 0, time.UTC),
-		Scope: distScope,
+		Scope: distScope, Policy: &distPolicy,
 	}, newRand("distributor certificate"))
 	g.must(err)
 	distChain := cert.Chain{g.distCert}
 	g.resCert, err = cert.Issue(g.distributor, distChain, cert.Template{
 		Role: "reseller", Subject: sign.PublicKey{Key: pubOf(g.reseller), Comment: "reseller"},
 		ValidFrom: time.Date(2026, 11, 15, 0, 0, 0, 0, time.UTC), ValidUntil: time.Date(2028, 11, 15, 0, 0, 0, 0, time.UTC),
-		Scope: resScope,
+		Scope: resScope, Policy: &resPolicy,
 	}, newRand("reseller certificate"))
 	g.must(err)
 	g.resChain = cert.Chain{g.distCert, g.resCert}
@@ -756,6 +769,22 @@ func (g *gen) certificate() {
 	g.must(err)
 	err = chain.Verify(exampleTrust(g))
 	g.put(spec, "reseller-wide.err", damage("a chain whose certificate 2 grants camera = 500 under a parent that has camera = 100",
+		"cert.ParseChain, then Chain.Verify", err))
+
+	// A certificate whose policy is laxer than its parent's, made the same
+	// way: a longer grace than the distributor allows.
+	lax := resPolicy
+	lax.GraceDays = 60
+	laxCert, err := cert.Issue(g.distributor, nil, cert.Template{
+		Role: "reseller", Subject: sign.PublicKey{Key: pubOf(g.reseller), Comment: "reseller"},
+		ValidFrom: time.Date(2026, 11, 15, 0, 0, 0, 0, time.UTC), ValidUntil: time.Date(2028, 11, 15, 0, 0, 0, 0, time.UTC),
+		Scope: resScope, Policy: &lax,
+	}, newRand("lax certificate"))
+	g.must(err)
+	chain, err = cert.ParseChain(append(append([]byte{}, g.distCert.Document()...), laxCert.Document()...))
+	g.must(err)
+	err = chain.Verify(exampleTrust(g))
+	g.put(spec, "reseller-policy.err", damage("a chain whose certificate 2 has grace_days = 60 under a parent that has grace_days = 30",
 		"cert.ParseChain, then Chain.Verify", err))
 }
 
@@ -1684,6 +1713,12 @@ func TestCertificateExamples(t *testing.T) {
 		if err := chain.Authorize(k, trust); err != nil {
 			t.Errorf("key %d: %v", i+1, err)
 		}
+	}
+	// The chain's policy and binding rule: the reseller's narrower growth
+	// allowance, the distributor's binding.
+	dist, res := examplePolicies()
+	if got := chain.Policy(dist); got != res || chain.Binding("vms") != 2 || chain.Binding("intercom") != 0 {
+		t.Errorf("chain policy %+v, binding vms %d, intercom %d", got, chain.Binding("vms"), chain.Binding("intercom"))
 	}
 	// The pool finds the same chain from the loose certificates.
 	pool := cert.NewPool(trust)

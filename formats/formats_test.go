@@ -1435,12 +1435,35 @@ clock_tolerance = "48h"
 	tr.verify("site-42.lic", "--trust", "revoking.trust.toml", "--now", now)
 	g.put(spec, "verify-trust.txt", tr.String())
 
+	// A device whose vendor allows two weeks of grace, not the catalog's 30
+	// days: the example bundle claims more than that.
+	strict := trust + `
+# The most any bundle may write; certificates may narrow it.
+[policy]
+grace_days = 14
+max_renewal_years = 5
+unallocated_expiry_years = 5
+analytics_retention_days = 7
+growth_allowance_percent = 100
+`
+	g.put(spec, "strict.trust.toml", strict)
+	g.write("strict.trust.toml", []byte(strict))
+	tr = g.transcript()
+	tr.export("ALLOT_SYSROOT", "root-nvr-1")
+	if code := tr.verify("site-42.lic", "--trust", "strict.trust.toml", "--now", now); code != 10 {
+		g.t.Errorf("verify with strict.trust.toml: exit %d, want 10\n%s", code, tr)
+	}
+	g.put(spec, "verify-policy.txt", tr.String())
+
 	bad := replaceOnce(g.t, trust, g.keyHW.ID(), strings.ToUpper(g.keyHW.ID()))
 	_, err := verify.ParseTrust("vendor.trust.toml", []byte(bad))
 	g.put(spec, "vendor.trust.err", damage("vendor.trust.toml with the revoked key id in upper case", "verify.ParseTrust", err))
 	bad = replaceOnce(g.t, trust, `clock_tolerance = "48h"`, `clock_tolerance = "2 days"`)
 	_, err = verify.ParseTrust("vendor.trust.toml", []byte(bad))
 	g.put(spec, "vendor.trust-tolerance.err", damage(`vendor.trust.toml with clock_tolerance = "2 days"`, "verify.ParseTrust", err))
+	bad = replaceOnce(g.t, strict, "grace_days = 14\n", "grace_days = 5000\n")
+	_, err = verify.ParseTrust("strict.trust.toml", []byte(bad))
+	g.put(spec, "strict.trust-policy.err", damage(`strict.trust.toml with grace_days = 5000`, "verify.ParseTrust", err))
 }
 
 func quote(s string) string { return `"` + s + `"` }
@@ -1932,6 +1955,21 @@ func TestTrustFileExamples(t *testing.T) {
 	if r := verify.Bundle("site-42.lic", doc, opts); r.Err != nil {
 		t.Errorf("with vendor.trust.toml: %v", r.Err)
 	}
+	if plain.Policy != catalog.Default().Policy || full.Policy != catalog.Default().Policy {
+		t.Errorf("a trust file without [policy] has policy %+v and %+v, want the embedded catalog's", plain.Policy, full.Policy)
+	}
+	strict, err := verify.ParseTrust("strict.trust.toml", []byte(example(t, "trust-file.md", "strict.trust.toml")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Trust = strict
+	if r := verify.Bundle("site-42.lic", doc, opts); strict.Policy.GraceDays != 14 || !errors.Is(r.Err, verify.ErrTrust) {
+		t.Errorf("with strict.trust.toml (grace_days %d): %v, want verify.ErrTrust", strict.Policy.GraceDays, r.Err)
+	}
+	_, want := damaged(t, "trust-file.md", "strict.trust-policy.err")
+	bad := strings.Replace(example(t, "trust-file.md", "strict.trust.toml"), "grace_days = 14\n", "grace_days = 5000\n", 1)
+	_, err = verify.ParseTrust("strict.trust.toml", []byte(bad))
+	wantErr(t, "strict.trust-policy.err", err, want)
 	revoking, err := verify.ParseTrust("revoking.trust.toml", []byte(example(t, "trust-file.md", "revoking.trust.toml")))
 	if err != nil {
 		t.Fatal(err)

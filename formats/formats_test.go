@@ -854,6 +854,9 @@ func (g *gen) licenseKey() {
 		g.t.Fatal("the sloppy key is not key 1")
 	}
 	g.put(spec, "key-1-sloppy.txt", fmt.Sprintf("typed:   %s\nparsed:  %s\nkey id:  %s\n", sloppy, k.Text(), k.ID()))
+	// Inside a signed file, only the canonical text is a key.
+	_, err = licensekey.ParseCanonical(sloppy)
+	g.put(spec, "key-1-sloppy.err", damage(sloppy, "licensekey.ParseCanonical", err))
 
 	// Damaged: one character mistyped in group 3.
 	text := g.keyText[g.key1]
@@ -1803,6 +1806,17 @@ func TestLicenseKeyExamples(t *testing.T) {
 	}
 	if k, err := licensekey.Parse(typed); err != nil || k.ID() != id {
 		t.Errorf("key-1-sloppy.txt: %v", err)
+	}
+	input, want := damaged(t, "license-key.md", "key-1-sloppy.err")
+	_, err = licensekey.ParseCanonical(input)
+	wantErr(t, "key-1-sloppy.err", err, want)
+	if !errors.Is(err, licensekey.ErrNotCanonical) || !errors.Is(err, licensekey.ErrMalformed) {
+		t.Errorf("key-1-sloppy.err: %v is not ErrNotCanonical and ErrMalformed", err)
+	}
+	for i, text := range strings.Fields(example(t, "license-key.md", "keys.txt")) {
+		if _, err := licensekey.ParseCanonical(text); err != nil {
+			t.Errorf("key %d is not canonical: %v", i+1, err)
+		}
 	}
 	for _, name := range []string{"key-1-typo.err", "key-1-group.err"} {
 		input, want := damaged(t, "license-key.md", name)

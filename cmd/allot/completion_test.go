@@ -1,10 +1,16 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The checked-in completion scripts must match what the command tree
@@ -26,9 +32,10 @@ func TestCompletionsUpToDate(t *testing.T) {
 	}
 }
 
-// The scripts must also work: bash and fish complete a subcommand and a
-// flag; zsh at least parses. Each shell is skipped only where it is not
-// installed (.ci/run installs them).
+// The scripts must also work, each in its own shell: bash and fish
+// complete a subcommand and a flag from the sourced script; zsh and
+// PowerShell are tested below. A shell missing outside CI skips its test;
+// in CI (.ci/run installs them) it fails.
 func TestCompletionsWork(t *testing.T) {
 	cases := []struct {
 		shell, script string
@@ -42,28 +49,126 @@ COMP_WORDS=(allot wallet redeem --sk); COMP_CWORD=3; _allot; echo "${COMPREPLY[@
 complete -C "allot wallet re"
 complete -C "allot wallet redeem --sk"`,
 			[]string{"redeem\t", "--skip-invalid\t"}},
-		{"zsh", `source ../../completions/_allot 2>/dev/null; echo parsed`, []string{"parsed"}},
 	}
 	for _, c := range cases {
 		t.Run(c.shell, func(t *testing.T) {
-			path, err := exec.LookPath(c.shell)
-			if err != nil {
-				t.Skipf("%s is not installed", c.shell)
-			}
-			args := []string{"-c", c.script}
-			if c.shell == "zsh" {
-				args = []string{"-n", "../../completions/_allot"}
-			}
-			out, err := exec.Command(path, args...).CombinedOutput()
+			path := lookShell(t, c.shell)
+			out, err := exec.Command(path, "-c", c.script).CombinedOutput()
 			if err != nil {
 				t.Fatalf("%s: %v\n%s", c.shell, err, out)
-			}
-			if c.shell == "zsh" {
-				return
 			}
 			for _, w := range c.want {
 				if !strings.Contains(string(out), w) {
 					t.Errorf("%s completion: output %q lacks %q", c.shell, out, w)
+				}
+			}
+		})
+	}
+}
+
+// lookShell finds a shell the tests run, skipping outside CI where it is
+// not installed.
+func lookShell(t *testing.T, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not installed; .ci/run installs it", name)
+		}
+		t.Skipf("%s is not installed", name)
+	}
+	return path
+}
+
+// zshSetup runs in an interactive zsh: it loads the completion system,
+// installs _allot as a person would, and wraps compadd, which every
+// completion function ends in, to print each match that survives zsh's
+// own matching against the word being completed. Calls that only ask
+// for matches (-O, -A, -D: _path_files at work) pass through. When
+// completion is done the shell exits.
+const zshSetup = `PS1= RPS1= PS2=
+%s
+compadd() {
+    local -a matches
+    local -i end=${@[(i)--]}
+    if (( ${${@[1,end-1]}[(I)-[OAD]*]} )); then builtin compadd "$@"; return; fi
+    builtin compadd -O matches "$@"
+    local m
+    for m in $matches; do print -r -- "MATCH:$m"; done
+    builtin compadd "$@"
+}
+allot_test_done() { print -r -- '<<DONE>>'; exit }
+comppostfuncs=(allot_test_done)
+print -r -- '<<READY>>'
+`
+
+// zshDriver runs an interactive zsh on a pseudo-terminal (zsh/zpty), so
+// that a real line editor reads the typed line and the Tab key runs the
+// completion widget.
+const zshDriver = `zmodload zsh/zpty || exit 3
+zpty allot zsh -f -i
+zpty -w allot "source ${(q)1}"
+zpty -r -m allot out '*<<READY>>*' || { print -r -- "setup failed: $out"; exit 4 }
+zpty -w -n allot "$2"$'\t'
+zpty -r -m allot out '*<<DONE>>*' || { print -r -- "no completion: $out"; exit 5 }
+print -r -- "$out"
+zpty -d allot
+`
+
+// The zsh script completes in zsh's real completion system, on a line
+// typed into a terminal, installed both ways the README shows: in $fpath
+// (autoloaded by compinit) and sourced.
+func TestCompletionsZsh(t *testing.T) {
+	zsh := lookShell(t, "zsh")
+	script, err := filepath.Abs("../../completions/_allot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fpath := "fpath=(" + filepath.Dir(script) + " $fpath)\nautoload -Uz compinit && compinit -u -D"
+	sourced := "autoload -Uz compinit && compinit -u -D\nsource " + script
+	cases := []struct {
+		name, install, line string
+		want, not           []string
+	}{
+		{"fpath/command", fpath, "allot wal", []string{"wallet"}, []string{"verify"}},
+		{"fpath/subcommand", fpath, "allot wallet re", []string{"redeem"}, []string{"init", "new"}},
+		{"fpath/flag", fpath, "allot wallet redeem --sk", []string{"--skip-invalid"}, []string{"--file"}},
+		{"fpath/flag-value", fpath, "allot wallet redeem --file k", []string{"keys.txt"}, []string{"--skip-invalid"}},
+		{"sourced/subcommand", sourced, "allot signer ", []string{"new", "certify"}, []string{"redeem"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			for name, text := range map[string]string{
+				"setup.zsh": fmt.Sprintf(zshSetup, c.install), "driver.zsh": zshDriver, "keys.txt": "",
+			} {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, zsh, "-f", "driver.zsh", filepath.Join(dir, "setup.zsh"), c.line)
+			cmd.Dir = dir
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "ZDOTDIR=" + dir, "TERM=dumb", "LC_ALL=C"}
+			cmd.WaitDelay = time.Second
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("zsh: %v\n%s", err, out)
+			}
+			var got []string
+			for _, m := range regexp.MustCompile(`MATCH:([^\r\n<]*)`).FindAllStringSubmatch(string(out), -1) {
+				got = append(got, m[1])
+			}
+			for _, w := range c.want {
+				if !slices.Contains(got, w) {
+					t.Errorf("%q<Tab> offers %q, not %q", c.line, got, w)
+				}
+			}
+			for _, w := range c.not {
+				if slices.Contains(got, w) {
+					t.Errorf("%q<Tab> offers %q, which holds %q", c.line, got, w)
 				}
 			}
 		})

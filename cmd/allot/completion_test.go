@@ -174,3 +174,50 @@ func TestCompletionsZsh(t *testing.T) {
 		})
 	}
 }
+
+// noPwsh is why PowerShell's completion is not exercised where pwsh is
+// missing, CI included: no registry this project's machines reach ships
+// PowerShell.
+const noPwsh = "pwsh is not installed, and CI cannot install it: Debian has no PowerShell package, " +
+	"and npm's pwsh downloads it from GitHub at install time"
+
+// The PowerShell script completes through PowerShell's own TabExpansion2,
+// as a Tab typed at the prompt does.
+func TestCompletionsPowerShell(t *testing.T) {
+	pwsh, err := exec.LookPath("pwsh")
+	if err != nil {
+		t.Skip(noPwsh)
+	}
+	script, err := filepath.Abs("../../completions/allot.ps1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A native completer is for a command PowerShell finds: a stub allot.
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "allot"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run := `$ErrorActionPreference = 'Stop'
+. '` + script + `'
+foreach ($line in @('allot wal', 'allot wallet re', 'allot wallet redeem --sk')) {
+    (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches |
+        ForEach-Object { "MATCH:$($line):$($_.CompletionText)" }
+}
+`
+	cmd := exec.Command(pwsh, "-NoProfile", "-NonInteractive", "-Command", run)
+	cmd.Env = append(os.Environ(), "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"), "HOME="+dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("pwsh: %v\n%s", err, out)
+	}
+	for _, w := range []string{
+		"MATCH:allot wal:wallet", "MATCH:allot wallet re:redeem", "MATCH:allot wallet redeem --sk:--skip-invalid",
+	} {
+		if !strings.Contains(string(out), w) {
+			t.Errorf("pwsh output lacks %q:\n%s", w, out)
+		}
+	}
+	if strings.Contains(string(out), "MATCH:allot wallet re:init") {
+		t.Errorf("pwsh offers init for re:\n%s", out)
+	}
+}

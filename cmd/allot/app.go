@@ -105,6 +105,7 @@ func (e *env) newApp() *cli.App {
 			e.statusCommand(),
 			e.demoCommand(),
 			e.completionCommand(),
+			e.manCommand(),
 		},
 	}
 	setUsageErrors(app.Commands)

@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"allot.dev/allot/cmd/internal/verifycli"
+	"allot.dev/allot/pkg/errclass"
 )
 
 // The man pages (section 1) are written from the command tree by a small
@@ -53,23 +54,6 @@ func (e *env) manCommand() *cli.Command {
 
 // manPage is one page of section 1: "allot-wallet-redeem" and its roff.
 type manPage struct{ name, roff string }
-
-// exitStatuses is the README's table of exit codes, which a test keeps
-// equal to it; allot(1) and allot-verify(1) print it.
-var exitStatuses = []struct {
-	code    int
-	meaning string
-}{
-	{exitOK, "licensed: valid, or in a grace period (reported)"},
-	{exitInternal, "internal error (a bug)"},
-	{exitUsage, "usage error: bad flag or argument"},
-	{exitInput, "an input cannot be read or is malformed"},
-	{exitTrust, "signature or trust failure: bad signature, unknown, revoked or out-of-scope signer"},
-	{exitValidity, "outside the validity period: expired or not yet valid"},
-	{exitBinding, "hardware binding does not match"},
-	{exitQuota, "quota exceeded"},
-	{exitRollback, "rollback detected: clock or bundle sequence went backwards"},
-}
 
 // manPages returns a page for allot and for every visible command, in the
 // order of the command tree. The page of `allot verify` is allot-verify(1),
@@ -186,38 +170,44 @@ type verifyUsage struct {
 type verifyOption struct{ name, arg, text string }
 
 // parseVerifyUsage reads verifycli.Usage, whose layout is fixed: a
-// "Usage: %[1]s ARGS" line, paragraphs, then "Options:" and one option a
-// line ("  --name ARG   text"), its text continued on indented lines.
+// "Usage: %[1]s ARGS" line, paragraphs, a "Flags:" block of one flag a
+// line ("  --name ARG   text"), and more paragraphs.
 func parseVerifyUsage() verifyUsage {
 	var u verifyUsage
 	lines := strings.Split(strings.TrimRight(verifycli.Usage, "\n"), "\n")
 	u.synopsis = strings.TrimPrefix(lines[0], "Usage: %[1]s ")
+	// Paragraphs, then "Flags:" and one flag a line, its text continued on
+	// indented lines, up to a blank line; then paragraphs again.
 	var para []string
-	i := 1
-	for ; i < len(lines) && lines[i] != "Options:"; i++ {
-		if strings.TrimSpace(lines[i]) == "" {
-			if len(para) > 0 {
-				u.description = append(u.description, strings.Join(para, "\n"))
-			}
-			para = nil
-			continue
+	flush := func() {
+		if len(para) > 0 {
+			u.description = append(u.description, strings.ReplaceAll(strings.Join(para, "\n"), "%[1]s", "allot-verify"))
 		}
-		para = append(para, lines[i])
+		para = nil
 	}
-	if len(para) > 0 {
-		u.description = append(u.description, strings.Join(para, "\n"))
-	}
-	for _, l := range lines[min(i+1, len(lines)):] {
+	inFlags := false
+	for _, l := range lines[1:] {
 		t := strings.TrimSpace(l)
-		if strings.HasPrefix(t, "-") {
+		switch {
+		case l == "Flags:" || l == "Options:":
+			flush()
+			inFlags = true
+		case inFlags && t == "":
+			inFlags = false
+		case inFlags && strings.HasPrefix(t, "-"):
 			head, text, _ := strings.Cut(t, "  ")
 			name, arg, _ := strings.Cut(head, " ")
 			u.options = append(u.options, verifyOption{name, arg, strings.TrimSpace(text)})
-		} else if t != "" && len(u.options) > 0 {
+		case inFlags && len(u.options) > 0:
 			o := &u.options[len(u.options)-1]
 			o.text += "\n" + t
+		case t == "":
+			flush()
+		default:
+			para = append(para, l)
 		}
 	}
+	flush()
 	return u
 }
 
@@ -448,8 +438,8 @@ func (r *roff) exitStatus(table bool) {
 		r.text("0 on success; otherwise one of the exit codes that allot(1) lists.")
 		return
 	}
-	for _, s := range exitStatuses {
-		r.item(fmt.Sprintf(`\fB%d\fR`, s.code), s.meaning)
+	for _, s := range errclass.Table {
+		r.item(fmt.Sprintf(`\fB%d\fR`, s.Code), s.Meaning)
 	}
 }
 

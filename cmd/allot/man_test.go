@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/urfave/cli/v2"
+
+	"allot.dev/allot/pkg/errclass"
 )
 
 const man1 = "../../completions/man/man1"
@@ -90,8 +92,8 @@ func TestExitStatusesMatchREADME(t *testing.T) {
 		got = append(got, m[1]+" "+m[2])
 	}
 	var want []string
-	for _, s := range exitStatuses {
-		want = append(want, strconv.Itoa(s.code)+" "+s.meaning)
+	for _, s := range errclass.Table {
+		want = append(want, strconv.Itoa(s.Code)+" "+s.Meaning)
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("README's exit codes:\n%s\nthe man pages':\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -32,6 +32,23 @@ const (
 	ExitRollback = 14
 )
 
+// Table is the exit codes with their meaning, as the README's table gives
+// them (a test keeps the two equal); the man pages print it.
+var Table = []struct {
+	Code    int
+	Meaning string
+}{
+	{ExitOK, "licensed: valid, or in a grace period (reported)"},
+	{ExitInternal, "internal error (a bug)"},
+	{ExitUsage, "usage error: bad flag or argument"},
+	{ExitInput, "an input cannot be read or is malformed"},
+	{ExitTrust, "signature or trust failure: bad signature, unknown, revoked or out-of-scope signer"},
+	{ExitValidity, "outside the validity period: expired or not yet valid"},
+	{ExitBinding, "hardware binding does not match"},
+	{ExitQuota, "quota exceeded"},
+	{ExitRollback, "rollback detected: clock or bundle sequence went backwards"},
+}
+
 // codes lists the classes in the order ExitCode tries them: an error that
 // wraps several classes takes the first, the most specific verdict.
 var codes = []struct {

@@ -369,9 +369,9 @@ func (p *Plan) Bundle(w *wallet.Wallet, pool *cert.Pool) (*bundle.Bundle, error)
 	for _, e := range p.Keys {
 		chain, _ := pool.Authorize(e.Key) // checked above
 		pol = chain.Policy(pol)
-		if n := chain.Binding(e.Key.Product); sys.Binding.Required < n {
+		if n, product := chain.BindingAny(); sys.Binding.Required < n {
 			return nil, fmt.Errorf("%w: system %s requires %d hardware identifier%s to match; the vendor requires at least %d for product %s (key %s): raise [binding] required in the system file",
-				ErrRequest, sys.ID, sys.Binding.Required, plural(sys.Binding.Required), n, e.Key.Product, e.Key.Serial)
+				ErrRequest, sys.ID, sys.Binding.Required, plural(sys.Binding.Required), n, product, e.Key.Serial)
 		}
 	}
 	b.AnalyticsRetentionDays = pol.AnalyticsRetentionDays

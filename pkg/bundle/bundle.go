@@ -308,12 +308,17 @@ func (b *Bundle) validate() error {
 			}
 		}
 	}
+	if b.GrowthAllowancePercent < 0 || b.AnalyticsRetentionDays < 0 {
+		return errors.New("growth_allowance_percent and analytics_retention_days: want 0 or more")
+	}
 	if len(b.Funding) == 0 || len(b.Funding) > MaxFunding {
 		return fmt.Errorf("funding: want 1 to %d entries", MaxFunding)
 	}
 	for i, f := range b.Funding {
-		if f.Months < 1 {
-			return fmt.Errorf("funding[%d].months: %d, want 1 or more", i+1, f.Months)
+		// No key holds more than this, and the bound keeps sums of months
+		// far from overflowing on a 32-bit device.
+		if f.Months < 1 || f.Months > licensekey.MaxQuantity*licensekey.MaxTermMonths {
+			return fmt.Errorf("funding[%d].months: %d, want 1 to %d", i+1, f.Months, licensekey.MaxQuantity*licensekey.MaxTermMonths)
 		}
 		if f.Period < 1 || f.Period > len(b.Periods) {
 			return fmt.Errorf("funding[%d].period: %d, want 1 to %d", i+1, f.Period, len(b.Periods))

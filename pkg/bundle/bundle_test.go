@@ -346,6 +346,8 @@ func TestOpenRejectsOtherMalformedFields(t *testing.T) {
 		{"funding of no period", "period", func(b *bundle.Bundle) { b.Funding[0].Period = 0 }},
 		{"funding of a period beyond the last", "period", func(b *bundle.Bundle) { b.Funding[0].Period = 3 }},
 		{"funding of a bad license type", "license", func(b *bundle.Bundle) { b.Funding[0].License = "Camera" }},
+		{"funding of more months than any key holds", "months", func(b *bundle.Bundle) { b.Funding[0].Months = 1<<31 - 119 }},
+		{"a negative growth allowance", "growth_allowance_percent", func(b *bundle.Bundle) { b.GrowthAllowancePercent = -1 }},
 	} {
 		b := sampleBundle()
 		c.edit(b)

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"allot.dev/allot/pkg/errclass"
@@ -111,14 +112,20 @@ func (c Chain) Policy(base Policy) Policy {
 	return base
 }
 
-// Binding returns the fewest hardware identifiers that must match for a
-// bundle funded by a key of product: the highest requirement of the chain.
-func (c Chain) Binding(product string) int {
-	k := 0
+// BindingAny returns the highest binding requirement of the chain for any
+// product, and that product: what binds every key the chain's subject
+// signs, since a key's product is its issuer's word and its license types
+// need not belong to that product.
+func (c Chain) BindingAny() (int, string) {
+	k, product := 0, ""
 	for _, x := range c {
-		k = max(k, x.Scope.Binding[product])
+		for _, p := range slices.Sorted(maps.Keys(x.Scope.Binding)) {
+			if n := x.Scope.Binding[p]; n > k {
+				k, product = n, p
+			}
+		}
 	}
-	return k
+	return k, product
 }
 
 // Authorize checks that k is signed by the chain's subject (or by a root,

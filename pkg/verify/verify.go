@@ -96,6 +96,10 @@ type Report struct {
 
 	// Err is the failure, nil when the bundle is licensed.
 	Err error `json:"-"`
+
+	// periodFeatures[i] are the features period i grants: those its keys
+	// pay for over its whole length.
+	periodFeatures [][]string
 }
 
 // Summary identifies a bundle.
@@ -140,9 +144,9 @@ const (
 // QuotaReport compares one quota with its use.
 type QuotaReport struct {
 	License string `json:"license"`
-	Allowed int    `json:"allowed"`
-	Used    int    `json:"used"`
-	Limit   int    `json:"limit"`  // with the growth allowance
+	Allowed int64  `json:"allowed"`
+	Used    int64  `json:"used"`
+	Limit   int64  `json:"limit"`  // with the growth allowance
 	Status  string `json:"status"` // ok, growth, exceeded, not-checked
 }
 
@@ -181,9 +185,18 @@ func (v *Verifier) Bundle(file string, doc []byte) *Report {
 	opts := v.opts
 	r := &Report{File: file}
 	b, err := v.check(r, doc, false)
-	if err == nil && opts.State != nil {
+	if opts.State != nil {
+		// A clock set back is a rollback whatever the bundle; the time is
+		// recorded whatever the verdict; the bundle's sequence and signing
+		// time only when it is accepted.
 		v.mu.Lock()
-		err = opts.State.Check(b, opts.Now, opts.Trust.ClockTolerance)
+		if err == nil {
+			err = opts.State.Check(b, opts.Now, opts.Trust.ClockTolerance)
+		} else if rb := opts.State.CheckClock(opts.Now, opts.Trust.ClockTolerance); rb != nil {
+			err = rb
+		} else {
+			opts.State.Observe(opts.Now)
+		}
 		v.mu.Unlock()
 	}
 	r.Err = err
@@ -325,8 +338,11 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 				b.Issued.Format(time.DateOnly), k.Serial, k.Issued.Format(time.DateOnly))
 		}
 		pol = chains[i].Policy(pol)
-		if n := chains[i].Binding(k.Product); n > binding {
-			binding, bindingWhy = n, fmt.Sprintf("the certificates of key %s require %d for product %s", k.Serial, n, k.Product)
+		// A chain's binding rule binds every key it signs, whatever
+		// product the key names: the key's product is the issuer's word,
+		// and its license types need not belong to it.
+		if n, prod := chains[i].BindingAny(); n > binding {
+			binding, bindingWhy = n, fmt.Sprintf("the certificates of key %s require %d for product %s", k.Serial, n, prod)
 		}
 		if p, err := v.catalog().Product(k.Product); err == nil && p.BindingRequired > binding {
 			binding, bindingWhy = p.BindingRequired, fmt.Sprintf("the catalog requires %d for product %s", p.BindingRequired, k.Product)
@@ -339,17 +355,21 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	// and a key funds only time it could have been allocated to: a period
 	// that had not ended when the key was issued, and that ends within the
 	// years a redeemed key may wait plus the years a renewal may reach.
-	taken := map[licensekey.Ref]map[string]int{}
-	funded := make([]map[string]int, len(b.Periods))
+	// Sums are int64: on a 32-bit device quota × months could wrap.
+	taken := map[licensekey.Ref]map[string]int64{}
+	funded := make([]map[string]int64, len(b.Periods))
+	// featureMonths[i][f]: license-months in period i from keys that carry
+	// feature f; a feature is granted for a period its keys pay for.
+	featureMonths := make([]map[string]int64, len(b.Periods))
 	horizon := pol.UnallocatedExpiryYears + pol.MaxRenewalYears
 	for i, f := range b.Funding {
 		k := funders[i]
 		ref := k.Ref()
 		if taken[ref] == nil {
-			taken[ref] = map[string]int{}
+			taken[ref] = map[string]int64{}
 		}
-		taken[ref][f.License] += f.Months
-		if c := k.Capacity(f.License); taken[ref][f.License] > c {
+		taken[ref][f.License] += int64(f.Months)
+		if c := int64(k.Capacity(f.License)); taken[ref][f.License] > c {
 			return fail("key %s holds %d %s license-months, the bundle takes %d", k.Serial, c, f.License, taken[ref][f.License])
 		}
 		p := b.Periods[f.Period-1]
@@ -363,19 +383,41 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 				last.Format(time.DateOnly), pol.UnallocatedExpiryYears, pol.MaxRenewalYears)
 		}
 		if funded[f.Period-1] == nil {
-			funded[f.Period-1] = map[string]int{}
+			funded[f.Period-1] = map[string]int64{}
+			featureMonths[f.Period-1] = map[string]int64{}
 		}
-		funded[f.Period-1][f.License] += f.Months
+		funded[f.Period-1][f.License] += int64(f.Months)
+		for _, feat := range k.Features {
+			featureMonths[f.Period-1][feat] += int64(f.Months)
+		}
 	}
+	r.periodFeatures = make([][]string, len(b.Periods))
 	for i, p := range b.Periods {
 		if longest := p.From.AddDate(pol.MaxRenewalYears, 0, 0); p.Until.After(longest) {
 			return fail("period %d runs %s to %s, longer than the %d years the vendor's policy allows",
 				i+1, p.From.Format(time.DateOnly), p.Until.Format(time.DateOnly), pol.MaxRenewalYears)
 		}
-		months := p.Months()
+		// A period that licenses nothing would need no key, and so no key
+		// would bound its dates.
+		if funded[i] == nil {
+			return fail("period %d (%s to %s) is funded by no key", i+1, p.From.Format(time.DateOnly), p.Until.Format(time.DateOnly))
+		}
+		months := int64(p.Months())
+		positive := false
 		for _, t := range slices.Sorted(maps.Keys(p.Quota)) {
-			if need := p.Quota[t] * months; funded[i][t] < need {
+			positive = positive || p.Quota[t] > 0
+			if need := int64(p.Quota[t]) * months; funded[i][t] < need {
 				return fail("period %d: the keys fund %d %s license-months, its quota needs %d", i+1, funded[i][t], t, need)
+			}
+		}
+		if !positive {
+			return fail("period %d (%s to %s) licenses nothing", i+1, p.From.Format(time.DateOnly), p.Until.Format(time.DateOnly))
+		}
+		// A feature holds in a period if the keys that carry it fund at
+		// least one license for the period's whole length.
+		for _, feat := range b.Features {
+			if featureMonths[i][feat] >= months {
+				r.periodFeatures[i] = append(r.periodFeatures[i], feat)
 			}
 		}
 	}
@@ -391,9 +433,10 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 		}
 	}
 	// The numbers the wallet wrote, inside the vendor's policy.
-	if graceDays := days(b.Validity.GraceUntil.Sub(b.Validity.Until)); graceDays > pol.GraceDays {
-		return fail("validity.grace_until: %s is %d days after the subscription ends; the vendor's policy allows %d",
-			b.Validity.GraceUntil.Format(time.DateOnly), graceDays, pol.GraceDays)
+	// Dates compared as dates: a span of centuries saturates a Duration.
+	if latest := b.Validity.Until.AddDate(0, 0, pol.GraceDays); b.Validity.GraceUntil.After(latest) {
+		return fail("validity.grace_until: %s is more than %d days after the subscription ends (%s), the most the vendor's policy allows",
+			b.Validity.GraceUntil.Format(time.DateOnly), pol.GraceDays, b.Validity.Until.Format(time.DateOnly))
 	}
 	if b.GrowthAllowancePercent > pol.GrowthAllowancePercent {
 		return fail("growth_allowance_percent: %d; the vendor's policy allows %d", b.GrowthAllowancePercent, pol.GrowthAllowancePercent)
@@ -494,9 +537,17 @@ func AnalyticsRetention(b *bundle.Bundle) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// days rounds d up to whole days. time.Time.Sub saturates for spans longer
-// than about 292 years, so the result is at least 0.
-func days(d time.Duration) int { return max(0, int((d+24*time.Hour-1)/(24*time.Hour))) }
+// days rounds d up to whole days, at least 0. time.Time.Sub saturates for
+// spans longer than about 292 years, so d may be the largest Duration:
+// dividing before rounding keeps that from wrapping.
+func days(d time.Duration) int {
+	const day = 24 * time.Hour
+	n := d / day
+	if d%day > 0 {
+		n++
+	}
+	return int(max(0, n))
+}
 
 func checkBinding(r *Report, b *bundle.Bundle, machines func(string) ([]Machine, error)) error {
 	br := &BindingReport{Status: BindingNotChecked, Required: b.Binding.Required}
@@ -514,8 +565,12 @@ func checkBinding(r *Report, b *bundle.Bundle, machines func(string) ([]Machine,
 		return err
 	}
 	br.Checked, br.Status = true, BindingMatched
+	// A machine matches a server if at least the required number of its
+	// identifiers, and more than half of the server's, are the server's:
+	// one server entry listing the identifiers of several machines cannot
+	// license each of them.
 	for _, m := range ms {
-		best, bestServer := 0, ""
+		best, bestServer, bestOf := 0, "", 0
 		for _, s := range b.Binding.Servers {
 			n := 0
 			for _, id := range m.Identifiers {
@@ -523,8 +578,9 @@ func checkBinding(r *Report, b *bundle.Bundle, machines func(string) ([]Machine,
 					n++
 				}
 			}
-			if n > best {
-				best, bestServer = n, s.Name
+			of := distinct(s.Identifiers)
+			if n > best || n == best && of < bestOf {
+				best, bestServer, bestOf = n, s.Name, of
 			}
 		}
 		br.Matched, br.Server = best, bestServer
@@ -533,8 +589,24 @@ func checkBinding(r *Report, b *bundle.Bundle, machines func(string) ([]Machine,
 			return fmt.Errorf("%w: %s matches %d identifier%s of a licensed server, %d required",
 				ErrBinding, m.Name, best, plural(best), b.Binding.Required)
 		}
+		if 2*best <= bestOf {
+			br.Status = BindingMismatch
+			return fmt.Errorf("%w: %s matches %d of the %d identifiers of server %s; more than half must match",
+				ErrBinding, m.Name, best, bestOf, bestServer)
+		}
 	}
 	return nil
+}
+
+// distinct counts the different strings of ids.
+func distinct(ids []string) int {
+	n := 0
+	for i, id := range ids {
+		if !slices.Contains(ids[:i], id) {
+			n++
+		}
+	}
+	return n
 }
 
 func plural(n int) string {
@@ -549,7 +621,7 @@ func checkQuotas(r *Report, b *bundle.Bundle, opts Options) error {
 	u := opts.Usage
 	if u == nil {
 		for _, t := range slices.Sorted(maps.Keys(per.Quota)) {
-			r.Quotas = append(r.Quotas, QuotaReport{License: t, Allowed: per.Quota[t], Status: "not-checked"})
+			r.Quotas = append(r.Quotas, QuotaReport{License: t, Allowed: int64(per.Quota[t]), Status: "not-checked"})
 		}
 		return nil
 	}
@@ -560,18 +632,31 @@ func checkQuotas(r *Report, b *bundle.Bundle, opts Options) error {
 	for _, s := range b.Binding.Servers {
 		licensed[s.Name] = true
 	}
-	used := map[string]int{}
+	reported := map[string]bool{}
+	used := map[string]int64{}
 	for _, s := range u.Servers {
 		if !licensed[s.Name] {
 			return fmt.Errorf("%w: server %q uses licenses but is not a server of this bundle", ErrBinding, s.Name)
 		}
-		used["camera"] += s.Cameras
-		used["intercom"] += s.Intercoms
+		reported[s.Name] = true
+		used["camera"] += int64(s.Cameras)
+		used["intercom"] += int64(s.Intercoms)
+	}
+	// The quotas are the whole system's: a bundle of several servers is
+	// checked against what all of them use, or each server could use the
+	// whole pool on its own.
+	if len(b.Binding.Servers) > 1 {
+		for _, s := range b.Binding.Servers {
+			if !reported[s.Name] {
+				return fmt.Errorf("%w: the bundle licenses %d servers and its quotas are shared: the usage file must report every one of them, and lacks server %q",
+					ErrQuota, len(b.Binding.Servers), s.Name)
+			}
+		}
 	}
 	var failed []string
-	growth := b.GrowthAllowancePercent
+	growth := int64(b.GrowthAllowancePercent)
 	for _, t := range []string{"camera", "intercom"} {
-		allowed := per.Quota[t]
+		allowed := int64(per.Quota[t])
 		if used[t] == 0 && allowed == 0 {
 			continue
 		}
@@ -587,23 +672,21 @@ func checkQuotas(r *Report, b *bundle.Bundle, opts Options) error {
 		r.Quotas = append(r.Quotas, q)
 	}
 	// Analytics: levels 1-3 license their own types; level 4 licenses all,
-	// and takes what each lower level cannot cover.
-	cat := opts.Catalog
-	if cat == nil {
-		cat = catalog.Default()
-	}
-	var need [5]int
+	// and takes what each lower level cannot cover. A catalog given to the
+	// device can raise a type's level, never lower it below the embedded
+	// catalog's: it is a file on the device, not the vendor's word.
+	var need [5]int64
 	for _, a := range u.Analytics {
-		lvl, err := cat.AnalyticsLevel(a.Type)
+		lvl, err := analyticsLevel(opts.Catalog, a.Type)
 		if err != nil {
 			return errclass.New(ErrMalformed, "usage file: %v", err)
 		}
-		need[lvl] += a.Cameras
+		need[lvl] += int64(a.Cameras)
 	}
-	overflow := 0
+	var overflow int64
 	for lvl := 1; lvl <= 3; lvl++ {
 		t := fmt.Sprintf("analytics-l%d", lvl)
-		allowed := per.Quota[t]
+		allowed := int64(per.Quota[t])
 		if need[lvl] == 0 && allowed == 0 {
 			continue
 		}
@@ -614,7 +697,7 @@ func checkQuotas(r *Report, b *bundle.Bundle, opts Options) error {
 		}
 		r.Quotas = append(r.Quotas, q)
 	}
-	if l4 := per.Quota["analytics-l4"]; l4 > 0 || overflow > 0 {
+	if l4 := int64(per.Quota["analytics-l4"]); l4 > 0 || overflow > 0 {
 		q := QuotaReport{License: "analytics-l4", Allowed: l4, Used: overflow, Limit: l4, Status: "ok"}
 		if overflow > l4 {
 			q.Status = "exceeded"
@@ -622,9 +705,10 @@ func checkQuotas(r *Report, b *bundle.Bundle, opts Options) error {
 		}
 		r.Quotas = append(r.Quotas, q)
 	}
+	granted := r.featuresAt(b, opts.Now)
 	for _, f := range u.Features {
-		if !slices.Contains(b.Features, f) {
-			failed = append(failed, fmt.Sprintf("feature %q is used but not licensed", f))
+		if !slices.Contains(granted, f) {
+			failed = append(failed, fmt.Sprintf("feature %q is used but not licensed now", f))
 		}
 	}
 	if len(failed) > 0 {
@@ -635,4 +719,31 @@ func checkQuotas(r *Report, b *bundle.Bundle, opts Options) error {
 		return fmt.Errorf("%w: %s", ErrQuota, msg)
 	}
 	return nil
+}
+
+// featuresAt returns the features the period in force at t grants (the
+// last period's in its grace).
+func (r *Report) featuresAt(b *bundle.Bundle, t time.Time) []string {
+	for i, p := range b.Periods {
+		if !t.Before(p.From) && t.Before(p.Until) && i < len(r.periodFeatures) {
+			return r.periodFeatures[i]
+		}
+	}
+	if n := len(r.periodFeatures); n > 0 && !t.Before(b.Validity.Until) {
+		return r.periodFeatures[n-1]
+	}
+	return nil
+}
+
+// analyticsLevel returns the level that licenses an analytics type: the
+// embedded catalog's, or cat's where that is higher or the embedded catalog
+// does not know the type.
+func analyticsLevel(cat *catalog.Catalog, typ string) (int, error) {
+	lvl, err := catalog.Default().AnalyticsLevel(typ)
+	if cat != nil {
+		if l, cerr := cat.AnalyticsLevel(typ); cerr == nil && l > lvl {
+			lvl, err = l, nil
+		}
+	}
+	return lvl, err
 }

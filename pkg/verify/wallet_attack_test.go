@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"allot.dev/allot/pkg/allottest"
 	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/cert"
+	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/verify"
 )
 
@@ -83,7 +85,7 @@ func TestWalletNumbersBoundedByPolicy(t *testing.T) {
 	t.Run("a grace of 31 days", func(t *testing.T) {
 		b := clone(w.b)
 		b.Validity.GraceUntil = b.Validity.Until.AddDate(0, 0, 31)
-		expectClass(t, w.reseal(t, wk, b, w.opts), verify.ErrTrust, "allows 30")
+		expectClass(t, w.reseal(t, wk, b, w.opts), verify.ErrTrust, "more than 30 days after")
 	})
 	t.Run("a growth allowance of 10000 %", func(t *testing.T) {
 		b := clone(w.b)
@@ -100,7 +102,7 @@ func TestWalletNumbersBoundedByPolicy(t *testing.T) {
 		tr := *w.w.Trust
 		tr.Policy = cert.Policy{GraceDays: 7, MaxRenewalYears: 5, UnallocatedExpiryYears: 5, AnalyticsRetentionDays: 7, GrowthAllowancePercent: 100}
 		opts.Trust = &tr
-		expectClass(t, verify.Bundle("site.lic", w.doc, opts), verify.ErrTrust, "allows 7")
+		expectClass(t, verify.Bundle("site.lic", w.doc, opts), verify.ErrTrust, "more than 7 days after")
 	})
 	t.Run("a certificate's policy narrows it", func(t *testing.T) {
 		strict := &cert.Policy{GraceDays: 30, MaxRenewalYears: 5, UnallocatedExpiryYears: 5, AnalyticsRetentionDays: 7, GrowthAllowancePercent: 20}
@@ -143,14 +145,30 @@ func TestWalletTimeBoundedByKeys(t *testing.T) {
 		expectClass(t, w.reseal(t, wk, b, w.opts), verify.ErrTrust, "before key")
 	})
 	t.Run("a key moved to another period", func(t *testing.T) {
-		// Two periods: the second funded by nothing but a re-labelled
-		// entry of the first's.
+		// Two periods: the second funded by an entry taken from the
+		// first, which is then short.
 		b := clone(w.b)
 		p := b.Periods[0]
-		b.Periods = []bundle.Period{p, {From: p.Until, Until: p.Until.AddDate(1, 0, 0), Quota: p.Quota}}
+		b.Periods = []bundle.Period{p, {From: p.Until, Until: p.Until.AddDate(1, 0, 0), Quota: map[string]int{"camera": 1}}}
 		b.Validity.Until = b.Periods[1].Until
 		b.Validity.GraceUntil = b.Validity.Until.AddDate(0, 0, 30)
-		expectClass(t, w.reseal(t, wk, b, w.opts), verify.ErrTrust, "period 2: the keys fund 0 camera license-months")
+		b.Funding[len(b.Funding)-1].Period = 2
+		expectClass(t, w.reseal(t, wk, b, w.opts), verify.ErrTrust, "period 1: the keys fund")
+	})
+	t.Run("a period no key funds", func(t *testing.T) {
+		b := clone(w.b)
+		p := b.Periods[0]
+		b.Periods = []bundle.Period{p, {From: p.Until, Until: p.Until.AddDate(5, 0, 0), Quota: map[string]int{"camera": 0}}}
+		b.Validity.Until = b.Periods[1].Until
+		b.Validity.GraceUntil = b.Validity.Until.AddDate(0, 0, 30)
+		expectClass(t, w.reseal(t, wk, b, w.opts), verify.ErrTrust, "period 2 (2027-11-22 to 2032-11-22) is funded by no key")
+	})
+	t.Run("a grace of centuries", func(t *testing.T) {
+		// Time.Sub saturates at about 292 years: dates must be compared
+		// as dates.
+		b := clone(w.b)
+		b.Validity.GraceUntil = time.Date(9999, 11, 22, 0, 0, 0, 0, time.UTC)
+		expectClass(t, w.reseal(t, wk, b, w.opts), verify.ErrTrust, "grace_until")
 	})
 }
 
@@ -217,4 +235,101 @@ func TestAnalyticsRetention(t *testing.T) {
 	if got, ok := verify.AnalyticsRetention(b); ok {
 		t.Errorf("no analytics: %v", got)
 	}
+}
+
+// signKey signs a key of the world's issuer to the bundle's wallet.
+func signKey(t *testing.T, w *world, k licensekey.Key) string {
+	t.Helper()
+	k.Kind, k.Issued, k.Wallet = licensekey.Subscription, w.b.Periods[0].From, w.b.WalletID
+	text, err := k.Sign(w.w.Issuer, w.w.Rand)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
+}
+
+// A feature holds in a period only if the keys that carry it pay for the
+// period's whole length: one intercom-month does not grant a year.
+func TestWalletFeaturesBoundedByFunding(t *testing.T) {
+	w := newWorld(t)
+	wk := allottest.Key("wallet")
+	usage := &verify.Usage{System: w.b.System, Features: []string{"web-dialer"}}
+	for _, c := range []struct {
+		months int
+		ok     bool
+	}{{1, false}, {11, false}, {12, true}} {
+		key := signKey(t, w, licensekey.Key{Product: "intercom", TermMonths: c.months,
+			Licenses: []licensekey.License{{Type: "intercom", Quantity: 1}}, Features: []string{"web-dialer"}})
+		b := clone(w.b)
+		b.Features = []string{"web-dialer"}
+		b.Funding = append(b.Funding, bundle.Funding{Key: key, Period: 1, License: "intercom", Months: c.months})
+		opts := w.opts
+		opts.Usage = usage
+		r := w.reseal(t, wk, b, opts)
+		if c.ok && r.Err != nil {
+			t.Errorf("a key paying %d months for the feature: %v", c.months, r.Err)
+		}
+		if !c.ok && !errors.Is(r.Err, verify.ErrQuota) {
+			t.Errorf("a key paying %d months for a 12-month period's feature: %v, want a quota failure", c.months, r.Err)
+		}
+	}
+}
+
+// A key's product is its issuer's word: a vms chain's binding rule binds a
+// key that calls itself intercom but carries cameras.
+func TestWalletBindingNotEscapedByProduct(t *testing.T) {
+	w := newWorld(t)
+	wk := allottest.Key("wallet")
+	bound := reissue(t, w, func(c *cert.Template) { c.Scope.Binding = map[string]int{"vms": 2} })
+	key := signKey(t, w, licensekey.Key{Product: "intercom", TermMonths: 60,
+		Licenses: []licensekey.License{{Type: "camera", Quantity: 100}}})
+	b := clone(w.b)
+	b.Certificates = [][]byte{w.w.Chain[0].Document(), bound.Document()}
+	b.Funding = []bundle.Funding{{Key: key, Period: 1, License: "camera", Months: 25 * 12}}
+	expectClass(t, w.reseal(t, wk, b, w.opts), verify.ErrTrust, "require 2 for product vms")
+}
+
+// One server entry that lists the identifiers of several machines licenses
+// none of them: more than half of a server's identifiers must match.
+func TestWalletOneServerForManyMachines(t *testing.T) {
+	w := newWorld(t)
+	wk := allottest.Key("wallet")
+	id := func(kind string, n int) string { return fmt.Sprintf("%s:%032x", kind, n) }
+	machine := func(n int) []string { return []string{id("machine-id", n), id("product-uuid", n), id("mac", n)} }
+	b := clone(w.b)
+	b.Binding = bundle.Binding{Required: 2, Servers: []bundle.Server{{Name: "nvr-1",
+		Identifiers: append(append(machine(1), machine(2)...), machine(3)[:2]...)}}}
+	opts := w.opts
+	for n := 1; n <= 3; n++ {
+		opts.Machines = func(string) ([]verify.Machine, error) {
+			return []verify.Machine{{Name: "this machine", Identifiers: machine(n)}}, nil
+		}
+		r := w.reseal(t, wk, b, opts)
+		if !errors.Is(r.Err, verify.ErrBinding) || !strings.Contains(r.Error, "more than half must match") {
+			t.Errorf("machine %d of a shared server entry: %v", n, r.Err)
+		}
+	}
+	// The honest entry: one machine, all or most of its identifiers.
+	b.Binding.Servers[0].Identifiers = append(machine(1), id("disk", 1))
+	opts.Machines = func(string) ([]verify.Machine, error) {
+		return []verify.Machine{{Name: "this machine", Identifiers: machine(1)}}, nil
+	}
+	if r := w.reseal(t, wk, b, opts); r.Err != nil {
+		t.Errorf("3 of its 4 identifiers: %v", r.Err)
+	}
+}
+
+// Quotas times months are summed without wrapping: make test runs this
+// package on a 32-bit platform too, where an int is 32 bits. (A funding
+// entry of more months than any key holds is malformed: package bundle's
+// tests.)
+func TestWalletArithmeticDoesNotWrap(t *testing.T) {
+	w := newWorld(t)
+	wk := allottest.Key("wallet")
+	b := clone(w.b)
+	p := &b.Periods[0]
+	p.Until = bundle.AddMonths(p.From, 43)
+	p.Quota = map[string]int{"camera": 99_882_961} // × 43 months is 2^32 + 27
+	b.Validity.Until, b.Validity.GraceUntil = p.Until, p.Until.AddDate(0, 0, 30)
+	expectClass(t, w.reseal(t, wk, b, w.opts), verify.ErrTrust, "its quota needs 4294967323")
 }

@@ -103,12 +103,12 @@ func (e *env) allocate(c *cli.Context) error {
 			"system": sys.ID, "validity": plan.Validity, "credits": plan.Credits})
 	}
 	last := plan.Periods[len(plan.Periods)-1]
-	printText(e.stdout, "wrote %s: bundle %d of system %s, %s, valid %s to %s (grace until %s)\n",
+	e.out().Printf("wrote %s: bundle %d of system %s, %s, valid %s to %s (grace until %s)\n",
 		out, plan.Sequence, sys.ID, bundle.FormatQuota(last.Quota),
 		plan.Validity.From.Format(time.DateOnly), plan.Validity.Until.Format(time.DateOnly),
 		plan.Validity.GraceUntil.Format(time.DateOnly))
 	for _, cr := range plan.Credits {
-		printText(e.stdout, "credited %d %s license-days to the wallet: %s\n", cr.Days, cr.License, cr.Reason)
+		e.out().Printf("credited %d %s license-days to the wallet: %s\n", cr.Days, cr.License, cr.Reason)
 	}
 	return nil
 }

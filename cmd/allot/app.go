@@ -14,7 +14,6 @@ import (
 	"allot.dev/allot/cmd/internal/verifycli"
 	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/sign/keyfile"
-	"allot.dev/allot/pkg/termtext"
 )
 
 // defaultWallet is the wallet file when neither --wallet nor ALLOT_WALLET
@@ -195,8 +194,8 @@ func exitCode(err error) int {
 }
 
 // report prints err as allot's one-line error (and hint), and returns the
-// exit code. Errors quote names and values from input files, so every
-// line is escaped (termtext): a control code or a newline in them neither
+// exit code. Errors quote names and values from input files: the printer
+// escapes every line, so a control code or a newline in them neither
 // reaches the terminal nor starts another line.
 func (e *env) report(err error) int {
 	code := exitCode(err)
@@ -204,24 +203,24 @@ func (e *env) report(err error) int {
 	if err == nil || errors.As(err, &already) {
 		return code
 	}
-	msg := termtext.Escape(err.Error())
+	p := e.out()
 	if code == errclass.ExitInternal {
-		fmt.Fprintf(e.stderr, "allot: internal error: %s\n", msg)
-		fmt.Fprintf(e.stderr, "allot: hint: this is a bug; please report it with the command you ran\n")
+		p.Eprintf("allot: internal error: %s\n", err)
+		p.Eprintf("allot: hint: this is a bug; please report it with the command you ran\n")
 		return code
 	}
-	fmt.Fprintf(e.stderr, "allot: %s\n", msg)
+	p.Eprintf("allot: %s\n", err)
 	var d *detailError
 	if errors.As(err, &d) {
 		for _, line := range d.details {
-			fmt.Fprintf(e.stderr, "allot: %s\n", termtext.Escape(line))
+			p.Eprintf("allot: %s\n", line)
 		}
 	}
 	var h *hintError
 	if errors.As(err, &h) {
-		fmt.Fprintf(e.stderr, "allot: hint: %s\n", termtext.Escape(h.hint))
+		p.Eprintf("allot: hint: %s\n", h.hint)
 	} else if code == errclass.ExitUsage {
-		fmt.Fprintf(e.stderr, "allot: hint: run the command with --help for its usage\n")
+		p.Eprintf("allot: hint: run the command with --help for its usage\n")
 	}
 	return code
 }

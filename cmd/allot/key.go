@@ -137,7 +137,7 @@ func (e *env) keyIssue(c *cli.Context) error {
 	if !tmpl.Bearer {
 		to = "issued to wallet " + tmpl.Wallet.String()
 	}
-	printText(e.stdout, "wrote %d %s key%s to %s (%s, %s)\n", count, tmpl.Kind, plural(count), out, licenseList(tmpl.Licenses), to)
+	e.out().Printf("wrote %d %s key%s to %s (%s, %s)\n", count, tmpl.Kind, plural(count), out, licenseList(tmpl.Licenses), to)
 	return nil
 }
 
@@ -421,5 +421,5 @@ func (e *env) printKey(k keyInfo) {
 	if k.Error != "" {
 		rows = append(rows, []string{"error", k.Error})
 	}
-	e.table([]string{"field", "value"}, rows)
+	e.out().Table([]string{"field", "value"}, rows)
 }

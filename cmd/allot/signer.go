@@ -113,8 +113,8 @@ func (e *env) signerNew(c *cli.Context) error {
 			"public_key": strings.TrimSpace(line), "fingerprint": sign.Fingerprint(pub), "key_id": sign.IDOf(pub).String(),
 		})
 	}
-	printText(e.stdout, "wrote %s (private key, age-encrypted) and %s (public key)\n", keyPath, pubPath)
-	printText(e.stdout, "fingerprint %s, key id %s\n", sign.Fingerprint(pub), sign.IDOf(pub))
+	e.out().Printf("wrote %s (private key, age-encrypted) and %s (public key)\n", keyPath, pubPath)
+	e.out().Printf("fingerprint %s, key id %s\n", sign.Fingerprint(pub), sign.IDOf(pub))
 	return nil
 }
 
@@ -187,7 +187,7 @@ func (e *env) signerCertify(c *cli.Context) error {
 	if c.Bool("json") {
 		return e.printJSON(certJSON(child))
 	}
-	printText(e.stdout, "wrote %s: %s certificate %s for %s, valid %s to %s, chain of %d\n",
+	e.out().Printf("wrote %s: %s certificate %s for %s, valid %s to %s, chain of %d\n",
 		out, child.Role, child.Serial, subject.Comment, child.ValidFrom.Format(time.DateOnly),
 		child.ValidUntil.Format(time.DateOnly), len(chain))
 	return nil

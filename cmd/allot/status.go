@@ -112,7 +112,7 @@ func (e *env) status(c *cli.Context) error {
 		}
 		table = append(table, []string{r.Bundle, r.License, used, avail, strconv.Itoa(r.Total), r.Until})
 	}
-	if err := e.table([]string{"bundle", "license", "used", "available", "total", "until"}, table); err != nil {
+	if err := e.out().Table([]string{"bundle", "license", "used", "available", "total", "until"}, table); err != nil {
 		return err
 	}
 	return first

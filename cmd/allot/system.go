@@ -187,7 +187,7 @@ func (e *env) systemCreate(c *cli.Context) error {
 		return err
 	}
 	if out != "-" {
-		printText(e.stdout, "wrote %s: system %s of %s, %d server%s, %d device%s, need %s\n",
+		e.out().Printf("wrote %s: system %s of %s, %d server%s, %d device%s, need %s\n",
 			out, id, org, len(sys.Servers), plural(len(sys.Servers)), len(sys.Devices), plural(len(sys.Devices)), formatNeed(sys.Need))
 	}
 	return nil
@@ -262,14 +262,14 @@ func (e *env) systemInspect(c *cli.Context) error {
 		}
 		return e.printJSON(out)
 	}
-	printText(e.stdout, "%s: system %s of %s, need %s; %d identifier%s of a server must match\n",
+	e.out().Printf("%s: system %s of %s, need %s; %d identifier%s of a server must match\n",
 		path, sys.ID, sys.Organization, formatNeed(sys.Need), sys.Binding.Required, plural(sys.Binding.Required))
 	var rows [][]string
 	for _, s := range sys.Servers {
 		rows = append(rows, []string{s.Name, strconv.Itoa(len(s.Identifiers)),
 			strconv.Itoa(counts[s.Name][system.Camera]), strconv.Itoa(counts[s.Name][system.Intercom])})
 	}
-	return e.table([]string{"server", "identifiers", "cameras", "intercoms"}, rows)
+	return e.out().Table([]string{"server", "identifiers", "cameras", "intercoms"}, rows)
 }
 
 func (e *env) fingerprint(c *cli.Context) error {
@@ -282,14 +282,14 @@ func (e *env) fingerprint(c *cli.Context) error {
 	if c.Bool("json") {
 		return e.printJSON(map[string]any{"system_id": sid, "identifiers": hashes})
 	}
-	printText(e.stdout, "this machine's identifiers, hashed for system %q:\n", sid)
+	e.out().Printf("this machine's identifiers, hashed for system %q:\n", sid)
 	var rows [][]string
 	for i, h := range hashes {
 		rows = append(rows, []string{ids[i].Kind, h})
 	}
-	if err := e.table([]string{"kind", "keyed hash"}, rows); err != nil {
+	if err := e.out().Table([]string{"kind", "keyed hash"}, rows); err != nil {
 		return err
 	}
-	printText(e.stdout, "for a system file: --server NAME:%s\n", strings.Join(hashes, ","))
+	e.out().Printf("for a system file: --server NAME:%s\n", strings.Join(hashes, ","))
 	return nil
 }

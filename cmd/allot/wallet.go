@@ -121,8 +121,8 @@ func (e *env) walletInit(c *cli.Context) error {
 		return e.printJSON(map[string]string{"wallet": path, "organization": org, "wallet_id": w.ID.String(),
 			"public_key": w.PublicKey.String()})
 	}
-	printText(e.stdout, "created wallet %s for %q\n", path, org)
-	printText(e.stdout, "wallet id: %s\n", w.ID)
+	e.out().Printf("created wallet %s for %q\n", path, org)
+	e.out().Printf("wallet id: %s\n", w.ID)
 	return nil
 }
 
@@ -176,7 +176,7 @@ func (e *env) walletRedeem(c *cli.Context) error {
 		return err
 	}
 	for _, inv := range res.Skipped {
-		printText(e.stderr, "allot: skipped %s\n", inv.Error())
+		e.out().Eprintf("allot: skipped %s\n", inv.Error())
 	}
 	if len(res.Redeemed) == 0 {
 		return inputErrorf("no valid key to redeem: all %d were skipped", len(res.Skipped))
@@ -192,9 +192,9 @@ func (e *env) walletRedeem(c *cli.Context) error {
 		}
 		return e.printJSON(map[string]any{"redeemed": serials, "skipped": skipped})
 	}
-	printText(e.stdout, "redeemed %d key%s into %s", len(res.Redeemed), plural(len(res.Redeemed)), path)
+	e.out().Printf("redeemed %d key%s into %s", len(res.Redeemed), plural(len(res.Redeemed)), path)
 	if n := len(res.Skipped); n > 0 {
-		printText(e.stdout, "; skipped %d invalid", n)
+		e.out().Printf("; skipped %d invalid", n)
 	}
 	fmt.Fprintln(e.stdout)
 	return nil
@@ -220,7 +220,7 @@ func (e *env) walletStatus(c *cli.Context) error {
 			"balances": bal, "allocations": allocationsJSON(w), "credits": w.Credits,
 		})
 	}
-	printText(e.stdout, "wallet %s of %q, id %s: %d key%s\n", w.Path, w.Organization, w.ID, len(w.Keys), plural(len(w.Keys)))
+	e.out().Printf("wallet %s of %q, id %s: %d key%s\n", w.Path, w.Organization, w.ID, len(w.Keys), plural(len(w.Keys)))
 	if len(bal) > 0 {
 		var rows [][]string
 		for _, b := range bal {
@@ -228,7 +228,7 @@ func (e *env) walletStatus(c *cli.Context) error {
 				strconv.Itoa(b.Allocated), strconv.Itoa(b.Available), strconv.Itoa(b.Expired), strconv.Itoa(b.Credits)})
 		}
 		fmt.Fprintln(e.stdout, "licenses, in license-months (subscription) or units:")
-		if err := e.table([]string{"license", "kind", "keys", "total", "allocated", "available", "expired", "credit days"}, rows); err != nil {
+		if err := e.out().Table([]string{"license", "kind", "keys", "total", "allocated", "available", "expired", "credit days"}, rows); err != nil {
 			return err
 		}
 	}
@@ -240,7 +240,7 @@ func (e *env) walletStatus(c *cli.Context) error {
 				a.Periods[0].From.Format(time.DateOnly), last.Until.Format(time.DateOnly), formatNeed(last.Quota)})
 		}
 		fmt.Fprintln(e.stdout, "allocations:")
-		return e.table([]string{"system", "bundle", "id", "from", "until", "quota"}, rows)
+		return e.out().Table([]string{"system", "bundle", "id", "from", "until", "quota"}, rows)
 	}
 	return nil
 }
@@ -290,7 +290,7 @@ func (e *env) walletBundle(c *cli.Context) error {
 		return err
 	}
 	if out != "-" {
-		printText(e.stdout, "wrote %s: bundle %d of system %s\n", out, found.Sequence, sys)
+		e.out().Printf("wrote %s: bundle %d of system %s\n", out, found.Sequence, sys)
 	}
 	return nil
 }
@@ -308,9 +308,9 @@ func (e *env) walletHistory(c *cli.Context) error {
 	for _, ev := range w.History {
 		rows = append(rows, []string{strconv.Itoa(ev.Seq), ev.Time.Format(time.RFC3339), ev.Who, ev.Op, ev.Note})
 	}
-	if err := e.table([]string{"seq", "time", "who", "operation", "what"}, rows); err != nil {
+	if err := e.out().Table([]string{"seq", "time", "who", "operation", "what"}, rows); err != nil {
 		return err
 	}
-	printText(e.stdout, "%d record%s, hash chain intact; head %s\n", len(w.History), plural(len(w.History)), hex.EncodeToString(head[:]))
+	e.out().Printf("%d record%s, hash chain intact; head %s\n", len(w.History), plural(len(w.History)), hex.EncodeToString(head[:]))
 	return nil
 }

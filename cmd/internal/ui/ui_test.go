@@ -1,4 +1,4 @@
-package main
+package ui
 
 import (
 	"bytes"
@@ -6,11 +6,11 @@ import (
 	"testing"
 )
 
-// printText escapes its string and error arguments whatever the verb (a
+// Fprintf escapes its string and error arguments whatever the verb (a
 // width pads the text before it is escaped), and leaves the others to fmt.
-func TestPrintText(t *testing.T) {
+func TestFprintf(t *testing.T) {
 	var b bytes.Buffer
-	printText(&b, "%s|%q|%#q|%v|%-6s|%d|%s\n", "a\x1b[2Jb", "c\u202ed", "e\u202ef", errors.New("g\nh"), "\u009b", 42, stringer{})
+	Fprintf(&b, "%s|%q|%#q|%v|%-6s|%d|%s\n", "a\x1b[2Jb", "c\u202ed", "e\u202ef", errors.New("g\nh"), "\u009b", 42, stringer{})
 	want := `a\x1b[2Jb|"c\u202ed"|` + "`e\\u202ef`" + `|g\x0ah|\u009b     |42|kind` + "\n"
 	if b.String() != want {
 		t.Errorf("got  %q\nwant %q", b.String(), want)

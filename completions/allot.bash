@@ -18,14 +18,14 @@ _allot() {
         "key issue") words="--signer --cert --product --kind --license --term --feature --wallet-id --bearer --device --count --out --now --catalog --json --passphrase-file --identity --help" ;;
         "key inspect") words="--file --trust --cert --json --help" ;;
         "system") words="create inspect --help" ;;
-        "system create") words="--id --org --collect --name --server --devices --need --require --out --now --catalog --help" ;;
+        "system create") words="--id --org --collect --name --server --devices --need --require --out --now --catalog --json --help" ;;
         "system inspect") words="--catalog --json --help" ;;
         "fingerprint") words="--system-id --json --help" ;;
         "wallet") words="init redeem status bundle history --help" ;;
         "wallet init") words="--org --trust --wallet --now --json --passphrase-file --identity --help" ;;
         "wallet redeem") words="--file --cert --trust --skip-invalid --wallet --now --json --help" ;;
         "wallet status") words="--wallet --now --catalog --json --help" ;;
-        "wallet bundle") words="--system --sequence --out --wallet --help" ;;
+        "wallet bundle") words="--system --sequence --out --wallet --json --help" ;;
         "wallet history") words="--wallet --json --help" ;;
         "allocate") words="--system --years --start --top-up --out --wallet --now --catalog --json --passphrase-file --identity --help" ;;
         "verify") words="--trust --usage --system --state --state-init --catalog --now --json --help" ;;

@@ -38,10 +38,18 @@ type env struct {
 	usage error
 }
 
+// testRand, set only by tests, replaces the system's randomness so that
+// the JSON documents of a run can be compared with golden files.
+var testRand io.Reader
+
 func newEnv() *env {
+	r := rand.Reader
+	if testRand != nil {
+		r = testRand
+	}
 	return &env{
 		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
-		getenv: os.Getenv, rand: rand.Reader,
+		getenv: os.Getenv, rand: r,
 		scryptWorkFactor: scryptWorkFactor,
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -77,13 +76,6 @@ func checkOut(path string) error {
 
 func outExists(path string) error {
 	return withHint(inputErrorf("%s already exists", path), "allot never overwrites an output file: remove it or choose another --out")
-}
-
-func (e *env) printJSON(v any) error {
-	enc := json.NewEncoder(e.stdout)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
 }
 
 // out is the command's printer: the one output layer (package ui).

@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,12 +36,44 @@ func TestMain(m *testing.M) {
 		os.Exit(code)
 	}
 	testscript.Main(m, map[string]func(){
-		"allot": func() { exit(Main(os.Args)) },
+		"allot": func() {
+			if seed := os.Getenv("ALLOT_TEST_SEED"); seed != "" {
+				testRand = seededRand(seed + "\x00" + strings.Join(os.Args[1:], "\x00"))
+			}
+			exit(Main(os.Args))
+		},
 		"allot-verify": func() {
 			exit(verifycli.Run(os.Args[1:], verifycli.Env{
 				Prog: "allot-verify", Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}))
 		},
 	})
+}
+
+// seededRand is a deterministic stream of bytes for a script that sets
+// ALLOT_TEST_SEED: SHA-256 in counter mode over the seed, which includes
+// the command line, so that two commands draw different bytes and one
+// command draws the same bytes at every run.
+func seededRand(seed string) io.Reader {
+	return &counterRand{seed: []byte(seed)}
+}
+
+type counterRand struct {
+	seed []byte
+	n    uint64
+	buf  []byte
+}
+
+func (r *counterRand) Read(p []byte) (int, error) {
+	for len(r.buf) < len(p) {
+		h := sha256.New()
+		h.Write(r.seed)
+		binary.Write(h, binary.BigEndian, r.n)
+		r.n++
+		r.buf = h.Sum(r.buf)
+	}
+	n := copy(p, r.buf)
+	r.buf = r.buf[n:]
+	return n, nil
 }
 
 // Now is the clock of every script, unless a script sets ALLOT_NOW.
@@ -104,6 +139,7 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode":  cmdExitcode,
+			"cmpjson":   cmdCmpJSON,
 			"setfrom":   cmdSetfrom,
 			"replace":   cmdReplace,
 			"machine":   cmdMachine,
@@ -169,6 +205,47 @@ func cmdSetfrom(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("%s: no match for %q", args[1], args[2])
 	}
 	ts.Setenv(args[0], m[1])
+}
+
+// cmpjson FILE GOLDEN [KEY...]: FILE and GOLDEN hold the same JSON
+// document, except for the values of the named keys, anywhere in it (hash
+// chains over age-encrypted data differ at every run).
+func cmdCmpJSON(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 || neg {
+		ts.Fatalf("usage: cmpjson FILE GOLDEN [KEY...]")
+	}
+	masked := func(name string) string {
+		data := ts.ReadFile(name)
+		var v any
+		if err := json.Unmarshal([]byte(data), &v); err != nil {
+			ts.Fatalf("%s: %v", name, err)
+		}
+		var walk func(v any) any
+		walk = func(v any) any {
+			switch x := v.(type) {
+			case map[string]any:
+				for k, e := range x {
+					if slices.Contains(args[2:], k) {
+						x[k] = "(masked)"
+					} else {
+						x[k] = walk(e)
+					}
+				}
+			case []any:
+				for i, e := range x {
+					x[i] = walk(e)
+				}
+			}
+			return v
+		}
+		out, _ := json.MarshalIndent(walk(v), "", "  ")
+		return string(out)
+	}
+	got, want := masked(args[0]), masked(args[1])
+	if got != want {
+		ts.Logf("%s:\n%s\n%s:\n%s", args[0], got, args[1], want)
+		ts.Fatalf("%s and %s differ beyond the keys %v", args[0], args[1], args[2:])
+	}
 }
 
 // replace FILE OLD NEW: replace the first OLD in FILE with NEW, literally;

@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"allot.dev/allot/cmd/internal/ui"
 	"allot.dev/allot/cmd/internal/verifycli"
 	"allot.dev/allot/pkg/catalog"
 	"allot.dev/allot/pkg/cert"
@@ -108,10 +109,8 @@ func (e *env) signerNew(c *cli.Context) error {
 		return err
 	}
 	if c.Bool("json") {
-		return e.printJSON(map[string]string{
-			"name": name, "key_file": keyPath, "public_key_file": pubPath,
-			"public_key": strings.TrimSpace(line), "fingerprint": sign.Fingerprint(pub), "key_id": sign.IDOf(pub).String(),
-		})
+		return e.out().JSON("signer.new", &signerNewResult{Name: name, KeyFile: keyPath, PublicKeyFile: pubPath,
+			PublicKey: strings.TrimSpace(line), Fingerprint: sign.Fingerprint(pub), KeyID: sign.IDOf(pub).String()})
 	}
 	e.out().Printf("wrote %s (private key, age-encrypted) and %s (public key)\n", keyPath, pubPath)
 	e.out().Printf("fingerprint %s, key id %s\n", sign.Fingerprint(pub), sign.IDOf(pub))
@@ -185,7 +184,7 @@ func (e *env) signerCertify(c *cli.Context) error {
 		return err
 	}
 	if c.Bool("json") {
-		return e.printJSON(certJSON(child))
+		return e.out().JSON("signer.certify", &signerCertifyResult{File: out, ChainLength: len(chain), Certificate: certJSON(child)})
 	}
 	e.out().Printf("wrote %s: %s certificate %s for %s, valid %s to %s, chain of %d\n",
 		out, child.Role, child.Serial, subject.Comment, child.ValidFrom.Format(time.DateOnly),
@@ -375,19 +374,40 @@ func loadCatalog(c *cli.Context) (*catalog.Catalog, error) {
 	return catalog.Default(), nil
 }
 
+// signerNewResult is the JSON of `allot signer new`.
+type signerNewResult struct {
+	ui.Head
+	Name          string `json:"name"`
+	KeyFile       string `json:"key_file"`
+	PublicKeyFile string `json:"public_key_file"`
+	PublicKey     string `json:"public_key"`
+	Fingerprint   string `json:"fingerprint"`
+	KeyID         string `json:"key_id"`
+}
+
+// signerCertifyResult is the JSON of `allot signer certify`.
+type signerCertifyResult struct {
+	ui.Head
+	File        string   `json:"file"`
+	ChainLength int      `json:"chain_length"`
+	Certificate certInfo `json:"certificate"`
+}
+
+// certInfo describes a certificate in JSON.
 type certInfo struct {
-	Serial     string     `json:"serial"`
-	Role       string     `json:"role"`
-	Subject    string     `json:"subject"`
-	SubjectID  string     `json:"subject_key_id"`
-	IssuerID   string     `json:"issuer_key_id"`
-	ValidFrom  time.Time  `json:"valid_from"`
-	ValidUntil time.Time  `json:"valid_until"`
-	Scope      cert.Scope `json:"scope"`
+	Serial     string       `json:"serial"`
+	Role       string       `json:"role"`
+	Subject    string       `json:"subject"`
+	SubjectID  string       `json:"subject_key_id"`
+	IssuerID   string       `json:"issuer_key_id"`
+	ValidFrom  time.Time    `json:"valid_from"`
+	ValidUntil time.Time    `json:"valid_until"`
+	Scope      cert.Scope   `json:"scope"`
+	Policy     *cert.Policy `json:"policy"`
 }
 
 func certJSON(c *cert.Certificate) certInfo {
 	return certInfo{Serial: c.Serial, Role: c.Role, Subject: c.Subject.String(),
 		SubjectID: sign.IDOf(c.Subject.Key).String(), IssuerID: sign.IDOf(c.Issuer).String(),
-		ValidFrom: c.ValidFrom, ValidUntil: c.ValidUntil, Scope: c.Scope}
+		ValidFrom: c.ValidFrom, ValidUntil: c.ValidUntil, Scope: c.Scope, Policy: c.Policy}
 }

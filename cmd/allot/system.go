@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"allot.dev/allot/cmd/internal/ui"
 	"allot.dev/allot/cmd/internal/verifycli"
 	"allot.dev/allot/pkg/hwid"
 	"allot.dev/allot/pkg/system"
@@ -40,7 +41,7 @@ func (e *env) systemCommand() *cli.Command {
 					&cli.StringSliceFlag{Name: "need", Usage: "the current need, `TYPE=QTY` (repeat)"},
 					&cli.IntFlag{Name: "require", Value: -1, Usage: "identifiers of a server that must match (default: up to 2)"},
 					outFlag("the system `FILE` (default: ID.system.toml)"),
-					nowFlag(), catalogFlag(),
+					nowFlag(), catalogFlag(), jsonFlag(),
 				},
 				Action: e.systemCreate,
 			},
@@ -78,6 +79,9 @@ func (e *env) systemCreate(c *cli.Context) error {
 	out := c.String("out")
 	if out == "" {
 		out = id + ".system.toml"
+	}
+	if out == "-" && c.Bool("json") {
+		return usageErrorf("system create: --json prints a summary; with --out - the system file itself goes to standard output")
 	}
 	if err := checkOut(out); err != nil {
 		return err
@@ -186,6 +190,9 @@ func (e *env) systemCreate(c *cli.Context) error {
 	if err := e.writeOut(out, data, 0o644); err != nil {
 		return err
 	}
+	if c.Bool("json") {
+		return e.out().JSON("system.create", systemJSON(out, sys))
+	}
 	if out != "-" {
 		e.out().Printf("wrote %s: system %s of %s, %d server%s, %d device%s, need %s\n",
 			out, id, org, len(sys.Servers), plural(len(sys.Servers)), len(sys.Devices), plural(len(sys.Devices)), formatNeed(sys.Need))
@@ -244,23 +251,7 @@ func (e *env) systemInspect(c *cli.Context) error {
 	}
 	counts := sys.Counts()
 	if c.Bool("json") {
-		type server struct {
-			Name        string         `json:"name"`
-			Identifiers int            `json:"identifiers"`
-			Devices     map[string]int `json:"devices"`
-		}
-		out := struct {
-			ID           string         `json:"id"`
-			Organization string         `json:"organization"`
-			Required     int            `json:"binding_required"`
-			Need         map[string]int `json:"need"`
-			Servers      []server       `json:"servers"`
-			Devices      int            `json:"devices"`
-		}{ID: sys.ID, Organization: sys.Organization, Required: sys.Binding.Required, Need: sys.Need, Devices: len(sys.Devices)}
-		for _, s := range sys.Servers {
-			out.Servers = append(out.Servers, server{s.Name, len(s.Identifiers), counts[s.Name]})
-		}
-		return e.printJSON(out)
+		return e.out().JSON("system.inspect", systemJSON(path, sys))
 	}
 	e.out().Printf("%s: system %s of %s, need %s; %d identifier%s of a server must match\n",
 		path, sys.ID, sys.Organization, formatNeed(sys.Need), sys.Binding.Required, plural(sys.Binding.Required))
@@ -280,7 +271,11 @@ func (e *env) fingerprint(c *cli.Context) error {
 	sid := c.String("system-id")
 	hashes := hwid.HashAll(sid, ids)
 	if c.Bool("json") {
-		return e.printJSON(map[string]any{"system_id": sid, "identifiers": hashes})
+		res := &fingerprintResult{SystemID: sid}
+		for i, h := range hashes {
+			res.Identifiers = append(res.Identifiers, fingerprintID{Kind: ids[i].Kind, Hash: h})
+		}
+		return e.out().JSON("fingerprint", res)
 	}
 	e.out().Printf("this machine's identifiers, hashed for system %q:\n", sid)
 	var rows [][]string
@@ -292,4 +287,49 @@ func (e *env) fingerprint(c *cli.Context) error {
 	}
 	e.out().Printf("for a system file: --server NAME:%s\n", strings.Join(hashes, ","))
 	return nil
+}
+
+// systemResult is the JSON of `allot system create` and `allot system
+// inspect`: a summary of the system file.
+type systemResult struct {
+	ui.Head
+	File            string         `json:"file"`
+	ID              string         `json:"id"`
+	Organization    string         `json:"organization"`
+	BindingRequired int            `json:"binding_required"`
+	Need            map[string]int `json:"need"`
+	Servers         []serverJSON   `json:"servers"`
+	Devices         int            `json:"devices"`
+}
+
+type serverJSON struct {
+	Name        string         `json:"name"`
+	Identifiers int            `json:"identifiers"`
+	Devices     map[string]int `json:"devices"` // by device type
+}
+
+func systemJSON(file string, sys *system.System) *systemResult {
+	counts := sys.Counts()
+	res := &systemResult{File: file, ID: sys.ID, Organization: sys.Organization,
+		BindingRequired: sys.Binding.Required, Need: sys.Need, Devices: len(sys.Devices)}
+	for _, s := range sys.Servers {
+		devs := counts[s.Name]
+		if devs == nil {
+			devs = map[string]int{}
+		}
+		res.Servers = append(res.Servers, serverJSON{s.Name, len(s.Identifiers), devs})
+	}
+	return res
+}
+
+// fingerprintResult is the JSON of `allot fingerprint`.
+type fingerprintResult struct {
+	ui.Head
+	SystemID    string          `json:"system_id"`
+	Identifiers []fingerprintID `json:"identifiers"`
+}
+
+type fingerprintID struct {
+	Kind string `json:"kind"`
+	Hash string `json:"hash"`
 }

@@ -90,9 +90,9 @@ type Report struct {
 	Bundle   *Summary       `json:"bundle,omitempty"`
 	Time     *TimeReport    `json:"time,omitempty"`
 	Binding  *BindingReport `json:"binding,omitempty"`
-	Quotas   []QuotaReport  `json:"quotas,omitempty"`
-	Keys     []KeyReport    `json:"keys,omitempty"`
-	Warnings []string       `json:"warnings,omitempty"`
+	Quotas   []QuotaReport  `json:"quotas"`
+	Keys     []KeyReport    `json:"keys"`
+	Warnings []string       `json:"warnings"`
 
 	// Err is the failure, nil when the bundle is licensed.
 	Err error `json:"-"`
@@ -201,10 +201,36 @@ func (v *Verifier) Bundle(file string, doc []byte) *Report {
 	}
 	r.Err = err
 	r.Status = statusOf(r, err)
+	r.emptyLists()
 	if err != nil {
 		r.Error = err.Error()
 	}
 	return r
+}
+
+// Unreadable returns the report of a bundle file that could not be read.
+func Unreadable(file string, err error) *Report {
+	err = errclass.Wrap(ErrMalformed, err)
+	r := &Report{File: file, Status: StatusMalformed, Error: err.Error(), Err: err}
+	r.emptyLists()
+	return r
+}
+
+// emptyLists makes the report's lists empty rather than nil, so that its
+// JSON says [] and never null.
+func (r *Report) emptyLists() {
+	if r.Quotas == nil {
+		r.Quotas = []QuotaReport{}
+	}
+	if r.Keys == nil {
+		r.Keys = []KeyReport{}
+	}
+	if r.Warnings == nil {
+		r.Warnings = []string{}
+	}
+	if r.Bundle != nil && r.Bundle.Features == nil {
+		r.Bundle.Features = []string{}
+	}
 }
 
 func statusOf(r *Report, err error) string {

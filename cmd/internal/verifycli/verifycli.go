@@ -226,10 +226,14 @@ func Run(args []string, env Env) int {
 	stdout := bufio.NewWriter(env.Stdout)
 	defer stdout.Flush()
 	if o.json {
+		// The shape of every allot JSON document: version and type first
+		// (cmd/internal/ui, which this binary does not link).
 		out := struct {
+			Version  int              `json:"version"`
+			Type     string           `json:"type"`
 			ExitCode int              `json:"exit_code"`
 			Bundles  []*verify.Report `json:"bundles"`
-		}{code, reports}
+		}{1, "verify", code, reports}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		enc.Encode(out)
@@ -323,8 +327,7 @@ func run(o *options, env Env) ([]*verify.Report, error) {
 			if errors.As(err, &pe) {
 				err = pe.Err
 			}
-			reports[i] = &verify.Report{File: f, Status: verify.StatusMalformed, Error: err.Error(),
-				Err: errclass.Wrap(verify.ErrMalformed, err)}
+			reports[i] = verify.Unreadable(f, err)
 			return
 		}
 		reports[i] = v.Bundle(f, doc)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -19,7 +18,6 @@ import (
 	"allot.dev/allot/pkg/catalog"
 	"allot.dev/allot/pkg/cert"
 	"allot.dev/allot/pkg/licensekey"
-	"allot.dev/allot/pkg/parallel"
 	"allot.dev/allot/pkg/tomlfile"
 	"allot.dev/allot/pkg/verify"
 	"allot.dev/allot/pkg/wallet"
@@ -49,7 +47,7 @@ func (e *env) keyCommand() *cli.Command {
 					&cli.StringFlag{Name: "device", Usage: "the device serial a hardware or expansion key is tied to"},
 					&cli.IntFlag{Name: "count", Value: 1, Usage: "how many keys to issue"},
 					outFlag("the keys `FILE`, one key a line"),
-					nowFlag(), catalogFlag(), jsonFlag(),
+					nowFlag(), catalogFlag(), jsonFlag(), quietFlag(),
 				}, secretFlags()...),
 				Action: e.keyIssue,
 			},
@@ -121,9 +119,11 @@ func (e *env) keyIssue(c *cli.Context) error {
 			return fmt.Errorf("refused: %w", err)
 		}
 	}
+	progress := e.out().Progress("keys", count, c.Bool("quiet"))
 	err = e.writeOutFunc(out, 0o644, func(w io.Writer) error {
-		return issueKeys(w, tmpl, priv, count, e.rand)
+		return licensekey.Issue(w, tmpl, priv, count, e.rand, progress.Set)
 	})
+	progress.Done()
 	if err != nil {
 		return err
 	}
@@ -220,53 +220,6 @@ func keyTemplate(c *cli.Context, cat *catalog.Catalog, now time.Time) (*licensek
 			"the site installer's `allot wallet init` prints the wallet id")
 	}
 	return k, nil
-}
-
-// issueBatch is how many keys are signed side by side before they are
-// written out: enough to keep every core busy, few enough that the keys of
-// a large --count are never all in memory.
-const issueBatch = 4096
-
-// issueKeys signs count keys copied from tmpl, on every core, and writes
-// them to w as text, one a line, in a stable order.
-func issueKeys(w io.Writer, tmpl *licensekey.Key, priv ed25519.PrivateKey, count int, rand io.Reader) error {
-	// Keys made from one template differ only in their serials, so their
-	// texts have one length, and each key is written straight into its
-	// place in the batch.
-	line := tmpl.TextLen() + 1
-	size := min(count, issueBatch)
-	serials := make([]byte, size*licensekey.SerialSize)
-	batch := make([]byte, size*line)
-	errs := make([]error, size)
-	for start := 0; start < count; start += issueBatch {
-		n := min(issueBatch, count-start)
-		// Serials come from one reader, read in order: crypto/rand is
-		// safe for concurrent use, but a test's reader need not be.
-		if _, err := io.ReadFull(rand, serials[:n*licensekey.SerialSize]); err != nil {
-			return err
-		}
-		parallel.For(n, 0, func(i int) {
-			k := *tmpl
-			s, err := k.Sign(priv, bytes.NewReader(serials[i*licensekey.SerialSize:(i+1)*licensekey.SerialSize]))
-			if err == nil && len(s)+1 != line {
-				err = fmt.Errorf("key %d has %d characters, not %d", start+i+1, len(s), line-1)
-			}
-			if errs[i] = err; err == nil {
-				copy(batch[i*line:], s)
-				batch[(i+1)*line-1] = '\n'
-			}
-		})
-		// The first error only: errors.Join would make it several lines.
-		for _, err := range errs[:n] {
-			if err != nil {
-				return err
-			}
-		}
-		if _, err := w.Write(batch[:n*line]); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // readKeyInputs reads keys from arguments and from --file; blank lines and

@@ -46,6 +46,7 @@ func (e *env) walletCommand() *cli.Command {
 					&cli.StringSliceFlag{Name: "cert", Usage: "certificate chain `FILE` of the keys' issuer (repeat)"},
 					&cli.StringFlag{Name: "trust", Usage: "vendor roots `FILE`, added to the wallet's", EnvVars: []string{"ALLOT_TRUST"}},
 					&cli.BoolFlag{Name: "skip-invalid", Usage: "redeem the valid keys and report the others"},
+					quietFlag(),
 					walletFlag(), nowFlag(), jsonFlag(),
 				},
 				Action: e.walletRedeem,
@@ -154,8 +155,10 @@ func (e *env) walletRedeem(c *cli.Context) error {
 	}
 	var res *wallet.RedeemResult
 	path := walletPath(c)
+	progress := e.out().Progress("keys checked", len(inputs), c.Bool("quiet"))
 	_, err = wallet.Update(path, now, e.who(), func(w *wallet.Wallet) (*wallet.Change, error) {
-		ch, r, err := w.Redeem(inputs, certs, w.TrustFor(extra), c.Bool("skip-invalid"))
+		ch, r, err := w.RedeemProgress(inputs, certs, w.TrustFor(extra), c.Bool("skip-invalid"), progress.Set)
+		progress.Done()
 		res = r
 		return ch, err
 	})

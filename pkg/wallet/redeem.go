@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"allot.dev/allot/pkg/cert"
 	"allot.dev/allot/pkg/errclass"
@@ -81,6 +82,12 @@ type RedeemResult struct {
 // batch is refused with a *BatchError; otherwise the failures are reported
 // in the result and the rest is redeemed.
 func (w *Wallet) Redeem(inputs []Input, certs []*cert.Certificate, trust *cert.Trust, skipInvalid bool) (*Change, *RedeemResult, error) {
+	return w.RedeemProgress(inputs, certs, trust, skipInvalid, nil)
+}
+
+// RedeemProgress is Redeem reporting, through done (which must be safe for
+// concurrent use), how many keys' signatures have been checked.
+func (w *Wallet) RedeemProgress(inputs []Input, certs []*cert.Certificate, trust *cert.Trust, skipInvalid bool, done func(n int)) (*Change, *RedeemResult, error) {
 	if len(trust.Roots) == 0 {
 		return nil, nil, errclass.New(ErrNoTrust, "%s knows no vendor root to check keys against", w.Path)
 	}
@@ -124,9 +131,13 @@ func (w *Wallet) Redeem(inputs []Input, certs []*cert.Certificate, trust *cert.T
 
 	// Signatures are the expensive part: check them on every core, once
 	// there are enough of them to be worth a goroutine each 64.
+	var checked atomic.Int64
 	parallel.For(len(items), max(1, len(items)/64), func(i int) {
 		if items[i].err == nil {
 			items[i].chain, items[i].err = pool.Authorize(items[i].key)
+		}
+		if n := checked.Add(1); done != nil && (n%256 == 0 || int(n) == len(items)) {
+			done(int(n))
 		}
 	})
 

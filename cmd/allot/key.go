@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -164,34 +163,19 @@ func plural(n int) string {
 // keyTemplate builds the key every issued key copies, checked against the
 // catalog.
 func keyTemplate(c *cli.Context, cat *catalog.Catalog, now time.Time) (*licensekey.Key, error) {
-	prod, err := cat.Product(c.String("product"))
-	if err != nil {
-		return nil, usageErrorf("--product: %v", err)
-	}
 	kind, err := licensekey.ParseKind(c.String("kind"))
 	if err != nil {
 		return nil, usageErrorf("--kind: %v", err)
 	}
-	if !prod.HasKind(kind) {
-		return nil, usageErrorf("--kind: product %s is not sold as %s licenses", prod.Code, kind)
-	}
-	k := &licensekey.Key{Kind: kind, Product: prod.Code, Issued: allocate.Day(now), Device: c.String("device")}
+	k := &licensekey.Key{Kind: kind, Product: c.String("product"), Issued: allocate.Day(now), Device: c.String("device")}
 	for _, s := range c.StringSlice("license") {
 		typ, q, err := parseTypeQty(s)
 		if err != nil {
 			return nil, usageErrorf("--license: %v", err)
 		}
-		if _, ok := prod.LicenseType(typ); !ok {
-			return nil, usageErrorf("--license: product %s has no license type %q", prod.Code, typ)
-		}
 		k.Licenses = append(k.Licenses, licensekey.License{Type: typ, Quantity: q})
 	}
-	for _, f := range c.StringSlice("feature") {
-		if !slices.Contains(prod.Features, f) {
-			return nil, usageErrorf("--feature: product %s has no feature %q", prod.Code, f)
-		}
-		k.Features = append(k.Features, f)
-	}
+	k.Features = c.StringSlice("feature")
 	switch term := c.String("term"); {
 	case kind != licensekey.Subscription && term != "":
 		return nil, usageErrorf("--term: %s keys are perpetual", kind)
@@ -218,6 +202,9 @@ func keyTemplate(c *cli.Context, cat *catalog.Catalog, now time.Time) (*licensek
 	default:
 		return nil, withHint(usageErrorf("key issue: give --wallet-id (the site's wallet) or --bearer"),
 			"the site installer's `allot wallet init` prints the wallet id")
+	}
+	if err := cat.CheckKey(k); err != nil {
+		return nil, usageErrorf("--%v", err) // the field is the flag's name
 	}
 	return k, nil
 }

@@ -23,7 +23,7 @@ _allot() {
         "fingerprint") words="--system-id --json --help" ;;
         "wallet") words="init redeem status bundle history --help" ;;
         "wallet init") words="--org --trust --wallet --now --json --passphrase-file --identity --help" ;;
-        "wallet redeem") words="--file --cert --trust --skip-invalid --quiet --wallet --now --json --help" ;;
+        "wallet redeem") words="--file --cert --trust --skip-invalid --quiet --wallet --now --catalog --json --help" ;;
         "wallet status") words="--wallet --now --catalog --json --help" ;;
         "wallet bundle") words="--system --sequence --out --wallet --json --help" ;;
         "wallet history") words="--wallet --json --help" ;;

@@ -121,6 +121,7 @@ complete -c allot -n '__allot_is "wallet redeem"' -l skip-invalid -d 'redeem the
 complete -c allot -n '__allot_is "wallet redeem"' -l quiet -d 'show no progress on a terminal'
 complete -c allot -n '__allot_is "wallet redeem"' -l wallet -r -F -d 'the wallet file (default: $ALLOT_WALLET, else allot.wallet)'
 complete -c allot -n '__allot_is "wallet redeem"' -l now -r -F -d 'the current time, RFC 3339 or a date (default: $ALLOT_NOW, else the clock)'
+complete -c allot -n '__allot_is "wallet redeem"' -l catalog -r -F -d 'a catalog file (default: the embedded catalog)'
 complete -c allot -n '__allot_is "wallet redeem"' -l json -d 'print the result as JSON'
 complete -c allot -n '__allot_is "wallet redeem"' -l help -d 'show help'
 complete -c allot -n '__allot_is "wallet status"' -l wallet -r -F -d 'the wallet file (default: $ALLOT_WALLET, else allot.wallet)'

@@ -22,7 +22,7 @@ Register-ArgumentCompleter -Native -CommandName allot -ScriptBlock {
         'fingerprint' = @('--system-id', '--json', '--help')
         'wallet' = @('init', 'redeem', 'status', 'bundle', 'history', '--help')
         'wallet init' = @('--org', '--trust', '--wallet', '--now', '--json', '--passphrase-file', '--identity', '--help')
-        'wallet redeem' = @('--file', '--cert', '--trust', '--skip-invalid', '--quiet', '--wallet', '--now', '--json', '--help')
+        'wallet redeem' = @('--file', '--cert', '--trust', '--skip-invalid', '--quiet', '--wallet', '--now', '--catalog', '--json', '--help')
         'wallet status' = @('--wallet', '--now', '--catalog', '--json', '--help')
         'wallet bundle' = @('--system', '--sequence', '--out', '--wallet', '--json', '--help')
         'wallet history' = @('--wallet', '--json', '--help')

@@ -47,7 +47,7 @@ func (e *env) walletCommand() *cli.Command {
 					&cli.StringFlag{Name: "trust", Usage: "vendor roots `FILE`, added to the wallet's", EnvVars: []string{"ALLOT_TRUST"}},
 					&cli.BoolFlag{Name: "skip-invalid", Usage: "redeem the valid keys and report the others"},
 					quietFlag(),
-					walletFlag(), nowFlag(), jsonFlag(),
+					walletFlag(), nowFlag(), catalogFlag(), jsonFlag(),
 				},
 				Action: e.walletRedeem,
 			},
@@ -137,6 +137,10 @@ func (e *env) walletRedeem(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	cat, err := loadCatalog(c)
+	if err != nil {
+		return err
+	}
 	var extra *cert.Trust
 	if p := c.String("trust"); p != "" {
 		t, err := verify.LoadTrust(p)
@@ -157,7 +161,8 @@ func (e *env) walletRedeem(c *cli.Context) error {
 	path := walletPath(c)
 	progress := e.out().Progress("keys checked", len(inputs), c.Bool("quiet"))
 	_, err = wallet.Update(path, now, e.who(), func(w *wallet.Wallet) (*wallet.Change, error) {
-		ch, r, err := w.RedeemProgress(inputs, certs, w.TrustFor(extra), c.Bool("skip-invalid"), progress.Set)
+		ch, r, err := w.RedeemWith(inputs, wallet.RedeemOptions{Certs: certs, Trust: w.TrustFor(extra),
+			SkipInvalid: c.Bool("skip-invalid"), Now: now, ExpiryYears: cat.Policy.UnallocatedExpiryYears, Progress: progress.Set})
 		progress.Done()
 		res = r
 		return ch, err

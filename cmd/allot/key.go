@@ -118,7 +118,7 @@ func (e *env) keyIssue(c *cli.Context) error {
 			return fmt.Errorf("refused: %w", err)
 		}
 	}
-	progress := e.out().Progress("keys", count, c.Bool("quiet"))
+	progress := e.out().Progress("keys", count, c.Bool("quiet") || c.Bool("json"))
 	err = e.writeOutFunc(out, 0o644, func(w io.Writer) error {
 		return licensekey.Issue(w, tmpl, priv, count, e.rand, progress.Set)
 	})

@@ -159,7 +159,7 @@ func (e *env) walletRedeem(c *cli.Context) error {
 	}
 	var res *wallet.RedeemResult
 	path := walletPath(c)
-	progress := e.out().Progress("keys checked", len(inputs), c.Bool("quiet"))
+	progress := e.out().Progress("keys checked", len(inputs), c.Bool("quiet") || c.Bool("json"))
 	_, err = wallet.Update(path, now, e.who(), func(w *wallet.Wallet) (*wallet.Change, error) {
 		ch, r, err := w.RedeemWith(inputs, wallet.RedeemOptions{Certs: certs, Trust: w.TrustFor(extra),
 			SkipInvalid: c.Bool("skip-invalid"), Now: now, ExpiryYears: cat.Policy.UnallocatedExpiryYears, Progress: progress.Set})

@@ -14,7 +14,8 @@ import (
 // the count done, a bar, the rate and the time left, redrawn at most ten
 // times a second and cleared when the work is done. On anything but a
 // terminal, or with --quiet, it prints nothing: scripts and CI see only
-// the result. A nil *Progress does nothing, so callers need not check.
+// the result; nor with --json, whose output is for scripts. A nil
+// *Progress does nothing, so callers need not check.
 type Progress struct {
 	w     io.Writer
 	what  string
@@ -28,8 +29,8 @@ type Progress struct {
 }
 
 // Progress returns a progress line for total units of what ("keys"), or
-// nil where none should show: stderr is not a terminal, quiet is set, or
-// the work is too small to need one.
+// nil where none should show: stderr is not a terminal, quiet is set (the
+// caller sets it for --quiet and --json), or the work is too small.
 func (p *Printer) Progress(what string, total int, quiet bool) *Progress {
 	if quiet || total < 2 || !isTerminal(p.Stderr) {
 		return nil

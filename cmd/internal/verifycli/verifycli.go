@@ -248,6 +248,7 @@ func Run(args []string, env Env) int {
 		}{1, "verify", code, reports}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		enc.Encode(out)
 	} else {
 		for _, r := range reports {
@@ -345,7 +346,7 @@ func run(o *options, env Env) ([]*verify.Report, error) {
 		reports[i] = v.Bundle(f, doc)
 	}
 	var progress Progress
-	if env.Progress != nil && !o.quiet && len(o.bundles) > 1 {
+	if env.Progress != nil && !o.quiet && !o.json && len(o.bundles) > 1 {
 		progress = env.Progress(len(o.bundles))
 	}
 	if progress == nil {

@@ -1,0 +1,642 @@
+// Package tree is the quota tree of a system: groups, subgroups and
+// apartments (any depth, a path like tower-a/floor-3/apt-12), and users
+// attached to one or more groups or created by another user. The system is
+// the root; a node with restriction enabled carries its own limits (quotas
+// per license type, features, a validity window), and a node without uses
+// its parent's limits and pool.
+//
+// The same model serves the system file (package system), the allocation
+// (package allocate) and the device (package verify): a Model is built from
+// a Tree and the root's limits (the system's need on the command line, the
+// bundle's period in force on a device), Check applies the rules,
+// CheckUsage compares what each node uses with its limits, and Ask answers
+// a device's question for one node and user. The package depends on the
+// standard library and package licensekey only, so a device links it.
+package tree
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"allot.dev/allot/pkg/licensekey"
+)
+
+// Limits of the tree, enforced by every reader.
+const (
+	MaxDepth    = 16  // segments of a group path
+	MaxPathLen  = 255 // bytes of a group path
+	MaxNameLen  = 64  // bytes of a user name and of a path segment
+	MaxGroupsOf = 64  // groups one user is attached to
+	// MaxQuantity bounds a node's quota of one type: what a system
+	// file's need may ask for.
+	MaxQuantity = licensekey.MaxQuantity * 100
+	// MaxRemindDays bounds how many days ahead a reminder starts.
+	MaxRemindDays = 3650
+)
+
+// Reminder frequencies of a group's validity window.
+var RemindEvery = []string{"once", "daily", "weekly", "every-30-days"}
+
+// Limits are what a restricted node carries of its own. A restricted node
+// has exactly the quotas it lists (a type it does not list is 0 for it);
+// its features are those it lists, or its parent's if it lists none (nil,
+// not an empty list); its validity window is its own From and Until where
+// set, else its parent's.
+type Limits struct {
+	Quota    map[string]int
+	Features []string  // nil: the parent's
+	From     time.Time // zero: from when the parent is valid
+	Until    time.Time // zero: until the parent ends; exclusive
+}
+
+// empty reports whether l sets nothing.
+func (l *Limits) empty() bool {
+	return len(l.Quota) == 0 && l.Features == nil && l.From.IsZero() && l.Until.IsZero()
+}
+
+// Group is a group, subgroup or apartment.
+type Group struct {
+	Path     string
+	Restrict bool
+	Limits
+	// RemindDays and RemindEvery say when `allot remind` warns that the
+	// group's validity ends: that many days ahead, at that frequency.
+	RemindDays  int
+	RemindEvery string
+}
+
+// User is a user attached to groups (none: the system itself), or a
+// sub-user hanging under the user that created it.
+type User struct {
+	Name      string
+	Groups    []string
+	CreatedBy string
+	// Paused keeps the user's place and reservation; it may use nothing.
+	Paused   bool
+	Restrict bool
+	Limits
+}
+
+// Tree is a system's groups and users, in file order.
+type Tree struct {
+	Groups []Group
+	Users  []User
+}
+
+// Len returns the number of nodes, groups and users.
+func (t *Tree) Len() int {
+	if t == nil {
+		return 0
+	}
+	return len(t.Groups) + len(t.Users)
+}
+
+// Root is what the root of the tree, the system, has.
+type Root struct {
+	Name  string         // for messages: "system site-42"
+	Quota map[string]int // every license type; one not listed is 0
+	// Features are the root's features; AnyFeature lifts the bound (a
+	// system file, whose features are the catalog's).
+	Features   []string
+	AnyFeature bool
+	From       time.Time // zero: unbounded
+	Until      time.Time // zero: unbounded; exclusive
+}
+
+// Kind is the kind of a rule a tree breaks.
+type Kind int
+
+// Kinds of errors.
+const (
+	// Structure: the tree is malformed (a missing parent, a name twice).
+	Structure Kind = iota + 1
+	// Quota: a quota, a feature or a pause is exceeded.
+	Quota
+	// Validity: a validity window lies outside its parent's, or a node is
+	// used outside its window.
+	Validity
+)
+
+// Error is a tree that breaks a rule: one line naming the node, and for a
+// quota the license type and both numbers.
+type Error struct {
+	Kind    Kind
+	Field   string // where in a system file: "group[3].quota.sip-number"
+	Node    string // "group tower-a/floor-2", "user alice", "system site-42"
+	License string // the license type, if the rule is about one
+	Msg     string
+	// NotYet marks a Validity error of a window that has not begun.
+	NotYet bool
+}
+
+func (e *Error) Error() string {
+	if e.Node == "" {
+		return e.Msg
+	}
+	return e.Node + ": " + e.Msg
+}
+
+// IsKind reports whether err is a tree *Error of kind k.
+func IsKind(err error, k Kind) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Kind == k
+}
+
+// ValidPath checks a group path: 1 to MaxDepth segments joined by '/', each
+// 1 to 64 letters, digits, '.', '_' and '-' (not "." or "..").
+func ValidPath(p string) error {
+	if p == "" {
+		return errors.New("missing")
+	}
+	if len(p) > MaxPathLen {
+		return fmt.Errorf("%q is longer than %d characters", p, MaxPathLen)
+	}
+	n := 0
+	for seg := range strings.SplitSeq(p, "/") {
+		n++
+		if seg == "" {
+			return fmt.Errorf("%q has an empty segment: write a/b/c", p)
+		}
+		if seg == "." || seg == ".." {
+			return fmt.Errorf("%q: %q is not a group name", p, seg)
+		}
+		if err := validName(seg); err != nil {
+			return fmt.Errorf("%q: %v", p, err)
+		}
+	}
+	if n > MaxDepth {
+		return fmt.Errorf("%q is %d groups deep, at most %d", p, n, MaxDepth)
+	}
+	return nil
+}
+
+// ValidUser checks a user name: 1 to 64 letters, digits, '.', '_', '-'
+// and '@' (an e-mail address is a name).
+func ValidUser(s string) error {
+	if s == "" {
+		return errors.New("missing")
+	}
+	return validName(strings.ReplaceAll(s, "@", "_"))
+}
+
+func validName(s string) error {
+	if len(s) > MaxNameLen {
+		return fmt.Errorf("%q is longer than %d characters", s, MaxNameLen)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			if c >= 0x21 && c < 0x7f {
+				return fmt.Errorf("%q: character %q is not allowed (letters, digits, '.', '_', '-')", s, c)
+			}
+			return fmt.Errorf("%q: byte %#02x is not allowed (letters, digits, '.', '_', '-')", s, c)
+		}
+	}
+	return nil
+}
+
+// Parent returns the path of a group's parent: "" for a top-level group.
+func Parent(path string) string {
+	if i := strings.LastIndexByte(path, '/'); i >= 0 {
+		return path[:i]
+	}
+	return ""
+}
+
+// Within reports whether path is node or lies below it ("" is the root,
+// above everything).
+func Within(path, node string) bool {
+	return node == "" || path == node || strings.HasPrefix(path, node+"/")
+}
+
+// GroupName and UserName name nodes in messages.
+func GroupName(path string) string { return "group " + path }
+
+// UserName names a user in messages.
+func UserName(name string) string { return "user " + name }
+
+// node ids: 0 is the root, 1..len(Groups) the groups, then the users.
+type nodeID = int32
+
+type node struct {
+	parents    []nodeID
+	restricted bool
+	depth      int32 // groups: segments; users: 0
+	eff        *eff
+	pools      []nodeID // the nodes whose limits and pool this one uses
+	children   []nodeID // groups and users directly below (display, removal)
+}
+
+// eff is a node's effective limits: its own if restricted, else its
+// parent's (several parents: the strictest of them).
+type eff struct {
+	quota    map[string]int
+	features map[string]bool // nil: any feature
+	from     time.Time
+	until    time.Time
+}
+
+func (e *eff) hasFeature(f string) bool { return e.features == nil || e.features[f] }
+
+// Model is a tree with its root, indexed for the rules and questions.
+type Model struct {
+	Tree   *Tree
+	Root   Root
+	groups map[string]nodeID
+	users  map[string]nodeID
+	nodes  []node
+}
+
+// New checks the tree's structure and indexes it under root: every group's
+// parent is a group (or the root), names and paths are unique and valid,
+// users' groups and creators exist, no user is its own creator, and only
+// restricted nodes carry limits. It does not apply the quota rules: Check
+// does.
+func New(t *Tree, root Root) (*Model, error) {
+	if t == nil {
+		t = &Tree{}
+	}
+	m := &Model{Tree: t, Root: root,
+		groups: make(map[string]nodeID, len(t.Groups)),
+		users:  make(map[string]nodeID, len(t.Users)),
+		nodes:  make([]node, 1+len(t.Groups)+len(t.Users)),
+	}
+	m.nodes[0] = node{restricted: true, pools: []nodeID{0}}
+	rootEff := &eff{quota: root.Quota, from: root.From, until: root.Until}
+	if rootEff.quota == nil {
+		rootEff.quota = map[string]int{}
+	}
+	if !root.AnyFeature {
+		rootEff.features = setOf(root.Features)
+	}
+	m.nodes[0].eff = rootEff
+	for i := range t.Groups {
+		g := &t.Groups[i]
+		field := fmt.Sprintf("group[%d]", i+1)
+		if err := ValidPath(g.Path); err != nil {
+			return nil, structErr(field+".path", "", "path: %v", err)
+		}
+		if _, dup := m.groups[g.Path]; dup {
+			return nil, structErr(field+".path", GroupName(g.Path), "listed twice")
+		}
+		id := nodeID(1 + i)
+		m.groups[g.Path] = id
+		m.nodes[id] = node{restricted: g.Restrict, depth: int32(strings.Count(g.Path, "/") + 1)}
+		if err := checkLimits(field, GroupName(g.Path), g.Restrict, &g.Limits); err != nil {
+			return nil, err
+		}
+		if g.RemindDays < 0 || g.RemindDays > MaxRemindDays {
+			return nil, structErr(field+".remind_days", GroupName(g.Path), "remind_days %d: want 0 to %d", g.RemindDays, MaxRemindDays)
+		}
+		if g.RemindEvery != "" && !slices.Contains(RemindEvery, g.RemindEvery) {
+			return nil, structErr(field+".remind_every", GroupName(g.Path), "remind_every %q: want %s", g.RemindEvery, strings.Join(RemindEvery, ", "))
+		}
+	}
+	for i := range t.Groups {
+		g := &t.Groups[i]
+		id := nodeID(1 + i)
+		parent := Parent(g.Path)
+		pid := nodeID(0)
+		if parent != "" {
+			var ok bool
+			if pid, ok = m.groups[parent]; !ok {
+				return nil, structErr(fmt.Sprintf("group[%d].path", i+1), GroupName(g.Path), "its parent %s is not a group of the tree: add it first", parent)
+			}
+		}
+		m.nodes[id].parents = []nodeID{pid}
+		m.nodes[pid].children = append(m.nodes[pid].children, id)
+	}
+	base := nodeID(1 + len(t.Groups))
+	for i := range t.Users {
+		u := &t.Users[i]
+		field := fmt.Sprintf("user[%d]", i+1)
+		if err := ValidUser(u.Name); err != nil {
+			return nil, structErr(field+".name", "", "name: %v", err)
+		}
+		if _, dup := m.users[u.Name]; dup {
+			return nil, structErr(field+".name", UserName(u.Name), "listed twice")
+		}
+		m.users[u.Name] = base + nodeID(i)
+		m.nodes[base+nodeID(i)] = node{restricted: u.Restrict}
+		if err := checkLimits(field, UserName(u.Name), u.Restrict, &u.Limits); err != nil {
+			return nil, err
+		}
+	}
+	for i := range t.Users {
+		u := &t.Users[i]
+		id := base + nodeID(i)
+		field := fmt.Sprintf("user[%d]", i+1)
+		n := &m.nodes[id]
+		switch {
+		case u.CreatedBy != "":
+			if len(u.Groups) > 0 {
+				return nil, structErr(field+".groups", UserName(u.Name), "a sub-user hangs under its creator %s and has no groups of its own", u.CreatedBy)
+			}
+			cid, ok := m.users[u.CreatedBy]
+			if !ok {
+				return nil, structErr(field+".created_by", UserName(u.Name), "its creator %s is not a user of the tree", u.CreatedBy)
+			}
+			if cid == id {
+				return nil, structErr(field+".created_by", UserName(u.Name), "a user cannot be its own creator")
+			}
+			n.parents = []nodeID{cid}
+		case len(u.Groups) == 0:
+			n.parents = []nodeID{0}
+		default:
+			if len(u.Groups) > MaxGroupsOf {
+				return nil, structErr(field+".groups", UserName(u.Name), "%d groups, at most %d", len(u.Groups), MaxGroupsOf)
+			}
+			n.parents = make([]nodeID, 0, len(u.Groups))
+			for _, p := range u.Groups {
+				gid, ok := m.groups[p]
+				if !ok {
+					return nil, structErr(field+".groups", UserName(u.Name), "%q is not a group of the tree", p)
+				}
+				if slices.Contains(n.parents, gid) {
+					return nil, structErr(field+".groups", UserName(u.Name), "group %s is listed twice", p)
+				}
+				n.parents = append(n.parents, gid)
+			}
+		}
+		for _, p := range n.parents {
+			m.nodes[p].children = append(m.nodes[p].children, id)
+		}
+	}
+	if err := m.resolve(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func structErr(field, node, format string, args ...any) *Error {
+	return &Error{Kind: Structure, Field: field, Node: node, Msg: fmt.Sprintf(format, args...)}
+}
+
+func checkLimits(field, name string, restrict bool, l *Limits) error {
+	if !restrict {
+		if !l.empty() {
+			return structErr(field+".restrict", name, "carries limits but restrict is off: set restrict = true, or remove its quota, features and dates")
+		}
+		return nil
+	}
+	for _, t := range slices.Sorted(maps.Keys(l.Quota)) {
+		if err := licensekey.ValidName(t); err != nil {
+			return structErr(field+".quota", name, "quota: %v", err)
+		}
+		if q := l.Quota[t]; q < 0 || q > MaxQuantity {
+			return structErr(field+".quota."+t, name, "quota %s = %d: want 0 to %d", t, q, MaxQuantity)
+		}
+	}
+	for i, f := range l.Features {
+		if err := licensekey.ValidName(f); err != nil {
+			return structErr(field+".features", name, "features: %v", err)
+		}
+		if slices.Contains(l.Features[:i], f) {
+			return structErr(field+".features", name, "feature %s is listed twice", f)
+		}
+	}
+	if !l.From.IsZero() && !l.Until.IsZero() && !l.Until.After(l.From) {
+		return structErr(field+".until", name, "until %s is not after from %s", date(l.Until), date(l.From))
+	}
+	return nil
+}
+
+// resolve computes every node's effective limits and pools, parents before
+// children, and refuses a cycle of creators.
+func (m *Model) resolve() error {
+	t := m.Tree
+	// Groups: a parent is shallower than its child.
+	order := make([]nodeID, len(t.Groups))
+	for i := range order {
+		order[i] = nodeID(1 + i)
+	}
+	slices.SortStableFunc(order, func(a, b nodeID) int { return int(m.nodes[a].depth - m.nodes[b].depth) })
+	for _, id := range order {
+		m.resolveNode(id)
+	}
+	// Users: a sub-user after its creator; a cycle of creators never
+	// reaches a user attached to groups.
+	base := nodeID(1 + len(t.Groups))
+	const (
+		todo = iota
+		busy
+		done
+	)
+	state := make([]byte, len(t.Users))
+	var stack []nodeID
+	for i := range t.Users {
+		if state[i] == done {
+			continue
+		}
+		// Walk up the creators to one that is resolved or attached to
+		// groups, then resolve back down.
+		stack = stack[:0]
+		id := base + nodeID(i)
+		for {
+			k := id - base
+			if state[k] == done {
+				break
+			}
+			if state[k] == busy {
+				u := &t.Users[k]
+				return structErr(fmt.Sprintf("user[%d].created_by", k+1), UserName(u.Name), "its creators make a cycle")
+			}
+			state[k] = busy
+			stack = append(stack, id)
+			if t.Users[k].CreatedBy == "" {
+				break
+			}
+			id = m.nodes[id].parents[0]
+		}
+		for j := len(stack) - 1; j >= 0; j-- {
+			m.resolveNode(stack[j])
+			state[stack[j]-base] = done
+		}
+	}
+	return nil
+}
+
+func (m *Model) resolveNode(id nodeID) {
+	n := &m.nodes[id]
+	if n.restricted {
+		l := m.limits(id)
+		e := &eff{quota: l.Quota, from: l.From, until: l.Until}
+		if e.quota == nil {
+			e.quota = map[string]int{}
+		}
+		if l.Features != nil {
+			e.features = setOf(l.Features)
+		}
+		for i, p := range n.parents {
+			pe := m.nodes[p].eff
+			e.from = later(e.from, pe.from)
+			e.until = earlier(e.until, pe.until)
+			if l.Features == nil {
+				e.features = intersect(e.features, pe.features, i == 0)
+			}
+		}
+		n.eff = e
+		n.pools = []nodeID{id}
+		return
+	}
+	if len(n.parents) == 1 {
+		p := &m.nodes[n.parents[0]]
+		n.eff, n.pools = p.eff, p.pools
+		return
+	}
+	// Several groups: the strictest of them.
+	e := &eff{quota: map[string]int{}}
+	for i, p := range n.parents {
+		pn := &m.nodes[p]
+		pe := pn.eff
+		if i == 0 {
+			maps.Copy(e.quota, pe.quota)
+			e.from, e.until = pe.from, pe.until
+		} else {
+			for t, q := range e.quota {
+				e.quota[t] = min(q, pe.quota[t])
+			}
+			e.from = later(e.from, pe.from)
+			e.until = earlier(e.until, pe.until)
+		}
+		e.features = intersect(e.features, pe.features, i == 0)
+		for _, pool := range pn.pools {
+			if !slices.Contains(n.pools, pool) {
+				n.pools = append(n.pools, pool)
+			}
+		}
+	}
+	n.eff = e
+}
+
+// limits returns a node's own limits.
+func (m *Model) limits(id nodeID) *Limits {
+	if g := m.group(id); g != nil {
+		return &g.Limits
+	}
+	if u := m.user(id); u != nil {
+		return &u.Limits
+	}
+	return &Limits{}
+}
+
+func (m *Model) group(id nodeID) *Group {
+	if id >= 1 && int(id) <= len(m.Tree.Groups) {
+		return &m.Tree.Groups[id-1]
+	}
+	return nil
+}
+
+func (m *Model) user(id nodeID) *User {
+	if k := int(id) - 1 - len(m.Tree.Groups); k >= 0 && k < len(m.Tree.Users) {
+		return &m.Tree.Users[k]
+	}
+	return nil
+}
+
+// name names a node in messages.
+func (m *Model) name(id nodeID) string {
+	if g := m.group(id); g != nil {
+		return GroupName(g.Path)
+	}
+	if u := m.user(id); u != nil {
+		return UserName(u.Name)
+	}
+	if m.Root.Name != "" {
+		return m.Root.Name
+	}
+	return "the system"
+}
+
+// field names a node's entry in a system file.
+func (m *Model) field(id nodeID) string {
+	if id == 0 {
+		return "need"
+	}
+	if int(id) <= len(m.Tree.Groups) {
+		return fmt.Sprintf("group[%d]", id)
+	}
+	return fmt.Sprintf("user[%d]", int(id)-len(m.Tree.Groups))
+}
+
+// intersect returns the features in both a and b, nil meaning any; first
+// says a is not yet set.
+func intersect(a, b map[string]bool, first bool) map[string]bool {
+	switch {
+	case b == nil:
+		return a
+	case first || a == nil:
+		return maps.Clone(b)
+	}
+	out := maps.Clone(a)
+	maps.DeleteFunc(out, func(f string, _ bool) bool { return !b[f] })
+	return out
+}
+
+func setOf(v []string) map[string]bool {
+	s := make(map[string]bool, len(v))
+	for _, x := range v {
+		s[x] = true
+	}
+	return s
+}
+
+// later and earlier combine window bounds, the zero time meaning none.
+func later(a, b time.Time) time.Time {
+	if a.IsZero() || b.After(a) {
+		return b
+	}
+	return a
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.IsZero() || !b.IsZero() && b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func date(t time.Time) string { return t.UTC().Format(time.DateOnly) }
+
+// Group returns the group at path.
+func (m *Model) Group(path string) (*Group, bool) {
+	id, ok := m.groups[path]
+	if !ok {
+		return nil, false
+	}
+	return m.group(id), true
+}
+
+// User returns the user named name.
+func (m *Model) User(name string) (*User, bool) {
+	id, ok := m.users[name]
+	if !ok {
+		return nil, false
+	}
+	return m.user(id), true
+}
+
+// SubUsers returns the users created by name, and by them, and so on, in
+// tree order.
+func (m *Model) SubUsers(name string) []string {
+	id, ok := m.users[name]
+	if !ok {
+		return nil
+	}
+	var out []string
+	var walk func(id nodeID)
+	walk = func(id nodeID) {
+		for _, c := range m.nodes[id].children {
+			if u := m.user(c); u != nil && u.CreatedBy != "" {
+				out = append(out, u.Name)
+				walk(c)
+			}
+		}
+	}
+	walk(id)
+	return out
+}

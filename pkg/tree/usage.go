@@ -1,0 +1,296 @@
+package tree
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+)
+
+// Use is what one node reports it uses: counts per license type and the
+// features in use.
+type Use struct {
+	Used     map[string]int64
+	Features []string
+}
+
+func (u *Use) any() bool {
+	if u == nil {
+		return false
+	}
+	for _, n := range u.Used {
+		if n > 0 {
+			return true
+		}
+	}
+	return len(u.Features) > 0
+}
+
+// Usage is what the nodes of a tree use, by group path and user name.
+type Usage struct {
+	Groups map[string]*Use
+	Users  map[string]*Use
+}
+
+// use returns what node id reports.
+func (m *Model) use(u *Usage, id nodeID) *Use {
+	if u == nil {
+		return nil
+	}
+	if g := m.group(id); g != nil {
+		return u.Groups[g.Path]
+	}
+	if us := m.user(id); us != nil {
+		return u.Users[us.Name]
+	}
+	return nil
+}
+
+// LicenseUse is one license type at one node: Total is the node's limit,
+// Shared what the restricted nodes below it took, Used what it and the
+// nodes that share its pool use, Available = Total − Shared − Used. A node
+// without restriction shows its pool's Total, Shared and Available, and
+// what it uses itself.
+type LicenseUse struct {
+	License   string `json:"license"`
+	Total     int64  `json:"total"`
+	Shared    int64  `json:"shared"`
+	Used      int64  `json:"used"`
+	Available int64  `json:"available"`
+}
+
+// NodeReport is one node of the tree, with its numbers.
+type NodeReport struct {
+	Kind       string `json:"kind"` // system, group or user
+	Path       string `json:"path"` // a group's path, a user's name; "" for the system
+	Depth      int    `json:"depth"`
+	Restricted bool   `json:"restricted"`
+	Paused     bool   `json:"paused"`
+	CreatedBy  string `json:"created_by,omitempty"`
+	// Pools are the nodes whose limits it uses: itself if restricted; a
+	// user in several groups, each of theirs, and its numbers are the
+	// strictest of them.
+	Pools    []string     `json:"pools"`
+	From     *time.Time   `json:"from,omitempty"`
+	Until    *time.Time   `json:"until,omitempty"`
+	Features []string     `json:"features"`
+	Licenses []LicenseUse `json:"licenses"`
+}
+
+// Node kinds of a report.
+const (
+	KindSystem = "system"
+	KindGroup  = "group"
+	KindUser   = "user"
+)
+
+// account sums what each pool's members use.
+func (m *Model) account(u *Usage) []map[string]int64 {
+	used := make([]map[string]int64, len(m.nodes))
+	if u == nil {
+		return used
+	}
+	for id := nodeID(1); int(id) < len(m.nodes); id++ {
+		nu := m.use(u, id)
+		if nu == nil {
+			continue
+		}
+		for _, pool := range m.nodes[id].pools {
+			for t, n := range nu.Used {
+				if used[pool] == nil {
+					used[pool] = map[string]int64{}
+				}
+				used[pool][t] += n
+			}
+		}
+	}
+	return used
+}
+
+// Report returns every node, in tree order (the system, then each group
+// followed by what lies below it, users after the groups they are in),
+// with Used / Available / Total / Shared per license type.
+func (m *Model) Report(u *Usage) []NodeReport {
+	taken, _ := m.shared(false)
+	used := m.account(u)
+	var out []NodeReport
+	seen := make([]bool, len(m.nodes))
+	var walk func(id nodeID, depth int)
+	walk = func(id nodeID, depth int) {
+		if seen[id] {
+			return
+		}
+		seen[id] = true
+		out = append(out, m.nodeReport(id, depth, u, taken, used))
+		for _, c := range m.nodes[id].children {
+			walk(c, depth+1)
+		}
+	}
+	walk(0, 0)
+	return out
+}
+
+func (m *Model) nodeReport(id nodeID, depth int, u *Usage, taken, used []map[string]int64) NodeReport {
+	n := &m.nodes[id]
+	r := NodeReport{Kind: KindSystem, Depth: depth, Restricted: n.restricted}
+	for _, p := range n.pools {
+		r.Pools = append(r.Pools, m.name(p))
+	}
+	if g := m.group(id); g != nil {
+		r.Kind, r.Path = KindGroup, g.Path
+	} else if us := m.user(id); us != nil {
+		r.Kind, r.Path, r.Paused, r.CreatedBy = KindUser, us.Name, us.Paused, us.CreatedBy
+	}
+	e := n.eff
+	if !e.from.IsZero() {
+		r.From = &e.from
+	}
+	if !e.until.IsZero() {
+		r.Until = &e.until
+	}
+	if e.features != nil {
+		r.Features = slices.Sorted(maps.Keys(e.features))
+	}
+	own := m.use(u, id)
+	types := map[string]bool{}
+	for _, pool := range n.pools {
+		for t, q := range m.nodes[pool].eff.quota {
+			if q > 0 {
+				types[t] = true
+			}
+		}
+		for t := range used[pool] {
+			types[t] = true
+		}
+	}
+	for _, t := range slices.Sorted(maps.Keys(types)) {
+		var lu LicenseUse
+		for i, pool := range n.pools {
+			total := int64(m.nodes[pool].eff.quota[t])
+			x := LicenseUse{License: t, Total: total, Shared: taken[pool][t], Used: used[pool][t]}
+			x.Available = total - x.Shared - x.Used
+			if i == 0 || x.Available < lu.Available {
+				lu = x
+			}
+		}
+		if !n.restricted {
+			lu.Used = 0
+			if own != nil {
+				lu.Used = own.Used[t]
+			}
+		}
+		r.Licenses = append(r.Licenses, lu)
+	}
+	return r
+}
+
+// CheckUsage compares what each node uses with its limits at now, and
+// returns the first failure, in tree order: a node named in u that is not
+// in the tree (Structure); a paused user that uses anything, or a node that
+// uses a feature it does not have (Quota); a node that uses anything
+// outside its validity window (Validity); and a pool whose members use
+// more than it has left after its restricted nodes took theirs (Quota).
+func (m *Model) CheckUsage(u *Usage, now time.Time) error {
+	if u == nil {
+		return nil
+	}
+	for _, p := range slices.Sorted(maps.Keys(u.Groups)) {
+		if _, ok := m.groups[p]; !ok {
+			return &Error{Kind: Structure, Node: GroupName(p), Msg: "is not a group of the tree"}
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(u.Users)) {
+		if _, ok := m.users[name]; !ok {
+			return &Error{Kind: Structure, Node: UserName(name), Msg: "is not a user of the tree"}
+		}
+	}
+	for id := nodeID(1); int(id) < len(m.nodes); id++ {
+		nu := m.use(u, id)
+		if !nu.any() {
+			continue
+		}
+		if us := m.user(id); us != nil && us.Paused {
+			return &Error{Kind: Quota, Node: m.name(id), Msg: "is paused and uses nothing, but reports " + describeUse(nu)}
+		}
+		if err := m.checkWindow(id, now, "uses "+describeUse(nu)+", "); err != nil {
+			return err
+		}
+		e := m.nodes[id].eff
+		for _, f := range nu.Features {
+			if !e.hasFeature(f) {
+				return &Error{Kind: Quota, Node: m.name(id), Msg: fmt.Sprintf("uses feature %s, which it does not have", f)}
+			}
+		}
+	}
+	taken, _ := m.shared(false)
+	used := m.account(u)
+	for id := nodeID(0); int(id) < len(m.nodes); id++ {
+		for _, t := range slices.Sorted(maps.Keys(used[id])) {
+			total := int64(m.nodes[id].eff.quota[t])
+			if left := total - taken[id][t]; used[id][t] > left {
+				return &Error{Kind: Quota, Node: m.name(id), License: t,
+					Msg: fmt.Sprintf("uses %d %s, %d available (total %d, shared %d)", used[id][t], t, max(left, 0), total, taken[id][t])}
+			}
+		}
+	}
+	return nil
+}
+
+func describeUse(u *Use) string {
+	for _, t := range slices.Sorted(maps.Keys(u.Used)) {
+		if u.Used[t] > 0 {
+			return fmt.Sprintf("%d %s", u.Used[t], t)
+		}
+	}
+	if len(u.Features) > 0 {
+		return "feature " + u.Features[0]
+	}
+	return "nothing"
+}
+
+// checkWindow reports, as a Validity error naming the node whose own
+// window it is, that now lies outside node id's window. what prefixes the
+// message ("uses 2 mobile-app, ").
+func (m *Model) checkWindow(id nodeID, now time.Time, what string) error {
+	e := m.nodes[id].eff
+	if (e.from.IsZero() || !now.Before(e.from)) && (e.until.IsZero() || now.Before(e.until)) {
+		return nil
+	}
+	culprit, l := m.windowOf(id, now)
+	if what == "" {
+		what = "is not valid now: "
+	} else {
+		what += "but "
+	}
+	if culprit != id {
+
+		what += "the validity of " + m.name(culprit)
+	} else {
+		what += "its validity"
+	}
+	if !l.Until.IsZero() && !now.Before(l.Until) {
+		return &Error{Kind: Validity, Node: m.name(id), Msg: fmt.Sprintf("%s ended %s", what, date(l.Until))}
+	}
+	return &Error{Kind: Validity, NotYet: true, Node: m.name(id), Msg: fmt.Sprintf("%s begins %s", what, date(l.From))}
+}
+
+// windowOf finds the node on the way to the root whose own window excludes
+// now: id itself, else each parent in turn.
+func (m *Model) windowOf(id nodeID, now time.Time) (nodeID, Limits) {
+	var l Limits
+	if id == 0 {
+		l = Limits{From: m.Root.From, Until: m.Root.Until}
+	} else if m.nodes[id].restricted {
+		l = *m.limits(id)
+	}
+	if !l.From.IsZero() && now.Before(l.From) || !l.Until.IsZero() && !now.Before(l.Until) {
+		return id, l
+	}
+	for _, p := range m.nodes[id].parents {
+		pe := m.nodes[p].eff
+		if !pe.from.IsZero() && now.Before(pe.from) || !pe.until.IsZero() && !now.Before(pe.until) {
+			return m.windowOf(p, now)
+		}
+	}
+	return id, Limits{From: m.nodes[id].eff.from, Until: m.nodes[id].eff.until}
+}

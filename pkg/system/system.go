@@ -23,6 +23,7 @@ import (
 	"allot.dev/allot/pkg/hwid"
 	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/tomlfile"
+	"allot.dev/allot/pkg/tree"
 )
 
 // Version is the file version this package writes and reads.
@@ -52,6 +53,7 @@ type System struct {
 	Servers      []Server       `toml:"server"`
 	Devices      []Device       `toml:"-"`
 	Analytics    []Assignment   `toml:"analytics"`
+	Tree         tree.Tree      `toml:"-"` // [[group]] and [[user]] (tree.go)
 }
 
 // Binding says how many of a server's identifiers must match for a bundle
@@ -92,6 +94,8 @@ type file struct {
 	Devices      string         `toml:"devices"`
 	Servers      []Server       `toml:"server"`
 	Analytics    []Assignment   `toml:"analytics"`
+	Groups       []groupTOML    `toml:"group"`
+	Users        []userTOML     `toml:"user"`
 }
 
 // Load reads and checks a system file against cat.
@@ -121,6 +125,7 @@ func Parse(name string, data []byte, cat *catalog.Catalog) (*System, error) {
 	s := &System{
 		ID: f.ID, Organization: f.Organization, Binding: f.Binding,
 		Need: f.Need, Servers: f.Servers, Analytics: f.Analytics,
+		Tree: treeOf(f.Groups, f.Users),
 	}
 	if s.Need == nil {
 		s.Need = map[string]int{}
@@ -142,6 +147,10 @@ func Parse(name string, data []byte, cat *catalog.Catalog) (*System, error) {
 				return nil, &tomlfile.Error{File: name, Line: blockLine(data, lines[fe.device-1]), Field: fe.field, Err: fe.err}
 			}
 			return nil, errf(fe.field, "%v", fe.err)
+		}
+		var te *TreeError
+		if errors.As(err, &te) {
+			return nil, errf(te.Field, "%v", te.Err)
 		}
 		return nil, &tomlfile.Error{File: name, Err: err}
 	}
@@ -260,7 +269,7 @@ func (s *System) check(cat *catalog.Catalog) error {
 			}
 		}
 	}
-	return nil
+	return s.checkTree(cat)
 }
 
 func uniq(v []string) map[string]bool {
@@ -391,6 +400,7 @@ func (s *System) Marshal(created time.Time) []byte {
 		b.WriteString("\n[[analytics]]\n")
 		fmt.Fprintf(&b, "type = %s\ncameras = %s\n", q(a.Type), tomlfile.QuoteList(a.Cameras))
 	}
+	s.marshalTree(&b)
 	return b.Bytes()
 }
 

@@ -29,6 +29,7 @@ import (
 	"allot.dev/allot/pkg/payload"
 	"allot.dev/allot/pkg/sign"
 	"allot.dev/allot/pkg/system"
+	"allot.dev/allot/pkg/tree"
 )
 
 // Namespace is the SSHSIG namespace of bundles.
@@ -70,7 +71,8 @@ type Bundle struct {
 	Binding                Binding
 	Periods                []Period
 	Funding                []Funding
-	Certificates           [][]byte // certificate documents
+	Certificates           [][]byte   // certificate documents
+	Tree                   *tree.Tree // the quota tree, or nil (tree.go)
 
 	doc []byte
 }
@@ -225,7 +227,11 @@ func parse(body []byte) (*Bundle, error) {
 			}
 			b.Certificates = append(b.Certificates, d)
 		default:
-			return nil, fail("line %d: unexpected [%s]", sec.Line, sec.Name)
+			if ok, err := b.parseTree(sec, t); err != nil {
+				return nil, fail("%v", err)
+			} else if !ok {
+				return nil, fail("line %d: unexpected [%s]", sec.Line, sec.Name)
+			}
 		}
 		if err := t.Done(); err != nil {
 			return nil, fail("%v", err)
@@ -335,7 +341,7 @@ func (b *Bundle) validate() error {
 			return fmt.Errorf("features: %v", err)
 		}
 	}
-	return nil
+	return b.validateTree()
 }
 
 const hwidMax = 32
@@ -414,6 +420,7 @@ func (b *Bundle) writePayload() []byte {
 			w.Int(t, p.Quota[t])
 		}
 	}
+	b.writeTree(&w)
 	for _, f := range b.Funding {
 		w.ArrayTable("funding")
 		w.String("key", f.Key)

@@ -378,6 +378,11 @@ func (p *Plan) Bundle(w *wallet.Wallet, pool *cert.Pool) (*bundle.Bundle, error)
 	b.GrowthAllowancePercent = pol.GrowthAllowancePercent
 	b.Validity.GraceUntil = b.Validity.Until.AddDate(0, 0, pol.GraceDays)
 	b.Features = slices.Sorted(maps.Keys(features))
+	tr, err := bundleTree(sys)
+	if err != nil {
+		return nil, err
+	}
+	b.Tree = tr
 	for i, per := range p.Periods {
 		b.Periods = append(b.Periods, bundle.Period{From: per.From, Until: per.Until, Quota: per.Quota})
 		for _, f := range per.Funding {
@@ -408,8 +413,12 @@ func (p *Plan) Sign(w *wallet.Wallet, priv ed25519.PrivateKey) ([]byte, *wallet.
 	// What a device would refuse is never written: check the bundle as a
 	// device checks its authority, under the allocation's policy.
 	trust := &verify.Trust{Trust: *w.TrustFor(nil), Policy: p.Policy}
-	if err := verify.NewVerifier(verify.Options{Trust: trust, Workers: 1}).Authority(doc); err != nil {
+	v := verify.NewVerifier(verify.Options{Trust: trust, Workers: 1})
+	if err := v.Authority(doc); err != nil {
 		return nil, nil, fmt.Errorf("the bundle would not verify on a device: %w", err)
+	}
+	if err := checkTree(v, doc); err != nil {
+		return nil, nil, err
 	}
 	return doc, w.Allocate(p.Record(doc), p.Note()), nil
 }

@@ -5,6 +5,7 @@ import (
 
 	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/tomlfile"
+	"allot.dev/allot/pkg/tree"
 )
 
 // UsageVersion is the usage file version this package reads.
@@ -12,9 +13,10 @@ const UsageVersion = 1
 
 // Limits of usage files.
 const (
-	// A usage file lists servers and analytics types: a few kilobytes. The
-	// cap keeps the TOML reader's memory inside a device's budget.
-	MaxUsageFileSize = 256 << 10
+	// A usage file lists servers and analytics types, a few kilobytes, and
+	// one line per node of a quota tree (at most 20,000: a bundle's tree).
+	// The cap keeps the TOML reader's memory inside a device's budget.
+	MaxUsageFileSize = 1 << 20
 	maxUsageEntries  = 10_000
 	maxCount         = 100_000_000
 )
@@ -26,6 +28,10 @@ type Usage struct {
 	Features  []string         `toml:"features"`
 	Servers   []ServerUsage    `toml:"server"`
 	Analytics []AnalyticsUsage `toml:"analytics"`
+	// Nodes is what each node of the quota tree uses, one a line
+	// (usage_tree.go); Tree is it parsed.
+	Nodes string      `toml:"nodes"`
+	Tree  *tree.Usage `toml:"-"`
 }
 
 // ServerUsage is what one server uses.
@@ -112,6 +118,9 @@ func ParseUsage(name string, data []byte) (*Usage, error) {
 		if err := licensekey.ValidName(ft); err != nil {
 			return nil, errf("features", "%v", err)
 		}
+	}
+	if err := u.checkNodes(name, data); err != nil {
+		return nil, err
 	}
 	return u, nil
 }

@@ -80,6 +80,10 @@ type Options struct {
 	// bundle is faster with 1, since starting threads costs more than the
 	// few signatures gain.
 	Workers int
+	// Question asks the bundle's quota tree about one node (tree.go); nil
+	// asks nothing. Grants is a chain of grants down to that node.
+	Question *Question
+	Grants   [][]byte
 }
 
 // Report is the result of verifying one bundle.
@@ -93,6 +97,7 @@ type Report struct {
 	Quotas   []QuotaReport  `json:"quotas"`
 	Keys     []KeyReport    `json:"keys"`
 	Warnings []string       `json:"warnings"`
+	Tree     *TreeReport    `json:"tree,omitempty"`
 
 	// Err is the failure, nil when the bundle is licensed.
 	Err error `json:"-"`
@@ -279,6 +284,9 @@ func (v *Verifier) check(r *Report, doc []byte, trustOnly bool) (*bundle.Bundle,
 		return b, err
 	}
 	if err := checkQuotas(r, b, opts); err != nil {
+		return b, err
+	}
+	if err := v.checkTree(r, b, opts); err != nil {
 		return b, err
 	}
 	return b, nil

@@ -1,0 +1,124 @@
+package verify
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"allot.dev/allot/pkg/licensekey"
+	"allot.dev/allot/pkg/tomlfile"
+	"allot.dev/allot/pkg/tree"
+)
+
+// maxNodeLines bounds the nodes block of a usage file: every node of the
+// largest tree a bundle carries.
+const maxNodeLines = 20_000
+
+// UserPrefix starts a user's line in a usage file's nodes block:
+// "user:alice mobile-app=1".
+const UserPrefix = "user:"
+
+// parseNodes reads a usage file's nodes block: what each node of the quota
+// tree uses, one node a line,
+//
+//	tower-a/floor-1/apt-001 sip-number=1 mobile-app=1 +remote-door-opening
+//	user:alice mobile-app=1
+//
+// a group's path or "user:" and a user's name, then TYPE=N counts and
+// +FEATURE features in use, separated by blanks. Blank lines and lines
+// starting with '#' are skipped. It returns the usage and, on error, the
+// 1-based line of the block.
+func parseNodes(block string) (*tree.Usage, int, error) {
+	u := &tree.Usage{Groups: map[string]*tree.Use{}, Users: map[string]*tree.Use{}}
+	sc := bufio.NewScanner(strings.NewReader(block))
+	sc.Buffer(nil, 4096)
+	n, lines := 0, 0
+	for n = 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		if lines++; lines > maxNodeLines {
+			return nil, n, fmt.Errorf("more than %d nodes", maxNodeLines)
+		}
+		f := strings.Fields(line)
+		use := &tree.Use{Used: map[string]int64{}}
+		if name, ok := strings.CutPrefix(f[0], UserPrefix); ok {
+			if err := tree.ValidUser(name); err != nil {
+				return nil, n, fmt.Errorf("user: %v", err)
+			}
+			if u.Users[name] != nil {
+				return nil, n, fmt.Errorf("user %s is listed twice", name)
+			}
+			u.Users[name] = use
+		} else {
+			if err := tree.ValidPath(f[0]); err != nil {
+				return nil, n, fmt.Errorf("group: %v", err)
+			}
+			if u.Groups[f[0]] != nil {
+				return nil, n, fmt.Errorf("group %s is listed twice", f[0])
+			}
+			u.Groups[f[0]] = use
+		}
+		for _, item := range f[1:] {
+			if feat, ok := strings.CutPrefix(item, "+"); ok {
+				if err := licensekey.ValidName(feat); err != nil {
+					return nil, n, fmt.Errorf("feature: %v", err)
+				}
+				use.Features = append(use.Features, feat)
+				continue
+			}
+			t, num, ok := strings.Cut(item, "=")
+			if !ok {
+				return nil, n, fmt.Errorf("%q: want TYPE=N or +FEATURE", item)
+			}
+			if err := licensekey.ValidName(t); err != nil {
+				return nil, n, fmt.Errorf("license type: %v", err)
+			}
+			c, err := strconv.Atoi(num)
+			if err != nil || c < 0 || c > maxCount || num != strconv.Itoa(c) {
+				return nil, n, fmt.Errorf("%s=%s: want a count between 0 and %d", t, num, maxCount)
+			}
+			if _, dup := use.Used[t]; dup {
+				return nil, n, fmt.Errorf("%s is given twice", t)
+			}
+			use.Used[t] = int64(c)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, n, fmt.Errorf("longer than 4096 bytes")
+	}
+	return u, 0, nil
+}
+
+// checkNodes parses the nodes block of a usage file into u.Tree, with
+// errors on the file's line.
+func (u *Usage) checkNodes(name string, data []byte) error {
+	if u.Nodes == "" {
+		return nil
+	}
+	t, n, err := parseNodes(u.Nodes)
+	if err != nil {
+		return &tomlfile.Error{File: name, Line: blockLine(data, "nodes", n), Field: "nodes", Err: err}
+	}
+	u.Tree = t
+	return nil
+}
+
+// blockLine maps line n of a multi-line string block to a line of the
+// file: TOML drops a newline right after the opening delimiter.
+func blockLine(data []byte, key string, n int) int {
+	k := tomlfile.Line(data, key)
+	if k == 0 {
+		return 0
+	}
+	lines := bytes.SplitN(data, []byte("\n"), k+1)
+	_, value, _ := bytes.Cut(lines[k-1], []byte("="))
+	value = bytes.TrimSpace(value)
+	if string(value) == `"""` || string(value) == `'''` {
+		return k + n
+	}
+	return k + n - 1
+}

@@ -32,6 +32,7 @@ type Catalog struct {
 	Policy    Policy      `toml:"policy"`
 	Products  []Product   `toml:"product"`
 	Analytics []Analytics `toml:"analytics"`
+	Users     Users       `toml:"users"` // users of a system's quota tree (users.go)
 }
 
 // Policy holds the numbers of the subscription rules. It is the type a
@@ -175,6 +176,9 @@ func (c *Catalog) validate() error {
 				return ferr(field+".features", "%v", err)
 			}
 		}
+	}
+	if err := c.Users.validate(); err != nil {
+		return err
 	}
 	level := map[string]int{}
 	for i, a := range c.Analytics {

@@ -105,6 +105,8 @@ func (e *env) newApp() *cli.App {
 			e.signerCommand(),
 			e.keyCommand(),
 			e.systemCommand(),
+			e.groupCommand(),
+			e.userCommand(),
 			e.fingerprintCommand(),
 			e.walletCommand(),
 			e.allocateCommand(),

@@ -14,7 +14,7 @@ func (e *env) verifyCommand() *cli.Command {
 	return &cli.Command{
 		Name:            "verify",
 		Usage:           "verify license bundles: trust, time, hardware binding, quotas",
-		UsageText:       "allot verify BUNDLE... --trust vendor.pub [--usage F] [--system F] [--state DIR] [--now T] [--json] [-- BUNDLE...]",
+		UsageText:       "allot verify BUNDLE... --trust vendor.pub [--usage F] [--system F] [--state DIR] [--now T] [--grant F] [--node PATH [--user U] [--feature F] [--license T]] [--json] [-- BUNDLE...]",
 		SkipFlagParsing: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "trust", Usage: "vendor roots: a trust file or an OpenSSH public key `FILE`"},
@@ -22,6 +22,11 @@ func (e *env) verifyCommand() *cli.Command {
 			&cli.StringFlag{Name: "system", Usage: "check the binding against this system `FILE`"},
 			&cli.StringFlag{Name: "state", Usage: "device state `DIR`: detect rollback"},
 			&cli.BoolFlag{Name: "state-init", Usage: "create the device state if there is none"},
+			&cli.StringFlag{Name: "node", Usage: "ask the quota tree about the group `PATH` (/ is the system)"},
+			&cli.StringFlag{Name: "user", Usage: "the `USER` at the node the question is about"},
+			&cli.StringFlag{Name: "feature", Usage: "may the user use feature `F` now"},
+			&cli.StringFlag{Name: "license", Usage: "may the user use one more license of `TYPE` now"},
+			&cli.StringFlag{Name: "grant", Usage: "a chain of grants down to the node (`FILE`, from allot grant)"},
 			catalogFlag(), nowFlag(), jsonFlag(),
 			&cli.BoolFlag{Name: "quiet", Usage: "show no progress on a terminal"},
 		},

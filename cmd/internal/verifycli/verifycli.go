@@ -47,7 +47,8 @@ type Progress interface {
 }
 
 // Usage is the help text.
-const Usage = `Usage: %[1]s BUNDLE... --trust FILE [--usage FILE] [--system FILE] [--state DIR] [--now TIME] [--json] [-- BUNDLE...]
+const Usage = `Usage: %[1]s BUNDLE... --trust FILE [--usage FILE] [--system FILE] [--state DIR] [--now TIME]
+       [--grant FILE] [--node PATH [--user NAME] [--feature F] [--license TYPE]] [--json] [-- BUNDLE...]
 
 Verifies license bundles: signature chain to a trusted root, validity period
 and grace, hardware binding, and quotas. Exit code 0 means licensed (valid or
@@ -63,6 +64,12 @@ Flags:
   --state-init     create the device state in DIR if it does not exist yet
   --catalog FILE   catalog for analytics types (default: the embedded catalog)
   --now TIME       the current time, RFC 3339 or a date (default: $ALLOT_NOW, else the clock)
+  --node PATH      ask the bundle's quota tree about the group PATH (/ is the system):
+  --user NAME        may this user there,
+  --feature F        use feature F,
+  --license TYPE     or one more license of TYPE, now? Exit 0 if so, else 11 or 13
+  --grant FILE     a chain of grants (allot grant) down to the node, verified against
+                   the bundle's wallet
   --json           print the result as JSON
   --quiet          show no progress (allot verify shows it on a terminal)
 
@@ -86,6 +93,7 @@ type options struct {
 	json      bool
 	quiet     bool
 	help      bool
+	tree      treeOptions
 }
 
 type usageError struct{ msg, hint string }
@@ -122,6 +130,7 @@ func parseArgs(args []string, getenv func(string) string, isFile func(string) bo
 	values := map[string]*string{
 		"trust": &o.trust, "usage": &o.usage, "system": &o.system, "state": &o.state,
 		"catalog": &o.catalog, "now": &o.now,
+		"node": &o.tree.node, "user": &o.tree.user, "feature": &o.tree.feature, "license": &o.tree.license, "grant": &o.tree.grant,
 	}
 	bools := map[string]*bool{"json": &o.json, "state-init": &o.stateInit, "help": &o.help, "quiet": &o.quiet}
 	given := map[string]bool{}
@@ -313,6 +322,9 @@ func run(o *options, env Env) ([]*verify.Report, error) {
 			return []verify.Machine{{Name: "this machine", Identifiers: hwid.HashAll(systemID, ids)}}, nil
 		}
 	}
+	if err := o.tree.apply(&opts); err != nil {
+		return nil, err
+	}
 	if o.state != "" {
 		ids, err := hwid.Collect(root)
 		if err != nil {
@@ -486,6 +498,7 @@ func printReport(w io.Writer, r *verify.Report) {
 			fmt.Fprintf(tw, "  \t%s\t%d\t%s\t%s\n", esc(q.License), q.Allowed, used, esc(q.Status))
 		}
 	}
+	printTree(tw, r)
 	for _, wn := range r.Warnings {
 		fmt.Fprintf(tw, "  warning\t%s\n", esc(wn))
 	}

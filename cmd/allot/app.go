@@ -110,6 +110,7 @@ func (e *env) newApp() *cli.App {
 			e.fingerprintCommand(),
 			e.walletCommand(),
 			e.allocateCommand(),
+			e.grantCommand(),
 			e.verifyCommand(),
 			e.statusCommand(),
 			e.demoCommand(),

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/sign"
@@ -156,4 +157,22 @@ func Bounds(gs []*Grant) []tree.Bound {
 		bs[i] = tree.Bound{Name: fmt.Sprintf("grant %d (node %s)", i+1, g.Node), Path: g.Node, Limits: g.Limits}
 	}
 	return bs
+}
+
+// Check verifies a chain against the bundle b as a device would at now,
+// with the period in force as the root of the tree: what `allot grant`
+// checks before it writes a grant, so that it never writes one a device
+// refuses. The bundle's own authority is not checked here.
+func Check(b *bundle.Bundle, chain [][]byte, now time.Time) ([]*Grant, error) {
+	per, ok := b.Period(now)
+	if !ok {
+		return nil, errclass.New(ErrExpired, "bundle %s is not valid on %s (%s to %s)", b.ID, now.UTC().Format(time.DateOnly),
+			b.Validity.From.Format(time.DateOnly), b.Validity.GraceUntil.Format(time.DateOnly))
+	}
+	m, err := tree.New(b.Tree, tree.Root{Name: "system " + b.System, Quota: per.Quota, Features: b.Features,
+		From: b.Validity.From, Until: b.Validity.GraceUntil})
+	if err != nil {
+		return nil, errclass.Wrap(ErrMalformed, err)
+	}
+	return Verify(chain, Anchor{Bundle: b.ID, System: b.System, WalletID: b.WalletID, WalletKey: b.WalletKey.Key, Node: m.Effective}, now)
 }

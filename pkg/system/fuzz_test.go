@@ -59,6 +59,35 @@ func normal(s *system.System) *system.System {
 	return &c
 }
 
+// treeSeed is a quota tree to append to seedSystem: a restricted group, a
+// group without, a user in two groups, a sub-user.
+const treeSeed = `
+[[group]]
+path = "tower-a"
+restrict = true
+features = ["guest-access"]
+until = 2027-06-01
+remind_days = 30
+remind_every = "weekly"
+[group.quota]
+camera = 2
+
+[[group]]
+path = "tower-a/floor-1"
+
+[[user]]
+name = "alice"
+groups = ["tower-a", "tower-a/floor-1"]
+restrict = true
+[user.quota]
+camera = 1
+
+[[user]]
+name = "kid"
+created_by = "alice"
+paused = true
+`
+
 func seedSystem() []byte {
 	id := func(v string) string { return hwid.Hash("site-42", hwid.Identifier{Kind: hwid.MAC, Value: v}) }
 	return []byte(`# Site 42, edited by hand.
@@ -107,6 +136,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(data)
 	}
 	f.Add([]byte("version = 1\nid = \"x\"\norganization = \"o\"\n[[server]]\nname = \"s\"\n"))
+	f.Add(append(seedSystem(), treeSeed...))
 	cat := catalog.Default()
 	created := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -56,7 +56,16 @@ func day(t time.Time) time.Time {
 		h, mi, s := t.Clock()
 		return time.Date(y, m, d, h, mi, s, 0, time.UTC)
 	}
-	return t.UTC()
+	return t.UTC().Truncate(time.Second)
+}
+
+// orNil returns nil for an empty map or slice, so that a tree read from
+// `quota = {}` or `groups = []` is the tree written back without them.
+func orNil[M ~map[string]int](m M) M {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
 }
 
 func treeOf(groups []groupTOML, users []userTOML) tree.Tree {
@@ -66,14 +75,17 @@ func treeOf(groups []groupTOML, users []userTOML) tree.Tree {
 	}
 	for i, g := range groups {
 		t.Groups[i] = tree.Group{Path: g.Path, Restrict: g.Restrict, RemindDays: g.RemindDays, RemindEvery: g.RemindEvery,
-			Limits: tree.Limits{Quota: g.Quota, Features: g.Features, From: day(g.From), Until: day(g.Until)}}
+			Limits: tree.Limits{Quota: orNil(g.Quota), Features: g.Features, From: day(g.From), Until: day(g.Until)}}
 	}
 	if len(users) > 0 {
 		t.Users = make([]tree.User, len(users))
 	}
 	for i, u := range users {
+		if len(u.Groups) == 0 {
+			u.Groups = nil
+		}
 		t.Users[i] = tree.User{Name: u.Name, Groups: u.Groups, CreatedBy: u.CreatedBy, Paused: u.Paused, Restrict: u.Restrict,
-			Limits: tree.Limits{Quota: u.Quota, Features: u.Features, From: day(u.From), Until: day(u.Until)}}
+			Limits: tree.Limits{Quota: orNil(u.Quota), Features: u.Features, From: day(u.From), Until: day(u.Until)}}
 	}
 	return t
 }

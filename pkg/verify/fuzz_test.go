@@ -87,6 +87,7 @@ func FuzzParseUsage(f *testing.F) {
 	}
 	f.Add([]byte("version = 1\nsystem = \"site-42\"\nfeatures = [\"web-dialer\"]\n\n[[server]]\nname = \"nvr-1\"\ncameras = 12\nintercoms = 2\n\n" +
 		"[[server]]\nname = \"nvr-2\"\n\n[[analytics]]\ntype = \"line-crossing\"\ncameras = 2\n"))
+	f.Add([]byte("version = 1\nsystem = \"tower\"\nnodes = \"\"\"\n# what each node uses\ntower-a/floor-1/apt-1 sip-number=1 mobile-app=2 +guest-access\nuser:alice mobile-app=1\n\"\"\"\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		u, err := verify.ParseUsage("fuzz.usage.toml", data)
 		if err != nil {
@@ -104,6 +105,15 @@ func FuzzParseUsage(f *testing.F) {
 		for _, a := range u.Analytics {
 			if a.Cameras < 0 {
 				t.Fatalf("analytics %+v", a)
+			}
+		}
+		if u.Tree != nil {
+			for _, use := range u.Tree.Groups {
+				for _, n := range use.Used {
+					if n < 0 {
+						t.Fatalf("node usage %+v", use)
+					}
+				}
 			}
 		}
 	})

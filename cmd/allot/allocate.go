@@ -24,7 +24,9 @@ func (e *env) allocateCommand() *cli.Command {
 			"years, starting on --start (default today) or, for a system that has a\n" +
 			"subscription, where it ends. --top-up instead raises the running periods to the\n" +
 			"current need (devices or a product added mid-term): dates stay, and the days\n" +
-			"already past are credited. Writes the bundle signed by the wallet's signer.\n" +
+			"already past are credited; it also writes a quota tree changed since the last\n" +
+			"bundle (allot group, allot user) into a new bundle, spending nothing if the need\n" +
+			"did not grow. Writes the bundle signed by the wallet's signer.\n" +
 			"If the wallet holds too few licenses, nothing is written and the wallet is not changed.",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "system", Usage: "the system description `FILE`"},

@@ -509,26 +509,11 @@ func (e *env) groupList(c *cli.Context) error {
 			return usageErrorf("group %s is not a group of %s", under, c.String("system"))
 		}
 	}
-	var nodes []tree.NodeReport
-	for _, n := range m.Report(use) {
-		if under == "" || n.Kind == tree.KindGroup && tree.Within(n.Path, under) || n.Kind == tree.KindUser && inSubtree(m, n.Path, under) {
-			nodes = append(nodes, n)
-		}
-	}
+	nodes := m.Report(use, under)
 	if c.Bool("json") {
 		return e.out().JSON("group.list", &treeListResult{File: c.String("system"), System: sys.ID, Nodes: nodes})
 	}
 	return e.out().Table([]string{"node", "license", "used", "available", "total", "shared", "pool"}, treeRows(nodes))
-}
-
-// inSubtree reports whether the user is in a group within path.
-func inSubtree(m *tree.Model, name, path string) bool {
-	for u, ok := m.User(name); ok; u, ok = m.User(u.CreatedBy) {
-		if u.CreatedBy == "" {
-			return slices.ContainsFunc(u.Groups, func(g string) bool { return tree.Within(g, path) })
-		}
-	}
-	return false
 }
 
 // treeRows lays out nodes as a table: a row per node and license type,
@@ -738,7 +723,7 @@ func (e *env) userList(c *cli.Context) error {
 			return usageErrorf("user %s is not a user of %s", name, c.String("system"))
 		}
 		res.Users = []userJSON{userOf(u)}
-		for _, n := range m.Report(use) {
+		for _, n := range m.Report(use, "") {
 			if n.Kind == tree.KindUser && n.Path == name {
 				res.Licenses = analyticsLevels(n.Licenses)
 			}

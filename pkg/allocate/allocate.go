@@ -274,7 +274,7 @@ func (p *Plan) topUp(w *wallet.Wallet, req Request, need map[string]int) error {
 			}
 		}
 	}
-	if !added {
+	if !added && !treeChanged(prev, sys) {
 		return fmt.Errorf("%w: system %s already has its need (%s) in every running period", ErrRequest, sys.ID, bundle.FormatQuota(need))
 	}
 	return nil

@@ -2,12 +2,14 @@ package allocate
 
 import (
 	"fmt"
+	"reflect"
 
 	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/system"
 	"allot.dev/allot/pkg/tree"
 	"allot.dev/allot/pkg/verify"
+	"allot.dev/allot/pkg/wallet"
 )
 
 // bundleTree returns the quota tree a bundle of sys carries: the system
@@ -39,4 +41,34 @@ func checkTree(v *verify.Verifier, doc []byte) error {
 		return errclass.New(ErrRequest, "the system's quota tree does not fit the bundle: %v", err)
 	}
 	return nil
+}
+
+// treeChanged reports whether the system's quota tree differs from the
+// one the last bundle carries: a top-up then writes the new tree into a
+// new bundle of the running periods, even if it adds no license.
+func treeChanged(prev *wallet.Allocation, sys *system.System) bool {
+	b, err := bundle.Open(prev.Bundle)
+	if err != nil {
+		return true
+	}
+	t, err := bundleTree(sys)
+	if err != nil {
+		return true
+	}
+	return !reflect.DeepEqual(normalTree(b.Tree), normalTree(t))
+}
+
+// normalTree makes a tree comparable: nil and empty are the same.
+func normalTree(t *tree.Tree) *tree.Tree {
+	if t == nil || t.Len() == 0 {
+		return nil
+	}
+	c := *t
+	if len(c.Groups) == 0 {
+		c.Groups = nil
+	}
+	if len(c.Users) == 0 {
+		c.Users = nil
+	}
+	return &c
 }

@@ -173,7 +173,7 @@ func (m *Model) attached(uid nodeID, path string) bool {
 // feature: the restricted node nearest to id whose features exclude it.
 func (m *Model) featureCulprit(id nodeID, f string) nodeID {
 	n := &m.nodes[id]
-	if n.restricted && !n.eff.hasFeature(f) {
+	if n.restricted && m.limits(id).Features != nil && !n.eff.hasFeature(f) || id == 0 {
 		return id
 	}
 	for _, p := range n.parents {

@@ -185,7 +185,7 @@ func TestUsage(t *testing.T) {
 		t.Fatalf("unknown node: %v", err)
 	}
 	// Used / Available / Total / Shared of tower-a.
-	for _, n := range m.Report(ok) {
+	for _, n := range m.Report(ok, "") {
 		if n.Kind == KindGroup && n.Path == "tower-a" {
 			for _, l := range n.Licenses {
 				if l.License == "mobile-app" && (l.Total != 40 || l.Shared != 9 || l.Used != 20 || l.Available != 11) {

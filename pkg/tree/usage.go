@@ -107,10 +107,19 @@ func (m *Model) account(u *Usage) []map[string]int64 {
 	return used
 }
 
-// Report returns every node, in tree order (the system, then each group
-// followed by what lies below it, users after the groups they are in),
-// with Used / Available / Total / Shared per license type.
-func (m *Model) Report(u *Usage) []NodeReport {
+// Report returns every node below the group at path ("" is the system)
+// and that group, in tree order (a group followed by what lies below it,
+// users after the groups they are in, each node once), with Used /
+// Available / Total / Shared per license type. Depth counts from the
+// group at path. It returns nil if there is no group at path.
+func (m *Model) Report(u *Usage, path string) []NodeReport {
+	start, ok := nodeID(0), true
+	if path != "" {
+		start, ok = m.groups[path]
+	}
+	if !ok {
+		return nil
+	}
 	taken, _ := m.shared(false)
 	used := m.account(u)
 	var out []NodeReport
@@ -126,7 +135,7 @@ func (m *Model) Report(u *Usage) []NodeReport {
 			walk(c, depth+1)
 		}
 	}
-	walk(0, 0)
+	walk(start, 0)
 	return out
 }
 

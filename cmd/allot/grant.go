@@ -58,9 +58,12 @@ type grantResult struct {
 	SignedBy string         `json:"signed_by"` // the signer's fingerprint
 	Chain    int            `json:"chain_length"`
 	Quota    map[string]int `json:"quota"`
-	Features []string       `json:"features"` // the grant's own: [] when it inherits them
-	From     string         `json:"from,omitempty"`
-	Until    string         `json:"until,omitempty"`
+	Features []string       `json:"features"` // the grant's own
+	// InheritsFeatures says the grant lists none: it has those of the
+	// node, or of the grant before it.
+	InheritsFeatures bool   `json:"inherits_features"`
+	From             string `json:"from,omitempty"`
+	Until            string `json:"until,omitempty"`
 }
 
 func (e *env) grant(c *cli.Context) error {
@@ -166,7 +169,8 @@ func (e *env) grant(c *cli.Context) error {
 	}
 	res := &grantResult{File: out, Bundle: b.ID, System: b.System, Node: node, Delegate: to.String(),
 		SignedBy: sign.Fingerprint(g.Signer), Chain: len(chain) + 1, Quota: g.Limits.Quota, Features: g.Limits.Features,
-		From: dateOrEmpty(g.Limits.From), Until: dateOrEmpty(g.Limits.Until)}
+		InheritsFeatures: g.Limits.Features == nil,
+		From:             dateOrEmpty(g.Limits.From), Until: dateOrEmpty(g.Limits.Until)}
 	if c.Bool("json") {
 		return e.out().JSON("grant", res)
 	}

@@ -394,14 +394,17 @@ type groupResult struct {
 }
 
 type groupJSON struct {
-	Path        string         `json:"path"`
-	Restrict    bool           `json:"restrict"`
-	Quota       map[string]int `json:"quota"`
-	Features    []string       `json:"features"`
-	From        string         `json:"from,omitempty"`
-	Until       string         `json:"until,omitempty"`
-	RemindDays  int            `json:"remind_days"`
-	RemindEvery string         `json:"remind_every,omitempty"`
+	Path     string         `json:"path"`
+	Restrict bool           `json:"restrict"`
+	Quota    map[string]int `json:"quota"`
+	Features []string       `json:"features"`
+	// InheritsFeatures says the group lists none of its own: it has its
+	// parent's.
+	InheritsFeatures bool   `json:"inherits_features"`
+	From             string `json:"from,omitempty"`
+	Until            string `json:"until,omitempty"`
+	RemindDays       int    `json:"remind_days"`
+	RemindEvery      string `json:"remind_every,omitempty"`
 }
 
 func dateOrEmpty(t time.Time) string {
@@ -415,7 +418,7 @@ func (e *env) groupDone(c *cli.Context, verb, file string, sys *system.System, g
 	if c.Bool("json") {
 		typ := map[string]string{"added": "group.add", "changed": "group.set", "removed": "group.remove"}[verb]
 		return e.out().JSON(typ, &groupResult{File: file, System: sys.ID, RemovedGroups: groups, RemovedUsers: users,
-			Group: groupJSON{Path: g.Path, Restrict: g.Restrict, Quota: g.Quota, Features: g.Features,
+			Group: groupJSON{Path: g.Path, Restrict: g.Restrict, Quota: g.Quota, Features: g.Features, InheritsFeatures: g.Features == nil,
 				From: dateOrEmpty(g.From), Until: dateOrEmpty(g.Until), RemindDays: g.RemindDays, RemindEvery: g.RemindEvery}})
 	}
 	e.out().Printf("%s group %s in %s: %s\n", verb, g.Path, file, describeLimits(g.Restrict, &g.Limits))
@@ -666,13 +669,16 @@ type userJSON struct {
 	Restrict  bool           `json:"restrict"`
 	Quota     map[string]int `json:"quota"`
 	Features  []string       `json:"features"`
-	From      string         `json:"from,omitempty"`
-	Until     string         `json:"until,omitempty"`
+	// InheritsFeatures says the user lists none of its own: it has those
+	// of its groups or creator.
+	InheritsFeatures bool   `json:"inherits_features"`
+	From             string `json:"from,omitempty"`
+	Until            string `json:"until,omitempty"`
 }
 
 func userOf(u *tree.User) userJSON {
 	return userJSON{Name: u.Name, Groups: u.Groups, CreatedBy: u.CreatedBy, Paused: u.Paused, Restrict: u.Restrict,
-		Quota: u.Quota, Features: u.Features, From: dateOrEmpty(u.From), Until: dateOrEmpty(u.Until)}
+		Quota: u.Quota, Features: u.Features, InheritsFeatures: u.Features == nil, From: dateOrEmpty(u.From), Until: dateOrEmpty(u.Until)}
 }
 
 func (e *env) userDone(c *cli.Context, verb, file string, sys *system.System, u *tree.User, removed []string, deleted string) error {

@@ -30,16 +30,24 @@ type Bound struct {
 
 // Answer is the answer to a Question that is allowed.
 type Answer struct {
-	Node      string     `json:"node"`
-	User      string     `json:"user,omitempty"`
-	Feature   string     `json:"feature,omitempty"`
-	License   string     `json:"license,omitempty"`
-	From      *time.Time `json:"from,omitempty"`  // the window that applies
-	Until     *time.Time `json:"until,omitempty"` // exclusive
-	Pool      string     `json:"pool,omitempty"`  // for License: the strictest pool
-	Total     int64      `json:"total,omitempty"`
-	Used      int64      `json:"used,omitempty"`
-	Available int64      `json:"available,omitempty"` // before the one more asked for
+	Node    string     `json:"node"`
+	User    string     `json:"user,omitempty"`
+	Feature string     `json:"feature,omitempty"`
+	License string     `json:"license,omitempty"`
+	From    *time.Time `json:"from,omitempty"`  // the window that applies
+	Until   *time.Time `json:"until,omitempty"` // exclusive
+	// Quota is, for a License question, the strictest pool the one more
+	// comes from.
+	Quota *AnswerQuota `json:"quota,omitempty"`
+}
+
+// AnswerQuota is the pool of a license question: the node (or grant) whose
+// limit is the strictest, and its numbers before the one more asked for.
+type AnswerQuota struct {
+	Pool      string `json:"pool"`
+	Total     int64  `json:"total"`
+	Used      int64  `json:"used"`
+	Available int64  `json:"available"`
 }
 
 // Ask answers q: nil error and the answer if allowed, else a Quota or
@@ -124,13 +132,11 @@ func (m *Model) Ask(q Question) (*Answer, error) {
 	if t := q.License; t != "" {
 		taken, _ := m.shared(false)
 		used := m.account(q.Usage)
-		first := true
 		for _, pool := range m.nodes[who].pools {
 			total := int64(m.nodes[pool].eff.quota[t])
 			avail := total - taken[pool][t] - used[pool][t]
-			if first || avail < a.Available {
-				a.Pool, a.Total, a.Used, a.Available = m.name(pool), total, used[pool][t], avail
-				first = false
+			if a.Quota == nil || avail < a.Quota.Available {
+				a.Quota = &AnswerQuota{Pool: m.name(pool), Total: total, Used: used[pool][t], Available: avail}
 			}
 			if avail < 1 {
 				return nil, &Error{Kind: Quota, Node: m.name(pool), License: t,
@@ -144,8 +150,8 @@ func (m *Model) Ask(q Question) (*Answer, error) {
 				return nil, &Error{Kind: Quota, Node: b.Name, License: t,
 					Msg: fmt.Sprintf("no %s left: %d used below %s, %d granted", t, sub, b.Path, total)}
 			}
-			if avail := total - sub; avail < a.Available {
-				a.Pool, a.Total, a.Used, a.Available = b.Name, total, sub, avail
+			if avail := total - sub; avail < a.Quota.Available {
+				a.Quota = &AnswerQuota{Pool: b.Name, Total: total, Used: sub, Available: avail}
 			}
 		}
 	}

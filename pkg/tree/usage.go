@@ -70,11 +70,14 @@ type NodeReport struct {
 	// Pools are the nodes whose limits it uses: itself if restricted; a
 	// user in several groups, each of theirs, and its numbers are the
 	// strictest of them.
-	Pools    []string     `json:"pools"`
-	From     *time.Time   `json:"from,omitempty"`
-	Until    *time.Time   `json:"until,omitempty"`
-	Features []string     `json:"features"`
-	Licenses []LicenseUse `json:"licenses"`
+	Pools []string   `json:"pools"`
+	From  *time.Time `json:"from,omitempty"`
+	Until *time.Time `json:"until,omitempty"`
+	// Features are the node's features; AnyFeature says it is not bound
+	// (the system of a system file: any feature the keys will carry).
+	Features   []string     `json:"features"`
+	AnyFeature bool         `json:"any_feature"`
+	Licenses   []LicenseUse `json:"licenses"`
 }
 
 // Node kinds of a report.
@@ -159,6 +162,8 @@ func (m *Model) nodeReport(id nodeID, depth int, u *Usage, taken, used []map[str
 	}
 	if e.features != nil {
 		r.Features = slices.Sorted(maps.Keys(e.features))
+	} else {
+		r.AnyFeature = true
 	}
 	own := m.use(u, id)
 	types := map[string]bool{}

@@ -122,7 +122,7 @@ func TestGrantChain(t *testing.T) {
 	g1 := g.seal(t, wk, nil, "a", g.manager, tree.Limits{Quota: cameras(10)})
 	g2 := g.seal(t, g.manager, g1, "a/b", g.billing, tree.Limits{Quota: cameras(4)})
 	q := &verify.Question{Node: "a/b", License: "camera"}
-	if r := g.verify([][]byte{g1, g2}, q); r.Err != nil || r.Tree.Answer == nil || r.Tree.Answer.Available != 4 || len(r.Tree.Grants) != 2 {
+	if r := g.verify([][]byte{g1, g2}, q); r.Err != nil || r.Tree.Answer == nil || r.Tree.Answer.Quota.Available != 4 || len(r.Tree.Grants) != 2 {
 		t.Fatalf("the chain: %v %+v", r.Err, r.Tree)
 	}
 

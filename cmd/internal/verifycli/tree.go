@@ -94,8 +94,8 @@ func printTree(w io.Writer, r *verify.Report) {
 	if a.Feature != "" {
 		may = append(may, "feature "+a.Feature)
 	}
-	if a.License != "" {
-		may = append(may, fmt.Sprintf("one more %s (%d of %d available at %s)", a.License, a.Available, a.Total, a.Pool))
+	if q := a.Quota; q != nil {
+		may = append(may, fmt.Sprintf("one more %s (%d of %d available at %s)", a.License, q.Available, q.Total, q.Pool))
 	}
 	if len(may) == 0 {
 		may = append(may, "licenses")

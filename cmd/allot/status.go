@@ -38,6 +38,9 @@ func (e *env) statusCommand() *cli.Command {
 type statusResult struct {
 	ui.Head
 	Rows []statusRow `json:"rows"`
+	// Trees are the quota trees of the bundles that carry one
+	// (status_tree.go).
+	Trees []statusTree `json:"trees"`
 }
 
 type statusRow struct {
@@ -66,6 +69,7 @@ func (e *env) status(c *cli.Context) error {
 		}
 	}
 	var rows []statusRow
+	var trees []statusTree
 	var first error
 	for _, path := range c.Args().Slice() {
 		b, err := openBundle(path)
@@ -80,6 +84,9 @@ func (e *env) status(c *cli.Context) error {
 			}
 			rows = append(rows, statusRow{Bundle: path, Error: err.Error()})
 			continue
+		}
+		if t := bundleTree(path, b, usage, now); t != nil {
+			trees = append(trees, *t)
 		}
 		per, ok := b.Period(now)
 		if !ok {
@@ -102,7 +109,7 @@ func (e *env) status(c *cli.Context) error {
 		}
 	}
 	if c.Bool("json") {
-		if err := e.out().JSON("status", &statusResult{Rows: rows}); err != nil {
+		if err := e.out().JSON("status", &statusResult{Rows: rows, Trees: trees}); err != nil {
 			return err
 		}
 		return first
@@ -120,6 +127,9 @@ func (e *env) status(c *cli.Context) error {
 		table = append(table, []string{r.Bundle, r.License, used, avail, strconv.Itoa(r.Total), r.Until})
 	}
 	if err := e.out().Table([]string{"bundle", "license", "used", "available", "total", "until"}, table); err != nil {
+		return err
+	}
+	if err := e.printTrees(trees); err != nil {
 		return err
 	}
 	return first

@@ -74,6 +74,8 @@ type Bundle struct {
 	Certificates           [][]byte   // certificate documents
 	Tree                   *tree.Tree // the quota tree, or nil (tree.go)
 
+	model *tree.Model // Tree, its structure checked (tree.go)
+
 	doc []byte
 }
 
@@ -192,6 +194,7 @@ func parse(body []byte) (*Bundle, error) {
 		return nil, fail("wallet_id: %s is not the id of wallet_key", b.WalletID)
 	}
 	seen := map[string]bool{}
+	b.sizeTree(secs)
 	for i := 1; i < len(secs); i++ {
 		sec := &secs[i]
 		t := payload.NewTable(sec)

@@ -18,6 +18,22 @@ const (
 	MaxUsers  = 10_000
 )
 
+// sizeTree makes room for the tree's groups and users at once.
+func (b *Bundle) sizeTree(secs []payload.Section) {
+	groups, users := 0, 0
+	for i := range secs {
+		switch {
+		case secs[i].Name == "group" && secs[i].Array:
+			groups++
+		case secs[i].Name == "user" && secs[i].Array:
+			users++
+		}
+	}
+	if groups+users > 0 {
+		b.Tree = &tree.Tree{Groups: make([]tree.Group, 0, min(groups, MaxGroups)), Users: make([]tree.User, 0, min(users, MaxUsers))}
+	}
+}
+
 // parseTree reads the sections of the quota tree: [[group]], [group.quota],
 // [[user]] and [user.quota]. It reports whether sec is one of them.
 func (b *Bundle) parseTree(sec *payload.Section, t *payload.Table) (bool, error) {
@@ -87,14 +103,28 @@ func (b *Bundle) validateTree() error {
 	if len(b.Tree.Groups) > MaxGroups || len(b.Tree.Users) > MaxUsers {
 		return fmt.Errorf("tree: %d groups and %d users, at most %d and %d", len(b.Tree.Groups), len(b.Tree.Users), MaxGroups, MaxUsers)
 	}
-	if _, err := tree.New(b.Tree, tree.Root{}); err != nil {
+	m, err := tree.New(b.Tree, tree.Root{})
+	if err != nil {
 		var te *tree.Error
 		if errors.As(err, &te) && te.Field != "" {
 			return fmt.Errorf("%s: %v", te.Field, te)
 		}
 		return err
 	}
+	b.model = m
 	return nil
+}
+
+// TreeModel returns the bundle's tree under root, its structure checked
+// when the bundle was read; nil if the bundle has no tree.
+func (b *Bundle) TreeModel(root tree.Root) (*tree.Model, error) {
+	if b.Tree == nil {
+		return nil, nil
+	}
+	if b.model == nil || b.model.Tree != b.Tree {
+		return tree.New(b.Tree, root)
+	}
+	return b.model.WithRoot(root), nil
 }
 
 // writeTree writes the quota tree: each group, then each user, with only

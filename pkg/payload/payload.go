@@ -80,7 +80,10 @@ const MaxLineLen = 64 << 10
 
 // Parse splits a payload into sections. The first section is the top level.
 func Parse(data []byte) ([]Section, error) {
-	secs := []Section{{Line: 1}}
+	// One allocation for every section: a bundle may carry a quota tree
+	// of thousands, and growing the slice copied them over and again.
+	secs := make([]Section, 1, 1+bytes.Count(data, []byte("\n[")))
+	secs[0] = Section{Line: 1}
 	cur := &secs[0]
 	var seen map[string]bool // cur's keys, once it has too many to scan
 	n := 0

@@ -130,8 +130,7 @@ func (m *Model) Ask(q Question) (*Answer, error) {
 		}
 	}
 	if t := q.License; t != "" {
-		taken, _ := m.shared(false)
-		used := m.account(q.Usage)
+		taken, _, used := m.sums(q.Usage)
 		for _, pool := range m.nodes[who].pools {
 			total := int64(m.nodes[pool].eff.quota[t])
 			avail := total - taken[pool][t] - used[pool][t]

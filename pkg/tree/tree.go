@@ -249,6 +249,12 @@ type Model struct {
 	groups map[string]nodeID
 	users  map[string]nodeID
 	nodes  []node
+
+	// What sums computed, for the usage usedFor. A Model is not safe for
+	// use by several goroutines at once.
+	taken, used []map[string]int64
+	uses        []*Use
+	usedFor     *Usage
 }
 
 // New checks the tree's structure and indexes it under root: every group's
@@ -265,35 +271,27 @@ func New(t *Tree, root Root) (*Model, error) {
 		users:  make(map[string]nodeID, len(t.Users)),
 		nodes:  make([]node, 1+len(t.Groups)+len(t.Users)),
 	}
-	m.nodes[0] = node{restricted: true, pools: []nodeID{0}}
-	rootEff := &eff{quota: root.Quota, from: root.From, until: root.Until}
-	if rootEff.quota == nil {
-		rootEff.quota = map[string]int{}
-	}
-	if !root.AnyFeature {
-		rootEff.features = setOf(root.Features)
-	}
-	m.nodes[0].eff = rootEff
+	m.nodes[0] = node{restricted: true, pools: []nodeID{0}, eff: rootEff(root)}
 	for i := range t.Groups {
 		g := &t.Groups[i]
-		field := fmt.Sprintf("group[%d]", i+1)
+		field := fieldName{"group", i}
 		if err := ValidPath(g.Path); err != nil {
-			return nil, structErr(field+".path", "", "path: %v", err)
+			return nil, structErr(field.at(".path"), "", "path: %v", err)
 		}
 		if _, dup := m.groups[g.Path]; dup {
-			return nil, structErr(field+".path", GroupName(g.Path), "listed twice")
+			return nil, structErr(field.at(".path"), GroupName(g.Path), "listed twice")
 		}
 		id := nodeID(1 + i)
 		m.groups[g.Path] = id
 		m.nodes[id] = node{restricted: g.Restrict, depth: int32(strings.Count(g.Path, "/") + 1)}
-		if err := checkLimits(field, GroupName(g.Path), g.Restrict, &g.Limits); err != nil {
+		if err := checkLimits(field, "group", g.Path, g.Restrict, &g.Limits); err != nil {
 			return nil, err
 		}
 		if g.RemindDays < 0 || g.RemindDays > MaxRemindDays {
-			return nil, structErr(field+".remind_days", GroupName(g.Path), "remind_days %d: want 0 to %d", g.RemindDays, MaxRemindDays)
+			return nil, structErr(field.at(".remind_days"), GroupName(g.Path), "remind_days %d: want 0 to %d", g.RemindDays, MaxRemindDays)
 		}
 		if g.RemindEvery != "" && !slices.Contains(RemindEvery, g.RemindEvery) {
-			return nil, structErr(field+".remind_every", GroupName(g.Path), "remind_every %q: want %s", g.RemindEvery, strings.Join(RemindEvery, ", "))
+			return nil, structErr(field.at(".remind_every"), GroupName(g.Path), "remind_every %q: want %s", g.RemindEvery, strings.Join(RemindEvery, ", "))
 		}
 	}
 	for i := range t.Groups {
@@ -313,51 +311,51 @@ func New(t *Tree, root Root) (*Model, error) {
 	base := nodeID(1 + len(t.Groups))
 	for i := range t.Users {
 		u := &t.Users[i]
-		field := fmt.Sprintf("user[%d]", i+1)
+		field := fieldName{"user", i}
 		if err := ValidUser(u.Name); err != nil {
-			return nil, structErr(field+".name", "", "name: %v", err)
+			return nil, structErr(field.at(".name"), "", "name: %v", err)
 		}
 		if _, dup := m.users[u.Name]; dup {
-			return nil, structErr(field+".name", UserName(u.Name), "listed twice")
+			return nil, structErr(field.at(".name"), UserName(u.Name), "listed twice")
 		}
 		m.users[u.Name] = base + nodeID(i)
 		m.nodes[base+nodeID(i)] = node{restricted: u.Restrict}
-		if err := checkLimits(field, UserName(u.Name), u.Restrict, &u.Limits); err != nil {
+		if err := checkLimits(field, "user", u.Name, u.Restrict, &u.Limits); err != nil {
 			return nil, err
 		}
 	}
 	for i := range t.Users {
 		u := &t.Users[i]
 		id := base + nodeID(i)
-		field := fmt.Sprintf("user[%d]", i+1)
+		field := fieldName{"user", i}
 		n := &m.nodes[id]
 		switch {
 		case u.CreatedBy != "":
 			if len(u.Groups) > 0 {
-				return nil, structErr(field+".groups", UserName(u.Name), "a sub-user hangs under its creator %s and has no groups of its own", u.CreatedBy)
+				return nil, structErr(field.at(".groups"), UserName(u.Name), "a sub-user hangs under its creator %s and has no groups of its own", u.CreatedBy)
 			}
 			cid, ok := m.users[u.CreatedBy]
 			if !ok {
-				return nil, structErr(field+".created_by", UserName(u.Name), "its creator %s is not a user of the tree", u.CreatedBy)
+				return nil, structErr(field.at(".created_by"), UserName(u.Name), "its creator %s is not a user of the tree", u.CreatedBy)
 			}
 			if cid == id {
-				return nil, structErr(field+".created_by", UserName(u.Name), "a user cannot be its own creator")
+				return nil, structErr(field.at(".created_by"), UserName(u.Name), "a user cannot be its own creator")
 			}
 			n.parents = []nodeID{cid}
 		case len(u.Groups) == 0:
 			n.parents = []nodeID{0}
 		default:
 			if len(u.Groups) > MaxGroupsOf {
-				return nil, structErr(field+".groups", UserName(u.Name), "%d groups, at most %d", len(u.Groups), MaxGroupsOf)
+				return nil, structErr(field.at(".groups"), UserName(u.Name), "%d groups, at most %d", len(u.Groups), MaxGroupsOf)
 			}
 			n.parents = make([]nodeID, 0, len(u.Groups))
 			for _, p := range u.Groups {
 				gid, ok := m.groups[p]
 				if !ok {
-					return nil, structErr(field+".groups", UserName(u.Name), "%q is not a group of the tree", p)
+					return nil, structErr(field.at(".groups"), UserName(u.Name), "%q is not a group of the tree", p)
 				}
 				if slices.Contains(n.parents, gid) {
-					return nil, structErr(field+".groups", UserName(u.Name), "group %s is listed twice", p)
+					return nil, structErr(field.at(".groups"), UserName(u.Name), "group %s is listed twice", p)
 				}
 				n.parents = append(n.parents, gid)
 			}
@@ -372,35 +370,76 @@ func New(t *Tree, root Root) (*Model, error) {
 	return m, nil
 }
 
+func rootEff(root Root) *eff {
+	e := &eff{quota: root.Quota, from: root.From, until: root.Until}
+	if e.quota == nil {
+		e.quota = map[string]int{}
+	}
+	if !root.AnyFeature {
+		e.features = setOf(root.Features)
+	}
+	return e
+}
+
+// WithRoot returns the model of the same tree under another root: the
+// structure New checked is kept, and every node's limits are computed
+// again. A reader that checks a tree's structure once (package bundle)
+// gives each verification its own root this way.
+func (m *Model) WithRoot(root Root) *Model {
+	c := &Model{Tree: m.Tree, Root: root, groups: m.groups, users: m.users, nodes: slices.Clone(m.nodes)}
+	c.nodes[0].eff = rootEff(root)
+	c.resolve() // cannot fail: New found no cycle
+	return c
+}
+
 func structErr(field, node, format string, args ...any) *Error {
 	return &Error{Kind: Structure, Field: field, Node: node, Msg: fmt.Sprintf(format, args...)}
 }
 
-func checkLimits(field, name string, restrict bool, l *Limits) error {
+// fieldName is where a node is in a system file, "group[3]", made into
+// text only for an error: a tree of 10,000 nodes is read on every
+// verification.
+type fieldName struct {
+	kind string
+	i    int // 0-based
+}
+
+func (f fieldName) at(sub string) string { return fmt.Sprintf("%s[%d]%s", f.kind, f.i+1, sub) }
+
+func checkLimits(field fieldName, kind, node string, restrict bool, l *Limits) error {
+	if !restrict && l.empty() || restrict && l.Quota == nil && l.Features == nil && l.From.IsZero() && l.Until.IsZero() {
+		return nil
+	}
+	name := kind + " " + node
 	if !restrict {
 		if !l.empty() {
-			return structErr(field+".restrict", name, "carries limits but restrict is off: set restrict = true, or remove its quota, features and dates")
+			return structErr(field.at(".restrict"), name, "carries limits but restrict is off: set restrict = true, or remove its quota, features and dates")
 		}
 		return nil
 	}
-	for _, t := range slices.Sorted(maps.Keys(l.Quota)) {
-		if err := licensekey.ValidName(t); err != nil {
-			return structErr(field+".quota", name, "quota: %v", err)
-		}
-		if q := l.Quota[t]; q < 0 || q > MaxQuantity {
-			return structErr(field+".quota."+t, name, "quota %s = %d: want 0 to %d", t, q, MaxQuantity)
+	for t, q := range l.Quota {
+		if licensekey.ValidName(t) != nil || q < 0 || q > MaxQuantity {
+			// Report the first bad type in order, whatever the map's.
+			for _, t := range slices.Sorted(maps.Keys(l.Quota)) {
+				if err := licensekey.ValidName(t); err != nil {
+					return structErr(field.at(".quota"), name, "quota: %v", err)
+				}
+				if q := l.Quota[t]; q < 0 || q > MaxQuantity {
+					return structErr(field.at(".quota."+t), name, "quota %s = %d: want 0 to %d", t, q, MaxQuantity)
+				}
+			}
 		}
 	}
 	for i, f := range l.Features {
 		if err := licensekey.ValidName(f); err != nil {
-			return structErr(field+".features", name, "features: %v", err)
+			return structErr(field.at(".features"), name, "features: %v", err)
 		}
 		if slices.Contains(l.Features[:i], f) {
-			return structErr(field+".features", name, "feature %s is listed twice", f)
+			return structErr(field.at(".features"), name, "feature %s is listed twice", f)
 		}
 	}
 	if !l.From.IsZero() && !l.Until.IsZero() && !l.Until.After(l.From) {
-		return structErr(field+".until", name, "until %s is not after from %s", date(l.Until), date(l.From))
+		return structErr(field.at(".until"), name, "until %s is not after from %s", date(l.Until), date(l.From))
 	}
 	return nil
 }

@@ -32,18 +32,27 @@ type Usage struct {
 	Users  map[string]*Use
 }
 
-// use returns what node id reports.
-func (m *Model) use(u *Usage, id nodeID) *Use {
+// byNode returns what each node reports, by node id, and how many of u's
+// entries name a node of the tree: one map lookup an entry.
+func (m *Model) byNode(u *Usage) ([]*Use, int) {
+	uses := make([]*Use, len(m.nodes))
 	if u == nil {
-		return nil
+		return uses, 0
 	}
-	if g := m.group(id); g != nil {
-		return u.Groups[g.Path]
+	known := 0
+	for p, use := range u.Groups {
+		if id, ok := m.groups[p]; ok {
+			uses[id] = use
+			known++
+		}
 	}
-	if us := m.user(id); us != nil {
-		return u.Users[us.Name]
+	for name, use := range u.Users {
+		if id, ok := m.users[name]; ok {
+			uses[id] = use
+			known++
+		}
 	}
-	return nil
+	return uses, known
 }
 
 // LicenseUse is one license type at one node: Total is the node's limit,
@@ -87,14 +96,26 @@ const (
 	KindUser   = "user"
 )
 
-// account sums what each pool's members use.
-func (m *Model) account(u *Usage) []map[string]int64 {
-	used := make([]map[string]int64, len(m.nodes))
-	if u == nil {
-		return used
+// sums returns what the restricted nodes take from each pool, what each
+// node reports, and what each pool's members use, computing them once per
+// model and usage: a device checks the usage and then asks its question.
+func (m *Model) sums(u *Usage) (taken []map[string]int64, uses []*Use, used []map[string]int64) {
+	if m.taken == nil {
+		m.taken, _ = m.shared(false)
 	}
+	if m.usedFor != u || m.used == nil {
+		m.uses, _ = m.byNode(u)
+		m.used = m.account(m.uses)
+		m.usedFor = u
+	}
+	return m.taken, m.uses, m.used
+}
+
+// account sums what each pool's members use.
+func (m *Model) account(uses []*Use) []map[string]int64 {
+	used := make([]map[string]int64, len(m.nodes))
 	for id := nodeID(1); int(id) < len(m.nodes); id++ {
-		nu := m.use(u, id)
+		nu := uses[id]
 		if nu == nil {
 			continue
 		}
@@ -123,8 +144,7 @@ func (m *Model) Report(u *Usage, path string) []NodeReport {
 	if !ok {
 		return nil
 	}
-	taken, _ := m.shared(false)
-	used := m.account(u)
+	taken, uses, used := m.sums(u)
 	var out []NodeReport
 	seen := make([]bool, len(m.nodes))
 	var walk func(id nodeID, depth int)
@@ -133,7 +153,7 @@ func (m *Model) Report(u *Usage, path string) []NodeReport {
 			return
 		}
 		seen[id] = true
-		out = append(out, m.nodeReport(id, depth, u, taken, used))
+		out = append(out, m.nodeReport(id, depth, uses[id], taken, used))
 		for _, c := range m.nodes[id].children {
 			walk(c, depth+1)
 		}
@@ -142,7 +162,7 @@ func (m *Model) Report(u *Usage, path string) []NodeReport {
 	return out
 }
 
-func (m *Model) nodeReport(id nodeID, depth int, u *Usage, taken, used []map[string]int64) NodeReport {
+func (m *Model) nodeReport(id nodeID, depth int, own *Use, taken, used []map[string]int64) NodeReport {
 	n := &m.nodes[id]
 	r := NodeReport{Kind: KindSystem, Depth: depth, Restricted: n.restricted}
 	for _, p := range n.pools {
@@ -165,7 +185,6 @@ func (m *Model) nodeReport(id nodeID, depth int, u *Usage, taken, used []map[str
 	} else {
 		r.AnyFeature = true
 	}
-	own := m.use(u, id)
 	types := map[string]bool{}
 	for _, pool := range n.pools {
 		for t, q := range m.nodes[pool].eff.quota {
@@ -208,26 +227,31 @@ func (m *Model) CheckUsage(u *Usage, now time.Time) error {
 	if u == nil {
 		return nil
 	}
-	for _, p := range slices.Sorted(maps.Keys(u.Groups)) {
-		if _, ok := m.groups[p]; !ok {
-			return &Error{Kind: Structure, Node: GroupName(p), Msg: "is not a group of the tree"}
+	// Every node named is in the tree: count what the tree's nodes find,
+	// and name the first one missing, in order, only if some are.
+	uses, found := m.byNode(u)
+	if found < len(u.Groups)+len(u.Users) {
+		for _, p := range slices.Sorted(maps.Keys(u.Groups)) {
+			if _, ok := m.groups[p]; !ok {
+				return &Error{Kind: Structure, Node: GroupName(p), Msg: "is not a group of the tree"}
+			}
 		}
-	}
-	for _, name := range slices.Sorted(maps.Keys(u.Users)) {
-		if _, ok := m.users[name]; !ok {
-			return &Error{Kind: Structure, Node: UserName(name), Msg: "is not a user of the tree"}
+		for _, name := range slices.Sorted(maps.Keys(u.Users)) {
+			if _, ok := m.users[name]; !ok {
+				return &Error{Kind: Structure, Node: UserName(name), Msg: "is not a user of the tree"}
+			}
 		}
 	}
 	for id := nodeID(1); int(id) < len(m.nodes); id++ {
-		nu := m.use(u, id)
+		nu := uses[id]
 		if !nu.any() {
 			continue
 		}
 		if us := m.user(id); us != nil && us.Paused {
 			return &Error{Kind: Quota, Node: m.name(id), Msg: "is paused and uses nothing, but reports " + describeUse(nu)}
 		}
-		if err := m.checkWindow(id, now, "uses "+describeUse(nu)+", "); err != nil {
-			return err
+		if !m.inWindow(id, now) {
+			return m.checkWindow(id, now, "uses "+describeUse(nu)+", ")
 		}
 		e := m.nodes[id].eff
 		for _, f := range nu.Features {
@@ -236,9 +260,11 @@ func (m *Model) CheckUsage(u *Usage, now time.Time) error {
 			}
 		}
 	}
-	taken, _ := m.shared(false)
-	used := m.account(u)
+	taken, _, used := m.sums(u)
 	for id := nodeID(0); int(id) < len(m.nodes); id++ {
+		if used[id] == nil {
+			continue
+		}
 		for _, t := range slices.Sorted(maps.Keys(used[id])) {
 			total := int64(m.nodes[id].eff.quota[t])
 			if left := total - taken[id][t]; used[id][t] > left {
@@ -266,8 +292,7 @@ func describeUse(u *Use) string {
 // window it is, that now lies outside node id's window. what prefixes the
 // message ("uses 2 mobile-app, ").
 func (m *Model) checkWindow(id nodeID, now time.Time, what string) error {
-	e := m.nodes[id].eff
-	if (e.from.IsZero() || !now.Before(e.from)) && (e.until.IsZero() || now.Before(e.until)) {
+	if m.inWindow(id, now) {
 		return nil
 	}
 	culprit, l := m.windowOf(id, now)
@@ -286,6 +311,12 @@ func (m *Model) checkWindow(id nodeID, now time.Time, what string) error {
 		return &Error{Kind: Validity, Node: m.name(id), Msg: fmt.Sprintf("%s ended %s", what, date(l.Until))}
 	}
 	return &Error{Kind: Validity, NotYet: true, Node: m.name(id), Msg: fmt.Sprintf("%s begins %s", what, date(l.From))}
+}
+
+// inWindow reports whether now lies in node id's window.
+func (m *Model) inWindow(id nodeID, now time.Time) bool {
+	e := m.nodes[id].eff
+	return (e.from.IsZero() || !now.Before(e.from)) && (e.until.IsZero() || now.Before(e.until))
 }
 
 // windowOf finds the node on the way to the root whose own window excludes

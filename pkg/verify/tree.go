@@ -53,8 +53,12 @@ func (v *Verifier) checkTree(r *Report, b *bundle.Bundle, opts Options) error {
 		return nil
 	}
 	per, _ := b.Period(opts.Now)
-	m, err := tree.New(b.Tree, tree.Root{Name: "system " + b.System, Quota: per.Quota,
-		Features: r.featuresAt(b, opts.Now), From: b.Validity.From, Until: b.Validity.GraceUntil})
+	root := tree.Root{Name: "system " + b.System, Quota: per.Quota,
+		Features: r.featuresAt(b, opts.Now), From: b.Validity.From, Until: b.Validity.GraceUntil}
+	m, err := b.TreeModel(root)
+	if err == nil && m == nil {
+		m, err = tree.New(nil, root)
+	}
 	if err != nil {
 		return errclass.Wrap(ErrMalformed, err)
 	}
@@ -145,7 +149,7 @@ func (v *Verifier) CheckTree(doc []byte) error {
 		return err
 	}
 	for i, p := range b.Periods {
-		m, err := tree.New(b.Tree, tree.Root{Name: "system " + b.System, Quota: p.Quota,
+		m, err := b.TreeModel(tree.Root{Name: "system " + b.System, Quota: p.Quota,
 			Features: r.periodFeatures[i], From: b.Validity.From, Until: b.Validity.GraceUntil})
 		if err == nil {
 			err = m.Check()

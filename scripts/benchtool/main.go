@@ -226,6 +226,12 @@ func run() error {
 	}
 	rows = append(rows, row{fmt.Sprintf("allot allocate, system of %d devices", n), fmtDur(alloc), "≤ 1 s", "", alloc <= time.Second})
 
+	tr, err := treeRows(work, allotVerify)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, tr...)
+
 	if rss != nil {
 		rows = append(rows, row{"peak memory of allot verify (full CLI)", fmt.Sprintf("%.1f MiB", rss[4]), "≤ 20 MiB",
 			fmt.Sprintf("allot-verify %.1f MiB; hello-world %.1f MiB (GNU time)", rss[3], rss[0]), rss[4] <= 20})

@@ -48,7 +48,15 @@ func treeRows(work, allotVerify string) ([]row, error) {
 	opts := verify.Options{Trust: w.Trust, Now: allottest.Now.Add(24 * time.Hour), Workers: 1}
 	treeOpts := opts
 	treeOpts.Usage = usage
-	treeOpts.Question = &verify.Question{Node: "b07/apt-00057", User: "user-000007", License: "camera"}
+	treeOpts.Question = &verify.Question{Node: "b07/apt-00007", User: "user-000007", License: "camera"}
+	for _, c := range []struct {
+		doc []byte
+		o   verify.Options
+	}{{doc, treeOpts}, {plainDoc, opts}} {
+		if r := verify.Bundle("x.lic", c.doc, c.o); r.Err != nil {
+			return nil, fmt.Errorf("the tree's bundle does not verify: %v", r.Err)
+		}
+	}
 	per := func(doc []byte, o verify.Options) time.Duration {
 		return perOp(func(b *testing.B) {
 			for b.Loop() {
@@ -143,7 +151,7 @@ func treeRows(work, allotVerify string) ([]row, error) {
 		}
 	}
 	cmd := []string{allotVerify, filepath.Join(dir, "tree.lic"), "--trust", filepath.Join(dir, "vendor.pub"),
-		"--usage", filepath.Join(dir, "tree.usage.toml"), "--node", "b07/apt-00057", "--user", "user-000007", "--license", "camera",
+		"--usage", filepath.Join(dir, "tree.usage.toml"), "--node", "b07/apt-00007", "--user", "user-000007", "--license", "camera",
 		"--now", allottest.Now.Add(24 * time.Hour).Format(time.RFC3339)}
 	rss, err := peakRSS([][]string{cmd}, "")
 	if err != nil {

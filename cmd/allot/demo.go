@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 	"os"
 	"path/filepath"
 	"slices"
@@ -88,6 +89,8 @@ func (e *env) demo(c *cli.Context) error {
 	if err := run("the vendor certifies the reseller within a scope",
 		append([]string{"signer", "certify", "--signer", p("vendor.key"), "--pub", p("reseller.pub"), "--role", "reseller",
 			"--product", "vms", "--license", "camera=64", "--license", "analytics-l1=16",
+			"--product", "intercom", "--license", "sip-number=64", "--license", "mobile-app=64",
+			"--feature", "remote-door-opening", "--feature", "guest-access",
 			"--kind", "subscription", "--max-term", "3y", "--out", p("reseller.cert")}, pass...)...); err != nil {
 		return err
 	}
@@ -153,8 +156,16 @@ cameras = 4
 	if err := run("the wallet after the allocation", "wallet", "status", "--wallet", p("demo.wallet")); err != nil {
 		return err
 	}
+	today, err := now(c)
+	if err != nil {
+		return err
+	}
+	if err := e.demoBuilding(run, p, pass, server, w.ID.String(), today.AddDate(0, 6, 0).Format(time.DateOnly)); err != nil {
+		return err
+	}
 	e.out().Printf("\nEverything is in %s: vendor.pub, reseller.cert, keys.txt, demo.wallet,\n", dir)
-	e.out().Printf("site-1.system.toml, site-1.lic and site-1.usage.toml. The keys' passphrase is in passphrase.txt.\n")
+	e.out().Printf("site-1.system.toml, site-1.lic and site-1.usage.toml; the building's tower-1.system.toml\n")
+	e.out().Printf("and tower-1.lic. The keys' passphrase is in passphrase.txt.\n")
 	e.out().Printf("Try: allot verify %s --trust %s --json\n", p("site-1.lic"), p("vendor.pub"))
 	return nil
 }
@@ -195,4 +206,55 @@ func quoteArgs(args []string) string {
 		q[i] = a
 	}
 	return strings.Join(q, " ")
+}
+
+// demoBuilding is the demo's small building: a tower of two floors and
+// three apartments, users in two groups, a sub-user, allocated and asked
+// the device's question, so that a new user sees the quota tree at once.
+func (e *env) demoBuilding(run func(string, ...string) error, p func(string) string, pass, server []string, walletID, summer string) error {
+	sys := p("tower-1.system.toml")
+	steps := []struct {
+		what string
+		args []string
+	}{
+		{"the reseller issues an intercom key: SIP numbers, mobile apps, two features",
+			append([]string{"key", "issue", "--signer", p("reseller.key"), "--cert", p("reseller.cert"),
+				"--product", "intercom", "--license", "sip-number=12", "--license", "mobile-app=10",
+				"--feature", "remote-door-opening", "--feature", "guest-access",
+				"--term", "1y", "--wallet-id", walletID, "--out", p("keys-intercom.txt")}, pass...)},
+		{"the installer redeems it", []string{"wallet", "redeem", "--file", p("keys-intercom.txt"), "--cert", p("reseller.cert"), "--wallet", p("demo.wallet")}},
+		{"the installer describes a building's system",
+			append(append([]string{"system", "create", "--id", "tower-1", "--org", "Demo Security Ltd"}, server...),
+				"--need", "sip-number=12", "--need", "mobile-app=10", "--out", sys)},
+		{"the tower: its own quotas and features", []string{"group", "add", "tower", "--system", sys,
+			"--quota", "sip-number=12", "--quota", "mobile-app=10", "--feature", "remote-door-opening", "--feature", "guest-access"}},
+		{"floor 1 uses the tower's pool", []string{"group", "add", "tower/floor-1", "--system", sys}},
+		{"floor 2 is let until the summer, without guest access", []string{"group", "add", "tower/floor-2", "--system", sys,
+			"--quota", "sip-number=4", "--quota", "mobile-app=3", "--feature", "remote-door-opening", "--until", summer}},
+		{"three apartments", []string{"group", "add", "tower/floor-1/apt-101", "--system", sys}},
+		{"", []string{"group", "add", "tower/floor-1/apt-102", "--system", sys}},
+		{"", []string{"group", "add", "tower/floor-2/apt-201", "--system", sys}},
+		{"Anna, in apartment 101, with two mobile apps", []string{"user", "add", "anna", "--system", sys,
+			"--group", "tower/floor-1/apt-101", "--quota", "sip-number=2", "--quota", "mobile-app=2"}},
+		{"the user Anna creates for her son: never more than hers", []string{"user", "add", "anna-son", "--system", sys,
+			"--created-by", "anna", "--quota", "sip-number=1", "--quota", "mobile-app=1"}},
+		{"Ben, in apartments 102 and 201: the strictest of both applies", []string{"user", "add", "ben", "--system", sys,
+			"--group", "tower/floor-1/apt-102", "--group", "tower/floor-2/apt-201"}},
+		{"the tree: Used / Available / Total / Shared per node", []string{"group", "list", "--system", sys}},
+		{"the installer allocates a year to the building: the bundle carries the tree",
+			append([]string{"allocate", "--system", sys, "--years", "1", "--wallet", p("demo.wallet"), "--out", p("tower-1.lic")}, pass...)},
+		{"the intercom asks: may Anna open the door and add a mobile app?", []string{"verify", p("tower-1.lic"), "--trust", p("vendor.pub"),
+			"--node", "tower/floor-1/apt-101", "--user", "anna", "--feature", "remote-door-opening", "--license", "mobile-app"}},
+		{"the building as allot status shows it", []string{"status", p("tower-1.lic")}},
+	}
+	for _, st := range steps {
+		what := st.what
+		if what == "" {
+			what = "and another"
+		}
+		if err := run(what, st.args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -523,6 +523,11 @@ func (e *env) groupList(c *cli.Context) error {
 // the node indented by its depth.
 func treeRows(nodes []tree.NodeReport) [][]string {
 	var rows [][]string
+	// A window is shown where a node's ends before the system's.
+	var rootUntil *time.Time
+	if len(nodes) > 0 && nodes[0].Kind == tree.KindSystem {
+		rootUntil = nodes[0].Until
+	}
 	for _, n := range nodes {
 		name := n.Path
 		switch {
@@ -536,7 +541,7 @@ func treeRows(nodes []tree.NodeReport) [][]string {
 		if n.Paused {
 			marks = append(marks, "paused")
 		}
-		if n.Until != nil {
+		if n.Until != nil && (rootUntil == nil || n.Until.Before(*rootUntil)) && n.Kind != tree.KindSystem {
 			marks = append(marks, "until "+n.Until.Format(time.DateOnly))
 		}
 		if len(marks) > 0 {

@@ -2,11 +2,11 @@ package main
 
 import (
 	"fmt"
-	"time"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 

@@ -3,14 +3,14 @@ _allot() {
     local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}" cmdpath="" i words
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "${cmdpath// /_}:${COMP_WORDS[i]}" in
-            ":signer"|":key"|":system"|":fingerprint"|":wallet"|":allocate"|":verify"|":status"|":demo"|":completion"|"signer:new"|"signer:certify"|"key:issue"|"key:inspect"|"system:create"|"system:inspect"|"wallet:init"|"wallet:redeem"|"wallet:status"|"wallet:bundle"|"wallet:history") cmdpath="${cmdpath:+$cmdpath }${COMP_WORDS[i]}" ;;
+            ":signer"|":key"|":system"|":group"|":user"|":fingerprint"|":wallet"|":allocate"|":grant"|":verify"|":status"|":demo"|":completion"|"signer:new"|"signer:certify"|"key:issue"|"key:inspect"|"system:create"|"system:inspect"|"group:add"|"group:set"|"group:remove"|"group:list"|"user:add"|"user:pause"|"user:resume"|"user:remove"|"user:list"|"wallet:init"|"wallet:redeem"|"wallet:status"|"wallet:bundle"|"wallet:history") cmdpath="${cmdpath:+$cmdpath }${COMP_WORDS[i]}" ;;
         esac
     done
     case "$prev" in
-        --catalog|--cert|--count|--device|--devices|--dir|--feature|--file|--grace-days|--growth-allowance|--id|--identity|--kind|--license|--max-term|--name|--need|--now|--org|--out|--passphrase-file|--product|--pub|--require|--require-binding|--role|--sequence|--server|--signer|--start|--state|--system|--system-id|--term|--trust|--usage|--valid-from|--valid-until|--wallet|--wallet-id|--years) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --bundle|--catalog|--cert|--count|--created-by|--device|--devices|--dir|--feature|--file|--from|--grace-days|--grant|--group|--growth-allowance|--id|--identity|--kind|--license|--max-term|--name|--need|--node|--now|--org|--out|--passphrase-file|--product|--pub|--quota|--remind-days|--remind-every|--require|--require-binding|--role|--sequence|--server|--signer|--start|--state|--system|--system-id|--term|--to|--trust|--until|--usage|--user|--valid-from|--valid-until|--wallet|--wallet-id|--years) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac
     case "$cmdpath" in
-        "") words="signer key system fingerprint wallet allocate verify status demo completion --help" ;;
+        "") words="signer key system group user fingerprint wallet allocate grant verify status demo completion --help" ;;
         "signer") words="new certify --help" ;;
         "signer new") words="--name --out --json --passphrase-file --identity --help" ;;
         "signer certify") words="--signer --cert --pub --role --product --license --kind --feature --max-term --bearer --require-binding --grace-days --growth-allowance --valid-from --valid-until --out --now --catalog --json --passphrase-file --identity --help" ;;
@@ -20,6 +20,17 @@ _allot() {
         "system") words="create inspect --help" ;;
         "system create") words="--id --org --collect --name --server --devices --need --require --out --now --catalog --json --help" ;;
         "system inspect") words="--catalog --json --help" ;;
+        "group") words="add set remove list --help" ;;
+        "group add") words="--system --now --catalog --json --restrict --quota --feature --no-features --from --until --remind-days --remind-every --help" ;;
+        "group set") words="--system --now --catalog --json --restrict --quota --feature --no-features --from --until --remind-days --remind-every --help" ;;
+        "group remove") words="--system --now --catalog --json --recursive --help" ;;
+        "group list") words="--system --catalog --json --usage --help" ;;
+        "user") words="add pause resume remove list --help" ;;
+        "user add") words="--system --now --catalog --json --group --created-by --restrict --quota --feature --no-features --from --until --help" ;;
+        "user pause") words="--system --now --catalog --json --help" ;;
+        "user resume") words="--system --now --catalog --json --help" ;;
+        "user remove") words="--system --now --catalog --json --help" ;;
+        "user list") words="--system --catalog --json --usage --help" ;;
         "fingerprint") words="--system-id --json --help" ;;
         "wallet") words="init redeem status bundle history --help" ;;
         "wallet init") words="--org --trust --wallet --now --json --passphrase-file --identity --help" ;;
@@ -28,7 +39,8 @@ _allot() {
         "wallet bundle") words="--system --sequence --out --wallet --json --help" ;;
         "wallet history") words="--wallet --json --help" ;;
         "allocate") words="--system --years --start --top-up --out --wallet --now --catalog --json --passphrase-file --identity --help" ;;
-        "verify") words="--trust --usage --system --state --state-init --catalog --now --json --quiet --help" ;;
+        "grant") words="--bundle --grant --signer --node --to --quota --feature --no-features --from --until --out --wallet --now --catalog --json --passphrase-file --identity --help" ;;
+        "verify") words="--trust --usage --system --state --state-init --catalog --now --node --user --feature --license --grant --json --quiet --help" ;;
         "status") words="--usage --now --json --help" ;;
         "demo") words="--dir --now --help" ;;
         "completion") words="--help" ;;

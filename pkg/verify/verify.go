@@ -98,6 +98,9 @@ type Report struct {
 	Keys     []KeyReport    `json:"keys"`
 	Warnings []string       `json:"warnings"`
 	Tree     *TreeReport    `json:"tree,omitempty"`
+	// Features are the state of each feature now (features.go); empty
+	// before the time step.
+	Features []FeatureState `json:"features"`
 
 	// Err is the failure, nil when the bundle is licensed.
 	Err error `json:"-"`
@@ -233,6 +236,9 @@ func (r *Report) emptyLists() {
 	if r.Warnings == nil {
 		r.Warnings = []string{}
 	}
+	if r.Features == nil {
+		r.Features = []FeatureState{}
+	}
 	if r.Bundle != nil && r.Bundle.Features == nil {
 		r.Bundle.Features = []string{}
 	}
@@ -280,6 +286,7 @@ func (v *Verifier) check(r *Report, doc []byte, trustOnly bool) (*bundle.Bundle,
 	if err := checkTime(r, b, opts.Now); err != nil {
 		return b, err
 	}
+	r.Features = v.featureStates(r, b, opts.Now)
 	if err := checkBinding(r, b, opts.Machines); err != nil {
 		return b, err
 	}

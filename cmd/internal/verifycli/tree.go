@@ -63,6 +63,23 @@ func readLimited(path string, limit int) ([]byte, error) {
 	return data, nil
 }
 
+// printFeatures prints each feature's state, as the License state panel
+// shows it: on until a date, on with no limit, or off.
+func printFeatures(w io.Writer, r *verify.Report) {
+	var parts []string
+	for _, f := range r.Features {
+		switch f.State {
+		case verify.FeatureOnUntil:
+			parts = append(parts, f.Feature+" on until "+f.Until.Format(time.DateOnly))
+		default:
+			parts = append(parts, f.Feature+" "+f.State)
+		}
+	}
+	if len(parts) > 0 {
+		fmt.Fprintf(w, "  features\t%s\n", termtext.Escape(strings.Join(parts, ", ")))
+	}
+}
+
 // printTree prints what the verifier found of the quota tree.
 func printTree(w io.Writer, r *verify.Report) {
 	t := r.Tree

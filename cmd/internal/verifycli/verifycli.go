@@ -498,6 +498,7 @@ func printReport(w io.Writer, r *verify.Report) {
 			fmt.Fprintf(tw, "  \t%s\t%d\t%s\t%s\n", esc(q.License), q.Allowed, used, esc(q.Status))
 		}
 	}
+	printFeatures(tw, r)
 	printTree(tw, r)
 	for _, wn := range r.Warnings {
 		fmt.Fprintf(tw, "  warning\t%s\n", esc(wn))

@@ -1574,7 +1574,7 @@ func (g *gen) deviceState() {
 	g.put(spec, "verify-state.txt", tr.String())
 
 	// Damaged: the sequence in the state file lowered by hand.
-	bad := replaceOnce(g.t, string(state), " 1\nmac ", " 0\nmac ")
+	bad := replaceOnce(g.t, string(state), " 1\n", " 0\n")
 	g.write("edited-state/allot.state", []byte(bad))
 	_, err = verify.OpenState("edited-state", key, false)
 	g.put(spec, "allot.state.err", damage("allot.state, copied to edited-state/, with the bundle sequence 1 changed to 0", "verify.OpenState", err))

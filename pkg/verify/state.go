@@ -42,6 +42,7 @@ type State struct {
 	key      []byte
 	LastSeen time.Time
 	Seq      map[string]int // "system wallet-id" → highest sequence accepted
+	Serves   Pin            // the system this machine serves (pin.go)
 	changed  bool
 }
 
@@ -125,6 +126,10 @@ func (s *State) parse(data []byte) error {
 				return fmt.Errorf("bundle sequence: %v", err)
 			}
 			s.Seq[f[1]+" "+f[2]] = n
+		case len(f) == 4 && f[0] == "serves":
+			if err := s.parsePin(f); err != nil {
+				return err
+			}
 		default:
 			return fmt.Errorf("unknown line %q", sc.Text())
 		}
@@ -143,7 +148,9 @@ func (s *State) mac(body []byte) []byte {
 
 // Check detects rollback: the clock behind the latest trusted time seen by
 // more than tolerance, or a bundle older than one already accepted for the
-// same system and wallet. On success it records b and now.
+// same system and wallet; and it refuses a bound bundle of another system
+// than the one this machine serves (ErrBinding, Pin). On success it
+// records b and now.
 func (s *State) Check(b *bundle.Bundle, now time.Time, tolerance time.Duration) error {
 	if err := s.CheckClock(now, tolerance); err != nil {
 		return err
@@ -158,6 +165,10 @@ func (s *State) Check(b *bundle.Bundle, now time.Time, tolerance time.Duration) 
 		return fmt.Errorf("%w: bundle sequence %d is older than sequence %d, already accepted for system %s",
 			ErrRollback, b.Sequence, seq, b.System)
 	}
+	if err := s.checkPin(b, now); err != nil {
+		return err
+	}
+	s.recordPin(b)
 	if b.Sequence > s.Seq[k] {
 		s.Seq[k] = b.Sequence
 		s.changed = true
@@ -209,6 +220,7 @@ func (s *State) Save() error {
 		sys, wid, _ := strings.Cut(k, " ")
 		fmt.Fprintf(&b, "bundle %s %s %d\n", sys, wid, s.Seq[k])
 	}
+	s.writePin(&b)
 	fmt.Fprintf(&b, "mac %s\n", hex.EncodeToString(s.mac(b.Bytes())))
 	if err := atomicfile.Replace(s.path, b.Bytes(), 0o600); err != nil {
 		return err

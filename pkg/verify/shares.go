@@ -22,9 +22,9 @@ import (
 // ShareReport is one server's share of the period in force.
 type ShareReport struct {
 	Server string `json:"server"`
-	// Matched: the server the machine verifying matched (this machine).
-	Matched bool           `json:"matched"`
-	Quota   map[string]int `json:"quota"`
+	// ThisMachine: the server the machine verifying matched.
+	ThisMachine bool           `json:"this_machine"`
+	Quota       map[string]int `json:"quota"`
 }
 
 // checkShareSums checks that no period's shares add up to more than the
@@ -54,7 +54,7 @@ func checkShareSums(b *bundle.Bundle) error {
 // the report.
 func (r *Report) reportShares(b *bundle.Bundle, now time.Time) {
 	for _, s := range b.SharesAt(now) {
-		r.Shares = append(r.Shares, ShareReport{Server: s.Server, Matched: s.Server == r.machineServer, Quota: s.Quota})
+		r.Shares = append(r.Shares, ShareReport{Server: s.Server, ThisMachine: s.Server == r.machineServer, Quota: s.Quota})
 	}
 }
 

@@ -108,7 +108,7 @@ func TestShareUsage(t *testing.T) {
 		if r.Err != nil {
 			t.Fatalf("%s with its own usage: %v", name, r.Err)
 		}
-		if len(r.Shares) != 3 || !r.Shares[n].Matched || r.Shares[n].Quota["camera"] != cams {
+		if len(r.Shares) != 3 || !r.Shares[n].ThisMachine || r.Shares[n].Quota["camera"] != cams {
 			t.Errorf("%s: shares reported %+v", name, r.Shares)
 		}
 		if q := r.Quotas[len(r.Quotas)-1]; q.Server != name || q.Allowed != int64(cams) || q.Status != "ok" {

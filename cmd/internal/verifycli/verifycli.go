@@ -476,14 +476,36 @@ func printReport(w io.Writer, r *verify.Report) {
 			fmt.Fprintf(tw, "  binding\tserver %s: %d identifier%s match, %d required\n", esc(b.Server), b.Matched, plural(b.Matched), b.Required)
 		}
 	}
+	for i, s := range r.Shares {
+		label, this := "", ""
+		if i == 0 {
+			label = "share"
+		}
+		if s.ThisMachine {
+			this = " (this machine)"
+		}
+		fmt.Fprintf(tw, "  %s\t%s: %s%s\n", label, esc(s.Server), esc(bundle.FormatQuota(s.Quota)), this)
+	}
 	if len(r.Quotas) > 0 {
-		fmt.Fprintf(tw, "  quota\tLICENSE\tALLOWED\tUSED\tSTATUS\n")
+		// A floating system's rows name the server whose share they check.
+		server := func(string) string { return "" }
+		header := "  quota\tLICENSE\tALLOWED\tUSED\tSTATUS\n"
+		if len(r.Shares) > 0 {
+			header = "  quota\tSERVER\tLICENSE\tALLOWED\tUSED\tSTATUS\n"
+			server = func(s string) string {
+				if s == "" {
+					s = "(pool)"
+				}
+				return esc(s) + "\t"
+			}
+		}
+		fmt.Fprint(tw, header)
 		for _, q := range r.Quotas {
 			used := fmt.Sprint(q.Used)
 			if q.Status == "not-checked" {
 				used = "-"
 			}
-			fmt.Fprintf(tw, "  \t%s\t%d\t%s\t%s\n", esc(q.License), q.Allowed, used, esc(q.Status))
+			fmt.Fprintf(tw, "  \t%s%s\t%d\t%s\t%s\n", server(q.Server), esc(q.License), q.Allowed, used, esc(q.Status))
 		}
 	}
 	for _, wn := range r.Warnings {

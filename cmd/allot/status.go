@@ -71,8 +71,10 @@ func (e *env) status(c *cli.Context) error {
 	if html == "-" && c.Bool("json") {
 		return usageErrorf("status: --html - and --json both print on standard output; give --html a FILE")
 	}
-	if err := checkOut(html); html != "" && err != nil {
-		return err
+	if html != "" {
+		if err := checkOut(html); err != nil {
+			return err
+		}
 	}
 	cat, err := loadCatalog(c)
 	if err != nil {
@@ -87,9 +89,7 @@ func (e *env) status(c *cli.Context) error {
 	}
 	for _, arg := range c.Args().Slice() {
 		if st, err := os.Stat(arg); err == nil && st.IsDir() {
-			if err := gatherDir(&in, arg); err != nil {
-				return err
-			}
+			gatherDir(&in, arg)
 			continue
 		}
 		in.Bundles = append(in.Bundles, readFile(arg, bundle.MaxSize))
@@ -134,11 +134,12 @@ func (e *env) status(c *cli.Context) error {
 }
 
 // gatherDir adds a folder's bundles, usage files and device states to in,
-// in name order.
-func gatherDir(in *status.Input, dir string) error {
+// in name order; a folder it cannot list is a bundle it cannot read.
+func gatherDir(in *status.Input, dir string) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return &inputError{err}
+		in.Bundles = append(in.Bundles, status.File{Name: dir, Err: err})
+		return
 	}
 	for _, de := range entries {
 		p := filepath.Join(dir, de.Name())
@@ -151,7 +152,6 @@ func gatherDir(in *status.Input, dir string) error {
 		}
 	}
 	gatherStates(in, dir, false)
-	return nil
 }
 
 // gatherStates adds the device states of dir: dir/SERVER/allot.state for
@@ -222,7 +222,7 @@ func (e *env) printStatus(r *status.Report, html string) error {
 			head += " (" + s.Organization + ")"
 		}
 		p.Printf("system %s: %s\n", head, systemWords[s.Status])
-		kv := func(k, format string, args ...any) { p.Printf("  %-13s "+format+"\n", append([]any{k}, args...)...) }
+		kv := func(k, format string, args ...any) { p.Printf("  %-17s "+format+"\n", append([]any{k}, args...)...) }
 		if s.Reason != "" {
 			kv("why", "%s", s.Reason)
 		}
@@ -242,7 +242,7 @@ func (e *env) printStatus(r *status.Report, html string) error {
 			kv("usage", "no usage file: used and available unknown")
 		}
 		if f := s.FaceRecognition; f != nil {
-			kv("face recog.", "%d user%s, %d device%s", f.Users, plural(int(f.Users)), f.Devices, plural(int(f.Devices)))
+			kv("face recognition", "%d user%s, %d device%s", f.Users, plural(int(f.Users)), f.Devices, plural(int(f.Devices)))
 		}
 		if len(s.Licenses) > 0 {
 			p.Printf("\n")

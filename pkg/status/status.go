@@ -175,6 +175,7 @@ type bundleFile struct {
 type usageFile struct {
 	name string
 	u    *verify.Usage
+	need [5]int64 // analytics assignments per level (verify.AnalyticsNeed)
 }
 
 type stateFile struct {
@@ -245,10 +246,11 @@ func Build(in Input) *Report {
 		}
 		u, err := verify.ParseUsage(f.Name, f.Data)
 		if err == nil {
+			var need [5]int64
 			if prev, ok := usages[u.System]; ok {
 				err = fmt.Errorf("a second usage file for system %s (the first is %s): one file reports a whole system", u.System, prev.name)
-			} else if _, err = verify.AnalyticsNeed(u, in.Catalog); err == nil {
-				usages[u.System] = usageFile{f.Name, u}
+			} else if need, err = verify.AnalyticsNeed(u, cat); err == nil {
+				usages[u.System] = usageFile{f.Name, u, need}
 				continue
 			}
 		}
@@ -410,7 +412,7 @@ func system(id string, bf *bundleFile, uf *usageFile, now time.Time, cat *catalo
 		}
 		// Levels 1 to 3 use their own licenses first; what those cannot
 		// cover counts against level 4, as verify counts it.
-		need, _ := verify.AnalyticsNeed(u, cat) // checked when the file was read
+		need := uf.need
 		var overflow int64
 		for lvl := 1; lvl <= 3; lvl++ {
 			t := analyticsType(lvl)

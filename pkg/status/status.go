@@ -274,6 +274,7 @@ func Build(in Input) *Report {
 			sf.systems = append(sf.systems, sys)
 		}
 		slices.Sort(sf.systems)
+		sf.systems = slices.Compact(sf.systems) // one system, several wallets
 		states = append(states, sf)
 	}
 

@@ -39,7 +39,14 @@ type ServerUsage struct {
 type AnalyticsUsage struct {
 	Type    string `toml:"type"`
 	Cameras int    `toml:"cameras"`
+	// Users counts the people enrolled for face recognition, which the
+	// licensing page shows beside its cameras (devices). No quota counts
+	// it; other types have none.
+	Users int `toml:"users"`
 }
+
+// FaceRecognition is the one analytics type that counts users too.
+const FaceRecognition = "face-recognition"
 
 type usageFile struct {
 	Version int `toml:"version"`
@@ -106,6 +113,12 @@ func ParseUsage(name string, data []byte) (*Usage, error) {
 		seen[a.Type] = true
 		if a.Cameras < 0 || a.Cameras > maxCount {
 			return nil, errf(field+".cameras", "%d is not a count between 0 and %d", a.Cameras, maxCount)
+		}
+		if a.Users < 0 || a.Users > maxCount {
+			return nil, errf(field+".users", "%d is not a count between 0 and %d", a.Users, maxCount)
+		}
+		if a.Users != 0 && a.Type != FaceRecognition {
+			return nil, errf(field+".users", "users are counted for %s only, not for %s", FaceRecognition, a.Type)
 		}
 	}
 	for _, ft := range u.Features {

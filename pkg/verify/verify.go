@@ -701,13 +701,9 @@ func checkQuotas(r *Report, b *bundle.Bundle, opts Options) error {
 	// and takes what each lower level cannot cover. A catalog given to the
 	// device can raise a type's level, never lower it below the embedded
 	// catalog's: it is a file on the device, not the vendor's word.
-	var need [5]int64
-	for _, a := range u.Analytics {
-		lvl, err := analyticsLevel(opts.Catalog, a.Type)
-		if err != nil {
-			return errclass.New(ErrMalformed, "usage file: %v", err)
-		}
-		need[lvl] += int64(a.Cameras)
+	need, err := AnalyticsNeed(u, opts.Catalog)
+	if err != nil {
+		return err
 	}
 	var overflow int64
 	for lvl := 1; lvl <= 3; lvl++ {
@@ -759,6 +755,21 @@ func (r *Report) featuresAt(b *bundle.Bundle, t time.Time) []string {
 		return r.periodFeatures[n-1]
 	}
 	return nil
+}
+
+// AnalyticsNeed returns the camera assignments of u per analytics level,
+// need[1] to need[3], each type counted at the level that licenses it (see
+// analyticsLevel; cat nil is the embedded catalog). An analytics type that
+// no catalog knows is malformed input.
+func AnalyticsNeed(u *Usage, cat *catalog.Catalog) (need [5]int64, err error) {
+	for _, a := range u.Analytics {
+		lvl, err := analyticsLevel(cat, a.Type)
+		if err != nil {
+			return need, errclass.New(ErrMalformed, "usage file: %v", err)
+		}
+		need[lvl] += int64(a.Cameras)
+	}
+	return need, nil
 }
 
 // analyticsLevel returns the level that licenses an analytics type: the

@@ -7,25 +7,25 @@ _allot() {
         esac
     done
     case "$prev" in
-        --catalog|--cert|--count|--device|--devices|--dir|--feature|--file|--id|--identity|--kind|--license|--max-term|--name|--need|--now|--org|--out|--passphrase-file|--product|--pub|--require|--role|--sequence|--server|--signer|--start|--state|--system|--system-id|--term|--trust|--usage|--valid-from|--valid-until|--wallet|--wallet-id|--years) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --catalog|--cert|--count|--device|--devices|--dir|--feature|--file|--grace-days|--growth-allowance|--id|--identity|--kind|--license|--max-term|--name|--need|--now|--org|--out|--passphrase-file|--product|--pub|--require|--require-binding|--role|--sequence|--server|--signer|--start|--state|--system|--system-id|--term|--trust|--usage|--valid-from|--valid-until|--wallet|--wallet-id|--years) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac
     case "$cmdpath" in
         "") words="signer key system fingerprint wallet allocate verify status demo completion --help" ;;
         "signer") words="new certify --help" ;;
         "signer new") words="--name --out --json --passphrase-file --identity --help" ;;
-        "signer certify") words="--signer --cert --pub --role --product --license --kind --feature --max-term --bearer --valid-from --valid-until --out --now --catalog --json --passphrase-file --identity --help" ;;
+        "signer certify") words="--signer --cert --pub --role --product --license --kind --feature --max-term --bearer --require-binding --grace-days --growth-allowance --valid-from --valid-until --out --now --catalog --json --passphrase-file --identity --help" ;;
         "key") words="issue inspect --help" ;;
         "key issue") words="--signer --cert --product --kind --license --term --feature --wallet-id --bearer --device --count --out --now --catalog --json --passphrase-file --identity --help" ;;
         "key inspect") words="--file --trust --cert --json --help" ;;
         "system") words="create inspect --help" ;;
-        "system create") words="--id --org --collect --name --server --devices --need --require --out --now --catalog --help" ;;
+        "system create") words="--id --org --collect --name --server --devices --need --require --out --now --catalog --json --help" ;;
         "system inspect") words="--catalog --json --help" ;;
         "fingerprint") words="--system-id --json --help" ;;
         "wallet") words="init redeem status bundle history --help" ;;
         "wallet init") words="--org --trust --wallet --now --json --passphrase-file --identity --help" ;;
         "wallet redeem") words="--file --cert --trust --skip-invalid --wallet --now --json --help" ;;
         "wallet status") words="--wallet --now --catalog --json --help" ;;
-        "wallet bundle") words="--system --sequence --out --wallet --help" ;;
+        "wallet bundle") words="--system --sequence --out --wallet --json --help" ;;
         "wallet history") words="--wallet --json --help" ;;
         "allocate") words="--system --years --start --top-up --out --wallet --now --catalog --json --passphrase-file --identity --help" ;;
         "verify") words="--trust --usage --system --state --state-init --catalog --now --json --help" ;;

@@ -698,29 +698,42 @@ var (
 		Kinds:    []licensekey.Kind{licensekey.Subscription, licensekey.Hardware, licensekey.Expansion},
 		Licenses: map[string]int{"camera": 100, "analytics-l1": 20, "analytics-l2": 20, "analytics-l4": 10, "intercom": 50},
 		Features: []string{"remote-door-opening", "web-dialer"}, MaxTermMonths: 36, Bearer: true,
+		Binding: map[string]int{"vms": 2},
 	}
 	resScope = cert.Scope{
 		Products: []string{"vms", "intercom"},
 		Kinds:    []licensekey.Kind{licensekey.Subscription},
 		Licenses: map[string]int{"camera": 50, "analytics-l1": 10, "intercom": 20},
 		Features: []string{"remote-door-opening"}, MaxTermMonths: 24,
+		Binding: map[string]int{"vms": 2},
 	}
 )
+
+// The policies of the example chain: the distributor's is the catalog's,
+// as `allot signer certify` gives a root's first certificate; the reseller's
+// narrows the growth allowance to 50%, as --growth-allowance 50 does.
+func examplePolicies() (dist, res cert.Policy) {
+	dist = catalog.Default().Policy
+	res = dist
+	res.GrowthAllowancePercent = 50
+	return dist, res
+}
 
 func (g *gen) certificate() {
 	const spec = "certificate.md"
 	var err error
+	distPolicy, resPolicy := examplePolicies()
 	g.distCert, err = cert.Issue(g.vendor, nil, cert.Template{
 		Role: "distributor", Subject: sign.PublicKey{Key: pubOf(g.distributor), Comment: "distributor"},
 		ValidFrom: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), ValidUntil: time.Date(2029, 11, 1, 0, 0, 0, 0, time.UTC),
-		Scope: distScope,
+		Scope: distScope, Policy: &distPolicy,
 	}, newRand("distributor certificate"))
 	g.must(err)
 	distChain := cert.Chain{g.distCert}
 	g.resCert, err = cert.Issue(g.distributor, distChain, cert.Template{
 		Role: "reseller", Subject: sign.PublicKey{Key: pubOf(g.reseller), Comment: "reseller"},
 		ValidFrom: time.Date(2026, 11, 15, 0, 0, 0, 0, time.UTC), ValidUntil: time.Date(2028, 11, 15, 0, 0, 0, 0, time.UTC),
-		Scope: resScope,
+		Scope: resScope, Policy: &resPolicy,
 	}, newRand("reseller certificate"))
 	g.must(err)
 	g.resChain = cert.Chain{g.distCert, g.resCert}
@@ -756,6 +769,22 @@ func (g *gen) certificate() {
 	g.must(err)
 	err = chain.Verify(exampleTrust(g))
 	g.put(spec, "reseller-wide.err", damage("a chain whose certificate 2 grants camera = 500 under a parent that has camera = 100",
+		"cert.ParseChain, then Chain.Verify", err))
+
+	// A certificate whose policy is laxer than its parent's, made the same
+	// way: a longer grace than the distributor allows.
+	lax := resPolicy
+	lax.GraceDays = 60
+	laxCert, err := cert.Issue(g.distributor, nil, cert.Template{
+		Role: "reseller", Subject: sign.PublicKey{Key: pubOf(g.reseller), Comment: "reseller"},
+		ValidFrom: time.Date(2026, 11, 15, 0, 0, 0, 0, time.UTC), ValidUntil: time.Date(2028, 11, 15, 0, 0, 0, 0, time.UTC),
+		Scope: resScope, Policy: &lax,
+	}, newRand("lax certificate"))
+	g.must(err)
+	chain, err = cert.ParseChain(append(append([]byte{}, g.distCert.Document()...), laxCert.Document()...))
+	g.must(err)
+	err = chain.Verify(exampleTrust(g))
+	g.put(spec, "reseller-policy.err", damage("a chain whose certificate 2 has grace_days = 60 under a parent that has grace_days = 30",
 		"cert.ParseChain, then Chain.Verify", err))
 }
 
@@ -825,6 +854,9 @@ func (g *gen) licenseKey() {
 		g.t.Fatal("the sloppy key is not key 1")
 	}
 	g.put(spec, "key-1-sloppy.txt", fmt.Sprintf("typed:   %s\nparsed:  %s\nkey id:  %s\n", sloppy, k.Text(), k.ID()))
+	// Inside a signed file, only the canonical text is a key.
+	_, err = licensekey.ParseCanonical(sloppy)
+	g.put(spec, "key-1-sloppy.err", damage(sloppy, "licensekey.ParseCanonical", err))
 
 	// Damaged: one character mistyped in group 3.
 	text := g.keyText[g.key1]
@@ -1406,12 +1438,35 @@ clock_tolerance = "48h"
 	tr.verify("site-42.lic", "--trust", "revoking.trust.toml", "--now", now)
 	g.put(spec, "verify-trust.txt", tr.String())
 
+	// A device whose vendor allows two weeks of grace, not the catalog's 30
+	// days: the example bundle claims more than that.
+	strict := trust + `
+# The most any bundle may write; certificates may narrow it.
+[policy]
+grace_days = 14
+max_renewal_years = 5
+unallocated_expiry_years = 5
+analytics_retention_days = 7
+growth_allowance_percent = 100
+`
+	g.put(spec, "strict.trust.toml", strict)
+	g.write("strict.trust.toml", []byte(strict))
+	tr = g.transcript()
+	tr.export("ALLOT_SYSROOT", "root-nvr-1")
+	if code := tr.verify("site-42.lic", "--trust", "strict.trust.toml", "--now", now); code != 10 {
+		g.t.Errorf("verify with strict.trust.toml: exit %d, want 10\n%s", code, tr)
+	}
+	g.put(spec, "verify-policy.txt", tr.String())
+
 	bad := replaceOnce(g.t, trust, g.keyHW.ID(), strings.ToUpper(g.keyHW.ID()))
 	_, err := verify.ParseTrust("vendor.trust.toml", []byte(bad))
 	g.put(spec, "vendor.trust.err", damage("vendor.trust.toml with the revoked key id in upper case", "verify.ParseTrust", err))
 	bad = replaceOnce(g.t, trust, `clock_tolerance = "48h"`, `clock_tolerance = "2 days"`)
 	_, err = verify.ParseTrust("vendor.trust.toml", []byte(bad))
 	g.put(spec, "vendor.trust-tolerance.err", damage(`vendor.trust.toml with clock_tolerance = "2 days"`, "verify.ParseTrust", err))
+	bad = replaceOnce(g.t, strict, "grace_days = 14\n", "grace_days = 5000\n")
+	_, err = verify.ParseTrust("strict.trust.toml", []byte(bad))
+	g.put(spec, "strict.trust-policy.err", damage(`strict.trust.toml with grace_days = 5000`, "verify.ParseTrust", err))
 }
 
 func quote(s string) string { return `"` + s + `"` }
@@ -1685,6 +1740,15 @@ func TestCertificateExamples(t *testing.T) {
 			t.Errorf("key %d: %v", i+1, err)
 		}
 	}
+	// The chain's policy and binding rule: the reseller's narrower growth
+	// allowance, the distributor's binding.
+	dist, res := examplePolicies()
+	if got := chain.Policy(dist); got != res {
+		t.Errorf("chain policy %+v, want %+v", got, res)
+	}
+	if n, p := chain.BindingAny(); n != 2 || p != "vms" {
+		t.Errorf("chain binding %d for %q, want 2 for vms", n, p)
+	}
 	// The pool finds the same chain from the loose certificates.
 	pool := cert.NewPool(trust)
 	pool.Add(chain...)
@@ -1745,6 +1809,17 @@ func TestLicenseKeyExamples(t *testing.T) {
 	}
 	if k, err := licensekey.Parse(typed); err != nil || k.ID() != id {
 		t.Errorf("key-1-sloppy.txt: %v", err)
+	}
+	input, want := damaged(t, "license-key.md", "key-1-sloppy.err")
+	_, err = licensekey.ParseCanonical(input)
+	wantErr(t, "key-1-sloppy.err", err, want)
+	if !errors.Is(err, licensekey.ErrNotCanonical) || !errors.Is(err, licensekey.ErrMalformed) {
+		t.Errorf("key-1-sloppy.err: %v is not ErrNotCanonical and ErrMalformed", err)
+	}
+	for i, text := range strings.Fields(example(t, "license-key.md", "keys.txt")) {
+		if _, err := licensekey.ParseCanonical(text); err != nil {
+			t.Errorf("key %d is not canonical: %v", i+1, err)
+		}
 	}
 	for _, name := range []string{"key-1-typo.err", "key-1-group.err"} {
 		input, want := damaged(t, "license-key.md", name)
@@ -1897,6 +1972,21 @@ func TestTrustFileExamples(t *testing.T) {
 	if r := verify.Bundle("site-42.lic", doc, opts); r.Err != nil {
 		t.Errorf("with vendor.trust.toml: %v", r.Err)
 	}
+	if plain.Policy != catalog.Default().Policy || full.Policy != catalog.Default().Policy {
+		t.Errorf("a trust file without [policy] has policy %+v and %+v, want the embedded catalog's", plain.Policy, full.Policy)
+	}
+	strict, err := verify.ParseTrust("strict.trust.toml", []byte(example(t, "trust-file.md", "strict.trust.toml")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Trust = strict
+	if r := verify.Bundle("site-42.lic", doc, opts); strict.Policy.GraceDays != 14 || !errors.Is(r.Err, verify.ErrTrust) {
+		t.Errorf("with strict.trust.toml (grace_days %d): %v, want verify.ErrTrust", strict.Policy.GraceDays, r.Err)
+	}
+	_, want := damaged(t, "trust-file.md", "strict.trust-policy.err")
+	bad := strings.Replace(example(t, "trust-file.md", "strict.trust.toml"), "grace_days = 14\n", "grace_days = 5000\n", 1)
+	_, err = verify.ParseTrust("strict.trust.toml", []byte(bad))
+	wantErr(t, "strict.trust-policy.err", err, want)
 	revoking, err := verify.ParseTrust("revoking.trust.toml", []byte(example(t, "trust-file.md", "revoking.trust.toml")))
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"allot.dev/allot/cmd/internal/ui"
 	"allot.dev/allot/cmd/internal/verifycli"
 	"allot.dev/allot/pkg/allocate"
 	"allot.dev/allot/pkg/bundle"
@@ -99,16 +100,29 @@ func (e *env) allocate(c *cli.Context) error {
 			"the signed bundle is kept in the wallet: write it with allot wallet bundle --system %s --out FILE", sys.ID)
 	}
 	if c.Bool("json") {
-		return e.printJSON(map[string]any{"bundle": out, "id": plan.BundleID, "sequence": plan.Sequence,
-			"system": sys.ID, "validity": plan.Validity, "credits": plan.Credits})
+		last := plan.Periods[len(plan.Periods)-1]
+		return e.out().JSON("allocate", &allocateResult{File: out, BundleID: plan.BundleID, Sequence: plan.Sequence,
+			System: sys.ID, Quota: last.Quota, Validity: plan.Validity, Credits: plan.Credits})
 	}
 	last := plan.Periods[len(plan.Periods)-1]
-	fmt.Fprintf(e.stdout, "wrote %s: bundle %d of system %s, %s, valid %s to %s (grace until %s)\n",
+	e.out().Printf("wrote %s: bundle %d of system %s, %s, valid %s to %s (grace until %s)\n",
 		out, plan.Sequence, sys.ID, bundle.FormatQuota(last.Quota),
 		plan.Validity.From.Format(time.DateOnly), plan.Validity.Until.Format(time.DateOnly),
 		plan.Validity.GraceUntil.Format(time.DateOnly))
 	for _, cr := range plan.Credits {
-		fmt.Fprintf(e.stdout, "credited %d %s license-days to the wallet: %s\n", cr.Days, cr.License, cr.Reason)
+		e.out().Printf("credited %d %s license-days to the wallet: %s\n", cr.Days, cr.License, cr.Reason)
 	}
 	return nil
+}
+
+// allocateResult is the JSON of `allot allocate`.
+type allocateResult struct {
+	ui.Head
+	File     string          `json:"file"`
+	BundleID string          `json:"bundle_id"`
+	Sequence int             `json:"sequence"`
+	System   string          `json:"system"`
+	Quota    map[string]int  `json:"quota"` // of the last period
+	Validity bundle.Validity `json:"validity"`
+	Credits  []wallet.Credit `json:"credits"`
 }

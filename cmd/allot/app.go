@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -13,31 +12,13 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"allot.dev/allot/cmd/internal/verifycli"
-	"allot.dev/allot/pkg/allocate"
-	"allot.dev/allot/pkg/bundle"
-	"allot.dev/allot/pkg/cert"
-	"allot.dev/allot/pkg/licensekey"
-	"allot.dev/allot/pkg/sign"
+	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/sign/keyfile"
-	"allot.dev/allot/pkg/tomlfile"
-	"allot.dev/allot/pkg/verify"
-	"allot.dev/allot/pkg/wallet"
 )
 
-// Exit codes, documented in the README. Main derives them from the class
-// of the error a command returns, in exitCode and nowhere else.
-const (
-	exitOK        = 0
-	exitInternal  = 1
-	exitUsage     = 2
-	exitInput     = 3
-	exitTrust     = 10
-	exitValidity  = 11
-	exitBinding   = 12
-	exitQuota     = 13
-	exitRollback  = 14
-	defaultWallet = "allot.wallet"
-)
+// defaultWallet is the wallet file when neither --wallet nor ALLOT_WALLET
+// names one.
+const defaultWallet = "allot.wallet"
 
 // env is what a run of allot reads from and writes to. Commands hang off it
 // rather than reading globals.
@@ -57,10 +38,18 @@ type env struct {
 	usage error
 }
 
+// testRand, set only by tests, replaces the system's randomness so that
+// the JSON documents of a run can be compared with golden files.
+var testRand io.Reader
+
 func newEnv() *env {
+	r := rand.Reader
+	if testRand != nil {
+		r = testRand
+	}
 	return &env{
 		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
-		getenv: os.Getenv, rand: rand.Reader,
+		getenv: os.Getenv, rand: r,
 		scryptWorkFactor: scryptWorkFactor,
 	}
 }
@@ -73,6 +62,15 @@ var scryptWorkFactor = keyfile.DefaultWorkFactor
 func Main(args []string) int { return newEnv().run(args) }
 
 func (e *env) run(args []string) int {
+	// allot verify hands its arguments, exactly as given, to the parser
+	// allot-verify uses (verifycli), so that one rule decides what is a
+	// flag in both. urfave/cli never sees them: it would take a last
+	// argument --generate-bash-completion, which a file of that name
+	// reached by a shell pattern can be, as a request for completions,
+	// and end with exit 0 without verifying anything.
+	if len(args) > 1 && args[1] == "verify" {
+		return e.report(e.verify(args[2:]))
+	}
 	app := e.newApp()
 	err := app.Run(reorderArgs(app, args))
 	if err == nil {
@@ -83,13 +81,16 @@ func (e *env) run(args []string) int {
 
 func (e *env) newApp() *cli.App {
 	app := &cli.App{
-		Name:                 "allot",
-		Usage:                "offline licensing: signers, license keys, wallets, signed bundles",
-		Version:              version(),
-		Writer:               e.stdout,
-		ErrWriter:            e.stderr,
-		Reader:               e.stdin,
-		EnableBashCompletion: true,
+		Name:      "allot",
+		Usage:     "offline licensing: signers, license keys, wallets, signed bundles",
+		Version:   version(),
+		Writer:    e.stdout,
+		ErrWriter: e.stderr,
+		Reader:    e.stdin,
+		// The completion scripts are generated and static; urfave's
+		// --generate-bash-completion would let a last argument (a file
+		// name from a glob) turn any command into a completion listing.
+		EnableBashCompletion: false,
 		// Values such as --server nvr-1:mac=…,disk=… hold commas; a flag
 		// given twice gives two values.
 		DisableSliceFlagSeparator: true,
@@ -111,6 +112,7 @@ func (e *env) newApp() *cli.App {
 			e.statusCommand(),
 			e.demoCommand(),
 			e.completionCommand(),
+			e.manCommand(),
 		},
 	}
 	setUsageErrors(app.Commands)
@@ -134,6 +136,9 @@ func version() string { return "0.1.0-dev" }
 type usageError struct{ msg string }
 
 func (e *usageError) Error() string { return e.msg }
+
+// Is makes a usage error of class errclass.Usage.
+func (e *usageError) Is(target error) bool { return target == errclass.Usage }
 
 func usageErrorf(format string, args ...any) error {
 	return &usageError{fmt.Sprintf(format, args...)}
@@ -178,80 +183,52 @@ type inputError struct{ err error }
 func (e *inputError) Error() string { return e.err.Error() }
 func (e *inputError) Unwrap() error { return e.err }
 
+// Is makes an input error of class errclass.Input.
+func (e *inputError) Is(target error) bool { return target == errclass.Input }
+
 func inputErrorf(format string, args ...any) error {
 	return &inputError{fmt.Errorf(format, args...)}
 }
 
-// exitCode maps an error to its exit code: the one switch of allot.
+// exitCode maps an error to its exit code: by its class (package
+// errclass, the one table both allot and allot-verify use), or the code a
+// command that reported its own result (verify) returned.
 func exitCode(err error) int {
-	var (
-		usage   *usageError
-		code    *exitCodeError
-		input   *inputError
-		typo    *licensekey.TypoError
-		tomlErr *tomlfile.Error
-		path    *fs.PathError
-		short   *allocate.InsufficientError
-	)
-	switch {
-	case err == nil:
-		return exitOK
-	case errors.As(err, &code):
+	var code *exitCodeError
+	if errors.As(err, &code) {
 		return code.code
-	case errors.As(err, &usage), errors.Is(err, cert.ErrInvalid):
-		return exitUsage
-	case errors.Is(err, verify.ErrRollback):
-		return exitRollback
-	case errors.Is(err, verify.ErrQuota):
-		return exitQuota
-	case errors.Is(err, verify.ErrBinding):
-		return exitBinding
-	case errors.Is(err, verify.ErrExpired), errors.Is(err, verify.ErrNotYetValid):
-		return exitValidity
-	case errors.Is(err, verify.ErrTrust), errors.Is(err, sign.ErrSignature),
-		errors.Is(err, cert.ErrScope), errors.Is(err, cert.ErrUntrusted), errors.Is(err, cert.ErrRevoked),
-		errors.Is(err, wallet.ErrOtherWallet):
-		return exitTrust
-	case errors.As(err, &input), errors.As(err, &typo), errors.As(err, &tomlErr), errors.As(err, &path),
-		errors.As(err, &short),
-		errors.Is(err, verify.ErrMalformed), errors.Is(err, sign.ErrMalformed), errors.Is(err, sign.ErrCRLF),
-		errors.Is(err, licensekey.ErrMalformed), errors.Is(err, licensekey.ErrTruncated),
-		errors.Is(err, cert.ErrMalformed), errors.Is(err, bundle.ErrMalformed),
-		errors.Is(err, wallet.ErrCorrupt), errors.Is(err, wallet.ErrNotFound), errors.Is(err, wallet.ErrExists),
-		errors.Is(err, wallet.ErrRedeemed), errors.Is(err, wallet.ErrDuplicate),
-		errors.Is(err, allocate.ErrRequest), errors.Is(err, keyfile.ErrNoMatch), errors.Is(err, wallet.ErrNoTrust),
-		errors.Is(err, verify.ErrStateMissing):
-		return exitInput
 	}
-	return exitInternal
+	return errclass.ExitCode(err)
 }
 
 // report prints err as allot's one-line error (and hint), and returns the
-// exit code.
+// exit code. Errors quote names and values from input files: the printer
+// escapes every line, so a control code or a newline in them neither
+// reaches the terminal nor starts another line.
 func (e *env) report(err error) int {
 	code := exitCode(err)
 	var already *exitCodeError
 	if err == nil || errors.As(err, &already) {
 		return code
 	}
-	msg := strings.ReplaceAll(err.Error(), "\n", " ")
-	if code == exitInternal {
-		fmt.Fprintf(e.stderr, "allot: internal error: %s\n", msg)
-		fmt.Fprintf(e.stderr, "allot: hint: this is a bug; please report it with the command you ran\n")
+	p := e.out()
+	if code == errclass.ExitInternal {
+		p.Eprintf("allot: internal error: %s\n", err)
+		p.Eprintf("allot: hint: this is a bug; please report it with the command you ran\n")
 		return code
 	}
-	fmt.Fprintf(e.stderr, "allot: %s\n", msg)
+	p.Eprintf("allot: %s\n", err)
 	var d *detailError
 	if errors.As(err, &d) {
 		for _, line := range d.details {
-			fmt.Fprintf(e.stderr, "allot: %s\n", line)
+			p.Eprintf("allot: %s\n", line)
 		}
 	}
 	var h *hintError
 	if errors.As(err, &h) {
-		fmt.Fprintf(e.stderr, "allot: hint: %s\n", h.hint)
-	} else if code == exitUsage {
-		fmt.Fprintf(e.stderr, "allot: hint: run the command with --help for its usage\n")
+		p.Eprintf("allot: hint: %s\n", h.hint)
+	} else if code == errclass.ExitUsage {
+		p.Eprintf("allot: hint: run the command with --help for its usage\n")
 	}
 	return code
 }
@@ -286,6 +263,9 @@ func reorderArgs(app *cli.App, args []string) []string {
 			break
 		}
 	}
+	// A command that parses its own arguments (verify) gets them as they
+	// are: moving a bundle named --trust=x.pub in front of the others
+	// would make it a flag.
 	if cmd == nil || cmd.SkipFlagParsing || len(cmd.Subcommands) > 0 {
 		return args
 	}

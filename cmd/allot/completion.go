@@ -128,7 +128,11 @@ func completionScript(app *cli.App, shell string) string {
 			}
 			fmt.Fprintf(&b, "        %q) opts=(%s) ;;\n", n.path, strings.Join(items, " "))
 		}
-		b.WriteString("    esac\n    _describe 'allot' opts\n    _files\n}\ncompdef _allot allot\n")
+		b.WriteString("    esac\n    _describe 'allot' opts\n    _files\n}\n")
+		// Installed in $fpath, the file is the body of an autoloaded
+		// _allot: its first run only defines the function, so it must
+		// also complete. Sourced, it registers the function.
+		b.WriteString("if [[ $funcstack[1] == _allot ]]; then\n    _allot \"$@\"\nelse\n    compdef _allot allot\nfi\n")
 	case "fish":
 		b.WriteString(header)
 		b.WriteString("function __allot_is\n    set -l cmdpath ''\n    for t in (commandline -opc)[2..-1]\n")

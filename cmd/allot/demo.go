@@ -58,7 +58,7 @@ func (e *env) demo(c *cli.Context) error {
 	step := 0
 	run := func(what string, args ...string) error {
 		step++
-		fmt.Fprintf(e.stdout, "\n== %d. %s\n$ allot %s\n", step, what, quoteArgs(args))
+		e.out().Printf("\n== %d. %s\n$ allot %s\n", step, what, quoteArgs(args))
 		if hasFlag(e.newApp(), args, "now") {
 			args = append(args, extra...)
 		}
@@ -69,11 +69,11 @@ func (e *env) demo(c *cli.Context) error {
 		return nil
 	}
 	write := func(name, content string) error {
-		fmt.Fprintf(e.stdout, "\n-- wrote %s\n", p(name))
+		e.out().Printf("\n-- wrote %s\n", p(name))
 		return os.WriteFile(p(name), []byte(content), 0o644)
 	}
 	pass := []string{"--passphrase-file", p("passphrase.txt")}
-	fmt.Fprintf(e.stdout, "allot demo in %s\n", dir)
+	e.out().Printf("allot demo in %s\n", dir)
 	if err := write("passphrase.txt", demoPassphrase+"\n"); err != nil {
 		return err
 	}
@@ -114,7 +114,7 @@ func (e *env) demo(c *cli.Context) error {
 	}
 	server := []string{"--collect", "--name", "demo-server"}
 	if _, err := hwid.Collect(verifycli.Sysroot(e.getenv)); err != nil {
-		fmt.Fprintf(e.stdout, "(this machine shows no hardware identifiers: the demo system is not bound to hardware)\n")
+		e.out().Printf("(this machine shows no hardware identifiers: the demo system is not bound to hardware)\n")
 		server = []string{"--server", "demo-server"}
 	}
 	if err := run("the installer describes the site's system",
@@ -153,9 +153,9 @@ cameras = 4
 	if err := run("the wallet after the allocation", "wallet", "status", "--wallet", p("demo.wallet")); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "\nEverything is in %s: vendor.pub, reseller.cert, keys.txt, demo.wallet,\n", dir)
-	fmt.Fprintf(e.stdout, "site-1.system.toml, site-1.lic and site-1.usage.toml. The keys' passphrase is in passphrase.txt.\n")
-	fmt.Fprintf(e.stdout, "Try: allot verify %s --trust %s --json\n", p("site-1.lic"), p("vendor.pub"))
+	e.out().Printf("\nEverything is in %s: vendor.pub, reseller.cert, keys.txt, demo.wallet,\n", dir)
+	e.out().Printf("site-1.system.toml, site-1.lic and site-1.usage.toml. The keys' passphrase is in passphrase.txt.\n")
+	e.out().Printf("Try: allot verify %s --trust %s --json\n", p("site-1.lic"), p("vendor.pub"))
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"allot.dev/allot/cmd/internal/ui"
 	"allot.dev/allot/pkg/allocate"
 	"allot.dev/allot/pkg/catalog"
 	"allot.dev/allot/pkg/cert"
@@ -130,14 +131,18 @@ func (e *env) keyIssue(c *cli.Context) error {
 		return nil
 	}
 	if c.Bool("json") {
-		return e.printJSON(map[string]any{"file": out, "count": count, "product": tmpl.Product,
-			"kind": tmpl.Kind.String(), "licenses": tmpl.Licenses, "term_months": tmpl.TermMonths})
+		res := &keyIssueResult{File: out, Count: count, Product: tmpl.Product, Kind: tmpl.Kind.String(),
+			Licenses: tmpl.Licenses, TermMonths: tmpl.TermMonths, Features: tmpl.Features, Bearer: tmpl.Bearer, Device: tmpl.Device}
+		if !tmpl.Bearer {
+			res.WalletID = tmpl.Wallet.String()
+		}
+		return e.out().JSON("key.issue", res)
 	}
 	to := "bearer keys"
 	if !tmpl.Bearer {
 		to = "issued to wallet " + tmpl.Wallet.String()
 	}
-	fmt.Fprintf(e.stdout, "wrote %d %s key%s to %s (%s, %s)\n", count, tmpl.Kind, plural(count), out, licenseList(tmpl.Licenses), to)
+	e.out().Printf("wrote %d %s key%s to %s (%s, %s)\n", count, tmpl.Kind, plural(count), out, licenseList(tmpl.Licenses), to)
 	return nil
 }
 
@@ -309,6 +314,28 @@ func (e *env) readKeyInputs(c *cli.Context) ([]wallet.Input, error) {
 	return in, nil
 }
 
+// keyIssueResult is the JSON of `allot key issue`.
+type keyIssueResult struct {
+	ui.Head
+	File       string               `json:"file"`
+	Count      int                  `json:"count"`
+	Product    string               `json:"product"`
+	Kind       string               `json:"kind"`
+	Licenses   []licensekey.License `json:"licenses"`
+	TermMonths int                  `json:"term_months"`
+	Features   []string             `json:"features"`
+	Bearer     bool                 `json:"bearer"`
+	WalletID   string               `json:"wallet_id,omitempty"`
+	Device     string               `json:"device,omitempty"`
+}
+
+// keyInspectResult is the JSON of `allot key inspect`.
+type keyInspectResult struct {
+	ui.Head
+	Keys []keyInfo `json:"keys"`
+}
+
+// keyInfo describes one key in JSON.
 type keyInfo struct {
 	Where      string               `json:"where"`
 	Serial     string               `json:"serial,omitempty"`
@@ -374,7 +401,7 @@ func (e *env) keyInspect(c *cli.Context) error {
 		infos = append(infos, info)
 	}
 	if c.Bool("json") {
-		if err := e.printJSON(infos); err != nil {
+		if err := e.out().JSON("key.inspect", &keyInspectResult{Keys: infos}); err != nil {
 			return err
 		}
 	} else {
@@ -421,5 +448,5 @@ func (e *env) printKey(k keyInfo) {
 	if k.Error != "" {
 		rows = append(rows, []string{"error", k.Error})
 	}
-	e.table([]string{"field", "value"}, rows)
+	e.out().Table([]string{"field", "value"}, rows)
 }

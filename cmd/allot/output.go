@@ -1,18 +1,12 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
 	"os"
-	"strings"
 
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/renderer"
-	"github.com/olekukonko/tablewriter/tw"
-
+	"allot.dev/allot/cmd/internal/ui"
 	"allot.dev/allot/pkg/atomicfile"
 )
 
@@ -84,48 +78,5 @@ func outExists(path string) error {
 	return withHint(inputErrorf("%s already exists", path), "allot never overwrites an output file: remove it or choose another --out")
 }
 
-func (e *env) printJSON(v any) error {
-	enc := json.NewEncoder(e.stdout)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
-}
-
-// table prints rows under a header, as plain aligned columns: no borders,
-// no lines, two spaces between columns.
-func (e *env) table(header []string, rows [][]string) error {
-	var b bytes.Buffer
-	pad := tw.CellPadding{Global: tw.Padding{Left: tw.Empty, Right: "  ", Overwrite: true}}
-	cell := tw.CellConfig{
-		Formatting: tw.CellFormatting{AutoWrap: tw.WrapNone, AutoFormat: tw.Off},
-		Alignment:  tw.CellAlignment{Global: tw.AlignLeft},
-		Padding:    pad,
-	}
-	head := cell
-	head.Formatting.AutoFormat = tw.On // headers in capitals, as people expect of a CLI
-	t := tablewriter.NewTable(&b,
-		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
-			Borders:  tw.BorderNone,
-			Symbols:  tw.NewSymbols(tw.StyleNone),
-			Settings: tw.Settings{Lines: tw.LinesNone, Separators: tw.SeparatorsNone},
-		})),
-		tablewriter.WithConfig(tablewriter.Config{Header: head, Row: cell}),
-	)
-	t.Header(header)
-	if err := t.Bulk(rows); err != nil {
-		return err
-	}
-	if err := t.Render(); err != nil {
-		return err
-	}
-	// The library pads the last column too; trailing blanks are noise.
-	for _, line := range strings.SplitAfter(b.String(), "\n") {
-		if line == "" {
-			continue
-		}
-		if _, err := io.WriteString(e.stdout, strings.TrimRight(line, " \n")+"\n"); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+// out is the command's printer: the one output layer (package ui).
+func (e *env) out() *ui.Printer { return ui.New(e.stdout, e.stderr) }

@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -32,12 +36,44 @@ func TestMain(m *testing.M) {
 		os.Exit(code)
 	}
 	testscript.Main(m, map[string]func(){
-		"allot": func() { exit(Main(os.Args)) },
+		"allot": func() {
+			if seed := os.Getenv("ALLOT_TEST_SEED"); seed != "" {
+				testRand = seededRand(seed + "\x00" + strings.Join(os.Args[1:], "\x00"))
+			}
+			exit(Main(os.Args))
+		},
 		"allot-verify": func() {
 			exit(verifycli.Run(os.Args[1:], verifycli.Env{
 				Prog: "allot-verify", Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}))
 		},
 	})
+}
+
+// seededRand is a deterministic stream of bytes for a script that sets
+// ALLOT_TEST_SEED: SHA-256 in counter mode over the seed, which includes
+// the command line, so that two commands draw different bytes and one
+// command draws the same bytes at every run.
+func seededRand(seed string) io.Reader {
+	return &counterRand{seed: []byte(seed)}
+}
+
+type counterRand struct {
+	seed []byte
+	n    uint64
+	buf  []byte
+}
+
+func (r *counterRand) Read(p []byte) (int, error) {
+	for len(r.buf) < len(p) {
+		h := sha256.New()
+		h.Write(r.seed)
+		binary.Write(h, binary.BigEndian, r.n)
+		r.n++
+		r.buf = h.Sum(r.buf)
+	}
+	n := copy(p, r.buf)
+	r.buf = r.buf[n:]
+	return n, nil
 }
 
 // Now is the clock of every script, unless a script sets ALLOT_NOW.
@@ -103,10 +139,12 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode":  cmdExitcode,
+			"cmpjson":   cmdCmpJSON,
 			"setfrom":   cmdSetfrom,
 			"replace":   cmdReplace,
 			"machine":   cmdMachine,
 			"tamperkey": cmdTamperkey,
+			"plain":     cmdPlain,
 		},
 	}
 }
@@ -169,6 +207,47 @@ func cmdSetfrom(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv(args[0], m[1])
 }
 
+// cmpjson FILE GOLDEN [KEY...]: FILE and GOLDEN hold the same JSON
+// document, except for the values of the named keys, anywhere in it (hash
+// chains over age-encrypted data differ at every run).
+func cmdCmpJSON(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 || neg {
+		ts.Fatalf("usage: cmpjson FILE GOLDEN [KEY...]")
+	}
+	masked := func(name string) string {
+		data := ts.ReadFile(name)
+		var v any
+		if err := json.Unmarshal([]byte(data), &v); err != nil {
+			ts.Fatalf("%s: %v", name, err)
+		}
+		var walk func(v any) any
+		walk = func(v any) any {
+			switch x := v.(type) {
+			case map[string]any:
+				for k, e := range x {
+					if slices.Contains(args[2:], k) {
+						x[k] = "(masked)"
+					} else {
+						x[k] = walk(e)
+					}
+				}
+			case []any:
+				for i, e := range x {
+					x[i] = walk(e)
+				}
+			}
+			return v
+		}
+		out, _ := json.MarshalIndent(walk(v), "", "  ")
+		return string(out)
+	}
+	got, want := masked(args[0]), masked(args[1])
+	if got != want {
+		ts.Logf("%s:\n%s\n%s:\n%s", args[0], got, args[1], want)
+		ts.Fatalf("%s and %s differ beyond the keys %v", args[0], args[1], args[2:])
+	}
+}
+
 // replace FILE OLD NEW: replace the first OLD in FILE with NEW, literally;
 // \n in OLD and NEW stands for a newline. It fails if OLD is not there.
 func cmdReplace(ts *testscript.TestScript, neg bool, args []string) {
@@ -218,4 +297,26 @@ func cmdTamperkey(ts *testscript.TestScript, neg bool, args []string) {
 		out.WriteString(licensekey.Encode(raw) + "\n")
 	}
 	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(out.String()), 0o644))
+}
+
+// plain FILE: FILE (or stdout, or stderr) holds no character a terminal
+// acts on, checked byte by byte: no C0 control but the newline, no DEL,
+// no C1 control, no bidi control or line separator, nothing that is not
+// UTF-8.
+func cmdPlain(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		ts.Fatalf("usage: plain FILE")
+	}
+	text := ts.ReadFile(args[0])
+	for i := 0; i < len(text); {
+		r, size := utf8.DecodeRuneInString(text[i:])
+		switch {
+		case r == utf8.RuneError && size == 1,
+			r < 0x20 && r != '\n', r == 0x7f, r >= 0x80 && r <= 0x9f,
+			r == 0x061c, r == 0x200e, r == 0x200f, r >= 0x202a && r <= 0x202e,
+			r >= 0x2066 && r <= 0x2069, r == 0x2028, r == 0x2029:
+			ts.Fatalf("%s: byte %d: % x in %q", args[0], i, text[i:i+size], text[max(0, i-20):min(len(text), i+20)])
+		}
+		i += size
+	}
 }

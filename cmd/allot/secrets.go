@@ -50,7 +50,7 @@ func (e *env) passphrase(c *cli.Context, what string, confirm bool) (string, err
 		return "", withHint(usageErrorf("no passphrase for %s", what),
 			"give --passphrase-file FILE, set ALLOT_PASSPHRASE, use --identity FILE, or run on a terminal")
 	}
-	fmt.Fprintf(e.stderr, "Passphrase for %s: ", what)
+	e.out().Eprintf("Passphrase for %s: ", what)
 	p, err := term.ReadPassword(int(f.Fd()))
 	fmt.Fprintln(e.stderr)
 	if err != nil {
@@ -60,7 +60,7 @@ func (e *env) passphrase(c *cli.Context, what string, confirm bool) (string, err
 		return "", usageErrorf("empty passphrase")
 	}
 	if confirm {
-		fmt.Fprintf(e.stderr, "Again: ")
+		e.out().Eprintf("Again: ")
 		q, err := term.ReadPassword(int(f.Fd()))
 		fmt.Fprintln(e.stderr)
 		if err != nil {

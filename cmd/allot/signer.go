@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/ed25519"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"allot.dev/allot/cmd/internal/ui"
 	"allot.dev/allot/cmd/internal/verifycli"
 	"allot.dev/allot/pkg/catalog"
 	"allot.dev/allot/pkg/cert"
@@ -54,6 +56,9 @@ func (e *env) signerCommand() *cli.Command {
 					&cli.StringSliceFlag{Name: "feature", Usage: "a feature the child may grant (repeat)"},
 					&cli.StringFlag{Name: "max-term", Usage: "the longest subscription term, such as 3y or 18m"},
 					&cli.BoolFlag{Name: "bearer", Usage: "allow bearer keys (issued to no wallet)"},
+					&cli.StringSliceFlag{Name: "require-binding", Usage: "bundles of a product must match at least K hardware identifiers, `PRODUCT=K` (repeat; default: the parent's, or the catalog's)"},
+					&cli.IntFlag{Name: "grace-days", Value: -1, Usage: "the longest grace after a subscription ends, in `DAYS` (default: the parent's, or the catalog's)"},
+					&cli.IntFlag{Name: "growth-allowance", Value: -1, Usage: "the most usage may exceed an allocation, in `PERCENT` (default: the parent's, or the catalog's)"},
 					&cli.StringFlag{Name: "valid-from", Usage: "start of validity, RFC 3339 or a date (default: now)"},
 					&cli.StringFlag{Name: "valid-until", Usage: "end of validity (default: the parent's, or one year)"},
 					outFlag("the certificate chain `FILE`"),
@@ -104,13 +109,11 @@ func (e *env) signerNew(c *cli.Context) error {
 		return err
 	}
 	if c.Bool("json") {
-		return e.printJSON(map[string]string{
-			"name": name, "key_file": keyPath, "public_key_file": pubPath,
-			"public_key": strings.TrimSpace(line), "fingerprint": sign.Fingerprint(pub), "key_id": sign.IDOf(pub).String(),
-		})
+		return e.out().JSON("signer.new", &signerNewResult{Name: name, KeyFile: keyPath, PublicKeyFile: pubPath,
+			PublicKey: strings.TrimSpace(line), Fingerprint: sign.Fingerprint(pub), KeyID: sign.IDOf(pub).String()})
 	}
-	fmt.Fprintf(e.stdout, "wrote %s (private key, age-encrypted) and %s (public key)\n", keyPath, pubPath)
-	fmt.Fprintf(e.stdout, "fingerprint %s, key id %s\n", sign.Fingerprint(pub), sign.IDOf(pub))
+	e.out().Printf("wrote %s (private key, age-encrypted) and %s (public key)\n", keyPath, pubPath)
+	e.out().Printf("fingerprint %s, key id %s\n", sign.Fingerprint(pub), sign.IDOf(pub))
 	return nil
 }
 
@@ -181,9 +184,9 @@ func (e *env) signerCertify(c *cli.Context) error {
 		return err
 	}
 	if c.Bool("json") {
-		return e.printJSON(certJSON(child))
+		return e.out().JSON("signer.certify", &signerCertifyResult{File: out, ChainLength: len(chain), Certificate: certJSON(child)})
 	}
-	fmt.Fprintf(e.stdout, "wrote %s: %s certificate %s for %s, valid %s to %s, chain of %d\n",
+	e.out().Printf("wrote %s: %s certificate %s for %s, valid %s to %s, chain of %d\n",
 		out, child.Role, child.Serial, subject.Comment, child.ValidFrom.Format(time.DateOnly),
 		child.ValidUntil.Format(time.DateOnly), len(chain))
 	return nil
@@ -196,15 +199,51 @@ func certTemplate(c *cli.Context, parent *cert.Certificate, cat *catalog.Catalog
 	if !slices.Contains(cert.Roles, t.Role) {
 		return t, usageErrorf("--role: %q is not one of %s", t.Role, strings.Join(cert.Roles, ", "))
 	}
+	// The policy and binding rules a device bounds bundles by: the
+	// parent's, or for a root's first certificate the catalog's.
+	pol := cat.Policy
 	if parent != nil {
 		t.Scope = parent.Scope
 		t.ValidUntil = parent.ValidUntil
+		if parent.Policy != nil {
+			pol = *parent.Policy
+		}
 	} else {
 		for _, p := range cat.Products {
 			t.Scope.Kinds = append(t.Scope.Kinds, p.Kinds...)
+			if p.BindingRequired > 0 {
+				if t.Scope.Binding == nil {
+					t.Scope.Binding = map[string]int{}
+				}
+				t.Scope.Binding[p.Code] = p.BindingRequired
+			}
 		}
 		t.Scope.MaxTermMonths = 12 * cat.Policy.MaxRenewalYears
 		t.ValidUntil = now.AddDate(1, 0, 0)
+	}
+	if n := c.Int("grace-days"); n >= 0 {
+		pol.GraceDays = n
+	}
+	if n := c.Int("growth-allowance"); n >= 0 {
+		pol.GrowthAllowancePercent = n
+	}
+	t.Policy = &pol
+	if v := c.StringSlice("require-binding"); len(v) > 0 {
+		b := maps.Clone(t.Scope.Binding)
+		if b == nil {
+			b = map[string]int{}
+		}
+		for _, s := range v {
+			prod, k, err := parseTypeQty(s)
+			if err != nil || k > cert.MaxBindingRequired {
+				return t, usageErrorf("--require-binding: %q: want PRODUCT=K, K from 1 to %d", s, cert.MaxBindingRequired)
+			}
+			if _, err := cat.Product(prod); err != nil {
+				return t, usageErrorf("--require-binding: %v", err)
+			}
+			b[prod] = k
+		}
+		t.Scope.Binding = b
 	}
 	if v := c.StringSlice("product"); len(v) > 0 {
 		for _, p := range v {
@@ -335,19 +374,40 @@ func loadCatalog(c *cli.Context) (*catalog.Catalog, error) {
 	return catalog.Default(), nil
 }
 
+// signerNewResult is the JSON of `allot signer new`.
+type signerNewResult struct {
+	ui.Head
+	Name          string `json:"name"`
+	KeyFile       string `json:"key_file"`
+	PublicKeyFile string `json:"public_key_file"`
+	PublicKey     string `json:"public_key"`
+	Fingerprint   string `json:"fingerprint"`
+	KeyID         string `json:"key_id"`
+}
+
+// signerCertifyResult is the JSON of `allot signer certify`.
+type signerCertifyResult struct {
+	ui.Head
+	File        string   `json:"file"`
+	ChainLength int      `json:"chain_length"`
+	Certificate certInfo `json:"certificate"`
+}
+
+// certInfo describes a certificate in JSON.
 type certInfo struct {
-	Serial     string     `json:"serial"`
-	Role       string     `json:"role"`
-	Subject    string     `json:"subject"`
-	SubjectID  string     `json:"subject_key_id"`
-	IssuerID   string     `json:"issuer_key_id"`
-	ValidFrom  time.Time  `json:"valid_from"`
-	ValidUntil time.Time  `json:"valid_until"`
-	Scope      cert.Scope `json:"scope"`
+	Serial     string       `json:"serial"`
+	Role       string       `json:"role"`
+	Subject    string       `json:"subject"`
+	SubjectID  string       `json:"subject_key_id"`
+	IssuerID   string       `json:"issuer_key_id"`
+	ValidFrom  time.Time    `json:"valid_from"`
+	ValidUntil time.Time    `json:"valid_until"`
+	Scope      cert.Scope   `json:"scope"`
+	Policy     *cert.Policy `json:"policy"`
 }
 
 func certJSON(c *cert.Certificate) certInfo {
 	return certInfo{Serial: c.Serial, Role: c.Role, Subject: c.Subject.String(),
 		SubjectID: sign.IDOf(c.Subject.Key).String(), IssuerID: sign.IDOf(c.Issuer).String(),
-		ValidFrom: c.ValidFrom, ValidUntil: c.ValidUntil, Scope: c.Scope}
+		ValidFrom: c.ValidFrom, ValidUntil: c.ValidUntil, Scope: c.Scope, Policy: c.Policy}
 }

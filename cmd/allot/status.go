@@ -13,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"allot.dev/allot/cmd/internal/ui"
 	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/verify"
 )
@@ -31,6 +32,12 @@ func (e *env) statusCommand() *cli.Command {
 		},
 		Action: e.status,
 	}
+}
+
+// statusResult is the JSON of `allot status`.
+type statusResult struct {
+	ui.Head
+	Rows []statusRow `json:"rows"`
 }
 
 type statusRow struct {
@@ -95,7 +102,7 @@ func (e *env) status(c *cli.Context) error {
 		}
 	}
 	if c.Bool("json") {
-		if err := e.printJSON(rows); err != nil {
+		if err := e.out().JSON("status", &statusResult{Rows: rows}); err != nil {
 			return err
 		}
 		return first
@@ -112,7 +119,7 @@ func (e *env) status(c *cli.Context) error {
 		}
 		table = append(table, []string{r.Bundle, r.License, used, avail, strconv.Itoa(r.Total), r.Until})
 	}
-	if err := e.table([]string{"bundle", "license", "used", "available", "total", "until"}, table); err != nil {
+	if err := e.out().Table([]string{"bundle", "license", "used", "available", "total", "until"}, table); err != nil {
 		return err
 	}
 	return first

@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"allot.dev/allot/cmd/internal/ui"
 	"allot.dev/allot/cmd/internal/verifycli"
 	"allot.dev/allot/pkg/hwid"
 	"allot.dev/allot/pkg/system"
@@ -40,7 +41,7 @@ func (e *env) systemCommand() *cli.Command {
 					&cli.StringSliceFlag{Name: "need", Usage: "the current need, `TYPE=QTY` (repeat)"},
 					&cli.IntFlag{Name: "require", Value: -1, Usage: "identifiers of a server that must match (default: up to 2)"},
 					outFlag("the system `FILE` (default: ID.system.toml)"),
-					nowFlag(), catalogFlag(),
+					nowFlag(), catalogFlag(), jsonFlag(),
 				},
 				Action: e.systemCreate,
 			},
@@ -79,6 +80,9 @@ func (e *env) systemCreate(c *cli.Context) error {
 	if out == "" {
 		out = id + ".system.toml"
 	}
+	if out == "-" && c.Bool("json") {
+		return usageErrorf("system create: --json prints a summary; with --out - the system file itself goes to standard output")
+	}
 	if err := checkOut(out); err != nil {
 		return err
 	}
@@ -114,6 +118,16 @@ func (e *env) systemCreate(c *cli.Context) error {
 	if len(sys.Servers) == 0 {
 		return withHint(usageErrorf("system create: no servers"), "give --collect on the server, or --server NAME[:identifiers]")
 	}
+	// Names become ids in the file and the bundle: check them here, as the
+	// user's mistake, not when the file is read back.
+	if err := system.ValidID(id); err != nil {
+		return usageErrorf("--id: %v", err)
+	}
+	for _, srv := range sys.Servers {
+		if err := system.ValidID(srv.Name); err != nil {
+			return usageErrorf("server name: %v", err)
+		}
+	}
 	if path := c.String("devices"); path != "" {
 		data, err := readInput(path, system.MaxFileSize)
 		if err != nil {
@@ -148,9 +162,24 @@ func (e *env) systemCreate(c *cli.Context) error {
 	for _, s := range sys.Servers {
 		fewest = min(fewest, len(s.Identifiers))
 	}
-	sys.Binding.Required = min(2, fewest)
+	// The products the system needs may demand a binding (the catalog's
+	// binding_required, which the vendor's certificates enforce on the
+	// device): never less.
+	demand, demandBy := 0, ""
+	for _, t := range slices.Sorted(maps.Keys(sys.Need)) {
+		if _, p, err := cat.LicenseType(t); err == nil && p.BindingRequired > demand {
+			demand, demandBy = p.BindingRequired, p.Code
+		}
+	}
+	sys.Binding.Required = max(min(2, fewest), demand)
 	if r := c.Int("require"); r >= 0 {
+		if r < demand {
+			return usageErrorf("--require %d: product %s requires at least %d hardware identifiers to match", r, demandBy, demand)
+		}
 		sys.Binding.Required = r
+	}
+	if demand > fewest {
+		return inputErrorf("product %s requires %d hardware identifiers to match, but a server of the system has only %d", demandBy, demand, fewest)
 	}
 	data := sys.Marshal(now)
 	// Check the file as it will be read back. The flags and the devices
@@ -161,8 +190,11 @@ func (e *env) systemCreate(c *cli.Context) error {
 	if err := e.writeOut(out, data, 0o644); err != nil {
 		return err
 	}
+	if c.Bool("json") {
+		return e.out().JSON("system.create", systemJSON(out, sys))
+	}
 	if out != "-" {
-		fmt.Fprintf(e.stdout, "wrote %s: system %s of %s, %d server%s, %d device%s, need %s\n",
+		e.out().Printf("wrote %s: system %s of %s, %d server%s, %d device%s, need %s\n",
 			out, id, org, len(sys.Servers), plural(len(sys.Servers)), len(sys.Devices), plural(len(sys.Devices)), formatNeed(sys.Need))
 	}
 	return nil
@@ -219,32 +251,16 @@ func (e *env) systemInspect(c *cli.Context) error {
 	}
 	counts := sys.Counts()
 	if c.Bool("json") {
-		type server struct {
-			Name        string         `json:"name"`
-			Identifiers int            `json:"identifiers"`
-			Devices     map[string]int `json:"devices"`
-		}
-		out := struct {
-			ID           string         `json:"id"`
-			Organization string         `json:"organization"`
-			Required     int            `json:"binding_required"`
-			Need         map[string]int `json:"need"`
-			Servers      []server       `json:"servers"`
-			Devices      int            `json:"devices"`
-		}{ID: sys.ID, Organization: sys.Organization, Required: sys.Binding.Required, Need: sys.Need, Devices: len(sys.Devices)}
-		for _, s := range sys.Servers {
-			out.Servers = append(out.Servers, server{s.Name, len(s.Identifiers), counts[s.Name]})
-		}
-		return e.printJSON(out)
+		return e.out().JSON("system.inspect", systemJSON(path, sys))
 	}
-	fmt.Fprintf(e.stdout, "%s: system %s of %s, need %s; %d identifier%s of a server must match\n",
+	e.out().Printf("%s: system %s of %s, need %s; %d identifier%s of a server must match\n",
 		path, sys.ID, sys.Organization, formatNeed(sys.Need), sys.Binding.Required, plural(sys.Binding.Required))
 	var rows [][]string
 	for _, s := range sys.Servers {
 		rows = append(rows, []string{s.Name, strconv.Itoa(len(s.Identifiers)),
 			strconv.Itoa(counts[s.Name][system.Camera]), strconv.Itoa(counts[s.Name][system.Intercom])})
 	}
-	return e.table([]string{"server", "identifiers", "cameras", "intercoms"}, rows)
+	return e.out().Table([]string{"server", "identifiers", "cameras", "intercoms"}, rows)
 }
 
 func (e *env) fingerprint(c *cli.Context) error {
@@ -255,16 +271,65 @@ func (e *env) fingerprint(c *cli.Context) error {
 	sid := c.String("system-id")
 	hashes := hwid.HashAll(sid, ids)
 	if c.Bool("json") {
-		return e.printJSON(map[string]any{"system_id": sid, "identifiers": hashes})
+		res := &fingerprintResult{SystemID: sid}
+		for i, h := range hashes {
+			res.Identifiers = append(res.Identifiers, fingerprintID{Kind: ids[i].Kind, Hash: h})
+		}
+		return e.out().JSON("fingerprint", res)
 	}
-	fmt.Fprintf(e.stdout, "this machine's identifiers, hashed for system %q:\n", sid)
+	e.out().Printf("this machine's identifiers, hashed for system %q:\n", sid)
 	var rows [][]string
 	for i, h := range hashes {
 		rows = append(rows, []string{ids[i].Kind, h})
 	}
-	if err := e.table([]string{"kind", "keyed hash"}, rows); err != nil {
+	if err := e.out().Table([]string{"kind", "keyed hash"}, rows); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "for a system file: --server NAME:%s\n", strings.Join(hashes, ","))
+	e.out().Printf("for a system file: --server NAME:%s\n", strings.Join(hashes, ","))
 	return nil
+}
+
+// systemResult is the JSON of `allot system create` and `allot system
+// inspect`: a summary of the system file.
+type systemResult struct {
+	ui.Head
+	File            string         `json:"file"`
+	ID              string         `json:"id"`
+	Organization    string         `json:"organization"`
+	BindingRequired int            `json:"binding_required"`
+	Need            map[string]int `json:"need"`
+	Servers         []serverJSON   `json:"servers"`
+	Devices         int            `json:"devices"`
+}
+
+type serverJSON struct {
+	Name        string         `json:"name"`
+	Identifiers int            `json:"identifiers"`
+	Devices     map[string]int `json:"devices"` // by device type
+}
+
+func systemJSON(file string, sys *system.System) *systemResult {
+	counts := sys.Counts()
+	res := &systemResult{File: file, ID: sys.ID, Organization: sys.Organization,
+		BindingRequired: sys.Binding.Required, Need: sys.Need, Devices: len(sys.Devices)}
+	for _, s := range sys.Servers {
+		devs := counts[s.Name]
+		if devs == nil {
+			devs = map[string]int{}
+		}
+		res.Servers = append(res.Servers, serverJSON{s.Name, len(s.Identifiers), devs})
+	}
+	return res
+}
+
+// fingerprintResult is the JSON of `allot fingerprint`.
+type fingerprintResult struct {
+	ui.Head
+	SystemID    string          `json:"system_id"`
+	Identifiers []fingerprintID `json:"identifiers"`
+}
+
+type fingerprintID struct {
+	Kind string `json:"kind"`
+	Hash string `json:"hash"`
 }

@@ -8,11 +8,13 @@ import (
 
 // verifyCommand runs the same code as the device binary allot-verify, so
 // the two behave exactly alike; the flags here serve help and completion.
+// Main runs allot verify without urfave/cli (env.run), so that no
+// argument is parsed by anything but verifycli.
 func (e *env) verifyCommand() *cli.Command {
 	return &cli.Command{
 		Name:            "verify",
 		Usage:           "verify license bundles: trust, time, hardware binding, quotas",
-		UsageText:       "allot verify BUNDLE... --trust vendor.pub [--usage F] [--system F] [--state DIR] [--now T] [--json]",
+		UsageText:       "allot verify BUNDLE... --trust vendor.pub [--usage F] [--system F] [--state DIR] [--now T] [--json] [-- BUNDLE...]",
 		SkipFlagParsing: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "trust", Usage: "vendor roots: a trust file or an OpenSSH public key `FILE`"},
@@ -22,11 +24,14 @@ func (e *env) verifyCommand() *cli.Command {
 			&cli.BoolFlag{Name: "state-init", Usage: "create the device state if there is none"},
 			catalogFlag(), nowFlag(), jsonFlag(),
 		},
-		Action: func(c *cli.Context) error {
-			code := verifycli.Run(c.Args().Slice(), verifycli.Env{
-				Prog: "allot verify", Stdout: e.stdout, Stderr: e.stderr, Getenv: e.getenv,
-			})
-			return &exitCodeError{code}
-		},
+		Action: func(c *cli.Context) error { return e.verify(c.Args().Slice()) },
 	}
+}
+
+// verify runs allot verify with its arguments as the user gave them.
+func (e *env) verify(args []string) error {
+	code := verifycli.Run(args, verifycli.Env{
+		Prog: "allot verify", Stdout: e.stdout, Stderr: e.stderr, Getenv: e.getenv,
+	})
+	return &exitCodeError{code}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"allot.dev/allot/cmd/internal/ui"
 	"allot.dev/allot/pkg/cert"
 	"allot.dev/allot/pkg/verify"
 	"allot.dev/allot/pkg/wallet"
@@ -66,7 +67,7 @@ func (e *env) walletCommand() *cli.Command {
 					&cli.StringFlag{Name: "system", Usage: "the system `ID`"},
 					&cli.IntFlag{Name: "sequence", Usage: "the bundle's sequence number (default: the latest)"},
 					outFlag("the bundle `FILE` (default: ID.lic)"),
-					walletFlag(),
+					walletFlag(), jsonFlag(),
 				},
 				Action: e.walletBundle,
 			},
@@ -118,11 +119,11 @@ func (e *env) walletInit(c *cli.Context) error {
 		return err
 	}
 	if c.Bool("json") {
-		return e.printJSON(map[string]string{"wallet": path, "organization": org, "wallet_id": w.ID.String(),
-			"public_key": w.PublicKey.String()})
+		return e.out().JSON("wallet.init", &walletInitResult{Wallet: path, Organization: org, WalletID: w.ID.String(),
+			PublicKey: w.PublicKey.String()})
 	}
-	fmt.Fprintf(e.stdout, "created wallet %s for %q\n", path, org)
-	fmt.Fprintf(e.stdout, "wallet id: %s\n", w.ID)
+	e.out().Printf("created wallet %s for %q\n", path, org)
+	e.out().Printf("wallet id: %s\n", w.ID)
 	return nil
 }
 
@@ -176,25 +177,24 @@ func (e *env) walletRedeem(c *cli.Context) error {
 		return err
 	}
 	for _, inv := range res.Skipped {
-		fmt.Fprintf(e.stderr, "allot: skipped %s\n", inv.Error())
+		e.out().Eprintf("allot: skipped %s\n", inv.Error())
 	}
 	if len(res.Redeemed) == 0 {
 		return inputErrorf("no valid key to redeem: all %d were skipped", len(res.Skipped))
 	}
 	if c.Bool("json") {
-		var skipped []string
+		out := &walletRedeemResult{Wallet: path}
 		for _, s := range res.Skipped {
-			skipped = append(skipped, s.Error())
+			out.Skipped = append(out.Skipped, s.Error())
 		}
-		var serials []string
 		for _, k := range res.Redeemed {
-			serials = append(serials, k.Serial.String())
+			out.Redeemed = append(out.Redeemed, redeemedKey{Serial: k.Serial.String(), KeyID: k.ID(), Product: k.Product, Kind: k.Kind.String()})
 		}
-		return e.printJSON(map[string]any{"redeemed": serials, "skipped": skipped})
+		return e.out().JSON("wallet.redeem", out)
 	}
-	fmt.Fprintf(e.stdout, "redeemed %d key%s into %s", len(res.Redeemed), plural(len(res.Redeemed)), path)
+	e.out().Printf("redeemed %d key%s into %s", len(res.Redeemed), plural(len(res.Redeemed)), path)
 	if n := len(res.Skipped); n > 0 {
-		fmt.Fprintf(e.stdout, "; skipped %d invalid", n)
+		e.out().Printf("; skipped %d invalid", n)
 	}
 	fmt.Fprintln(e.stdout)
 	return nil
@@ -215,12 +215,10 @@ func (e *env) walletStatus(c *cli.Context) error {
 	}
 	bal := w.Balances(now, cat.Policy.UnallocatedExpiryYears)
 	if c.Bool("json") {
-		return e.printJSON(map[string]any{
-			"organization": w.Organization, "wallet_id": w.ID.String(), "keys": len(w.Keys),
-			"balances": bal, "allocations": allocationsJSON(w), "credits": w.Credits,
-		})
+		return e.out().JSON("wallet.status", &walletStatusResult{Wallet: w.Path, Organization: w.Organization,
+			WalletID: w.ID.String(), Keys: len(w.Keys), Balances: bal, Allocations: allocationsJSON(w), Credits: w.Credits})
 	}
-	fmt.Fprintf(e.stdout, "wallet %s of %q, id %s: %d key%s\n", w.Path, w.Organization, w.ID, len(w.Keys), plural(len(w.Keys)))
+	e.out().Printf("wallet %s of %q, id %s: %d key%s\n", w.Path, w.Organization, w.ID, len(w.Keys), plural(len(w.Keys)))
 	if len(bal) > 0 {
 		var rows [][]string
 		for _, b := range bal {
@@ -228,7 +226,7 @@ func (e *env) walletStatus(c *cli.Context) error {
 				strconv.Itoa(b.Allocated), strconv.Itoa(b.Available), strconv.Itoa(b.Expired), strconv.Itoa(b.Credits)})
 		}
 		fmt.Fprintln(e.stdout, "licenses, in license-months (subscription) or units:")
-		if err := e.table([]string{"license", "kind", "keys", "total", "allocated", "available", "expired", "credit days"}, rows); err != nil {
+		if err := e.out().Table([]string{"license", "kind", "keys", "total", "allocated", "available", "expired", "credit days"}, rows); err != nil {
 			return err
 		}
 	}
@@ -240,9 +238,61 @@ func (e *env) walletStatus(c *cli.Context) error {
 				a.Periods[0].From.Format(time.DateOnly), last.Until.Format(time.DateOnly), formatNeed(last.Quota)})
 		}
 		fmt.Fprintln(e.stdout, "allocations:")
-		return e.table([]string{"system", "bundle", "id", "from", "until", "quota"}, rows)
+		return e.out().Table([]string{"system", "bundle", "id", "from", "until", "quota"}, rows)
 	}
 	return nil
+}
+
+// walletInitResult is the JSON of `allot wallet init`.
+type walletInitResult struct {
+	ui.Head
+	Wallet       string `json:"wallet"`
+	Organization string `json:"organization"`
+	WalletID     string `json:"wallet_id"`
+	PublicKey    string `json:"public_key"`
+}
+
+// walletRedeemResult is the JSON of `allot wallet redeem`.
+type walletRedeemResult struct {
+	ui.Head
+	Wallet   string        `json:"wallet"`
+	Redeemed []redeemedKey `json:"redeemed"`
+	Skipped  []string      `json:"skipped"` // with --skip-invalid: why each key was refused
+}
+
+type redeemedKey struct {
+	Serial  string `json:"serial"`
+	KeyID   string `json:"key_id"`
+	Product string `json:"product"`
+	Kind    string `json:"kind"`
+}
+
+// walletStatusResult is the JSON of `allot wallet status`.
+type walletStatusResult struct {
+	ui.Head
+	Wallet       string           `json:"wallet"`
+	Organization string           `json:"organization"`
+	WalletID     string           `json:"wallet_id"`
+	Keys         int              `json:"keys"`
+	Balances     []wallet.Balance `json:"balances"`
+	Allocations  []allocationJSON `json:"allocations"`
+	Credits      []wallet.Credit  `json:"credits"`
+}
+
+// walletBundleResult is the JSON of `allot wallet bundle`.
+type walletBundleResult struct {
+	ui.Head
+	File     string `json:"file"`
+	System   string `json:"system"`
+	Sequence int    `json:"sequence"`
+	BundleID string `json:"bundle_id"`
+}
+
+// walletHistoryResult is the JSON of `allot wallet history`.
+type walletHistoryResult struct {
+	ui.Head
+	Last   string         `json:"head"` // the hash of the last record
+	Events []wallet.Event `json:"events"`
 }
 
 type allocationJSON struct {
@@ -250,7 +300,7 @@ type allocationJSON struct {
 	Sequence int             `json:"sequence"`
 	BundleID string          `json:"bundle_id"`
 	Periods  []wallet.Period `json:"periods"`
-	Credits  []wallet.Credit `json:"credits,omitempty"`
+	Credits  []wallet.Credit `json:"credits"`
 }
 
 func allocationsJSON(w *wallet.Wallet) []allocationJSON {
@@ -289,8 +339,11 @@ func (e *env) walletBundle(c *cli.Context) error {
 	if err := e.writeOut(out, found.Bundle, 0o644); err != nil {
 		return err
 	}
+	if c.Bool("json") && out != "-" {
+		return e.out().JSON("wallet.bundle", &walletBundleResult{File: out, System: sys, Sequence: found.Sequence, BundleID: found.BundleID})
+	}
 	if out != "-" {
-		fmt.Fprintf(e.stdout, "wrote %s: bundle %d of system %s\n", out, found.Sequence, sys)
+		e.out().Printf("wrote %s: bundle %d of system %s\n", out, found.Sequence, sys)
 	}
 	return nil
 }
@@ -302,15 +355,15 @@ func (e *env) walletHistory(c *cli.Context) error {
 	}
 	head := w.Head()
 	if c.Bool("json") {
-		return e.printJSON(map[string]any{"head": hex.EncodeToString(head[:]), "events": w.History})
+		return e.out().JSON("wallet.history", &walletHistoryResult{Last: hex.EncodeToString(head[:]), Events: w.History})
 	}
 	var rows [][]string
 	for _, ev := range w.History {
 		rows = append(rows, []string{strconv.Itoa(ev.Seq), ev.Time.Format(time.RFC3339), ev.Who, ev.Op, ev.Note})
 	}
-	if err := e.table([]string{"seq", "time", "who", "operation", "what"}, rows); err != nil {
+	if err := e.out().Table([]string{"seq", "time", "who", "operation", "what"}, rows); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%d record%s, hash chain intact; head %s\n", len(w.History), plural(len(w.History)), hex.EncodeToString(head[:]))
+	e.out().Printf("%d record%s, hash chain intact; head %s\n", len(w.History), plural(len(w.History)), hex.EncodeToString(head[:]))
 	return nil
 }

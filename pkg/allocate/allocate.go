@@ -21,7 +21,6 @@ package allocate
 import (
 	"crypto/ed25519"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -32,8 +31,10 @@ import (
 	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/catalog"
 	"allot.dev/allot/pkg/cert"
+	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/system"
+	"allot.dev/allot/pkg/verify"
 	"allot.dev/allot/pkg/wallet"
 )
 
@@ -49,7 +50,7 @@ type Request struct {
 }
 
 // ErrRequest reports a request that cannot be honoured as asked.
-var ErrRequest = errors.New("cannot allocate")
+var ErrRequest = errclass.Sentinel(errclass.Input, "cannot allocate")
 
 // Shortfall is what is missing of one license type.
 type Shortfall struct {
@@ -63,6 +64,10 @@ type Shortfall struct {
 type InsufficientError struct {
 	Missing []Shortfall
 }
+
+// Is makes a shortfall an input error (errclass.Input): the wallet does not
+// hold what the request needs.
+func (e *InsufficientError) Is(target error) bool { return target == errclass.Input }
 
 func (e *InsufficientError) Error() string {
 	var parts []string
@@ -358,11 +363,25 @@ func (p *Plan) Bundle(w *wallet.Wallet, pool *cert.Pool) (*bundle.Bundle, error)
 			}
 		}
 	}
+	// The numbers a device checks are bounded by the policy of every chain
+	// that funds the bundle, and its binding by their binding rules.
+	pol := p.Policy
+	for _, e := range p.Keys {
+		chain, _ := pool.Authorize(e.Key) // checked above
+		pol = chain.Policy(pol)
+		if n, product := chain.BindingAny(); sys.Binding.Required < n {
+			return nil, fmt.Errorf("%w: system %s requires %d hardware identifier%s to match; the vendor requires at least %d for product %s (key %s): raise [binding] required in the system file",
+				ErrRequest, sys.ID, sys.Binding.Required, plural(sys.Binding.Required), n, product, e.Key.Serial)
+		}
+	}
+	b.AnalyticsRetentionDays = pol.AnalyticsRetentionDays
+	b.GrowthAllowancePercent = pol.GrowthAllowancePercent
+	b.Validity.GraceUntil = b.Validity.Until.AddDate(0, 0, pol.GraceDays)
 	b.Features = slices.Sorted(maps.Keys(features))
-	for _, per := range p.Periods {
+	for i, per := range p.Periods {
 		b.Periods = append(b.Periods, bundle.Period{From: per.From, Until: per.Until, Quota: per.Quota})
 		for _, f := range per.Funding {
-			b.Funding = append(b.Funding, bundle.Funding{Key: text[f.Key], License: f.License, Months: f.Months})
+			b.Funding = append(b.Funding, bundle.Funding{Key: text[f.Key], Period: i + 1, License: f.License, Months: f.Months})
 		}
 	}
 	return b, nil
@@ -385,6 +404,12 @@ func (p *Plan) Sign(w *wallet.Wallet, priv ed25519.PrivateKey) ([]byte, *wallet.
 	doc, err := bundle.Seal(b, priv)
 	if err != nil {
 		return nil, nil, err
+	}
+	// What a device would refuse is never written: check the bundle as a
+	// device checks its authority, under the allocation's policy.
+	trust := &verify.Trust{Trust: *w.TrustFor(nil), Policy: p.Policy}
+	if err := verify.NewVerifier(verify.Options{Trust: trust, Workers: 1}).Authority(doc); err != nil {
+		return nil, nil, fmt.Errorf("the bundle would not verify on a device: %w", err)
 	}
 	return doc, w.Allocate(p.Record(doc), p.Note()), nil
 }

@@ -68,6 +68,7 @@ func NewNamedWorld(name string, depth int) (*World, error) {
 		Kinds:    []licensekey.Kind{licensekey.Subscription, licensekey.Hardware, licensekey.Expansion},
 		Licenses: map[string]int{"camera": 1000, "intercom": 1000, "analytics-l1": 1000,
 			"analytics-l2": 1000, "analytics-l3": 1000, "analytics-l4": 1000},
+		Features:      []string{"remote-door-opening", "web-dialer"},
 		MaxTermMonths: 60,
 	}
 	parent := w.Vendor

@@ -224,7 +224,7 @@ func (h *hostile) maxBundle(n int, binding bundle.Binding) ([]byte, error) {
 		return nil, err
 	}
 	for _, k := range keys {
-		b.Funding = append(b.Funding, bundle.Funding{Key: k, License: "camera", Months: 12})
+		b.Funding = append(b.Funding, bundle.Funding{Key: k, Period: 1, License: "camera", Months: 12})
 	}
 	for _, c := range w.Chain {
 		b.Certificates = append(b.Certificates, c.Document())

@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/hwid"
 	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/payload"
@@ -48,7 +49,7 @@ const (
 // Errors by class.
 var (
 	// ErrMalformed: the file is not a bundle, or its payload is invalid.
-	ErrMalformed = errors.New("malformed bundle")
+	ErrMalformed = errclass.Sentinel(errclass.Input, "malformed bundle")
 	// ErrSignature: the signature does not verify, or is not the wallet's.
 	ErrSignature = sign.ErrSignature
 )
@@ -112,10 +113,11 @@ func (p Period) Months() int {
 	return m
 }
 
-// Funding is an amount of one license type taken from one key: license-months
-// for subscription keys.
+// Funding is an amount of one license type taken from one key for one
+// period: license-months for subscription keys.
 type Funding struct {
 	Key     string `toml:"key" json:"key"`
+	Period  int    `toml:"period" json:"period"` // 1-based index into Periods
 	License string `toml:"license" json:"license"`
 	Months  int    `toml:"months" json:"months"`
 }
@@ -212,7 +214,7 @@ func parse(body []byte) (*Bundle, error) {
 			if len(b.Funding) == MaxFunding {
 				return nil, fail("line %d: more than %d funding entries", sec.Line, MaxFunding)
 			}
-			b.Funding = append(b.Funding, Funding{Key: t.String("key"), License: t.String("license"), Months: t.Int("months")})
+			b.Funding = append(b.Funding, Funding{Key: t.String("key"), Period: t.Int("period"), License: t.String("license"), Months: t.Int("months")})
 		case sec.Name == "certificate" && sec.Array:
 			if len(b.Certificates) == MaxCertificates {
 				return nil, fail("line %d: more than %d certificates", sec.Line, MaxCertificates)
@@ -306,12 +308,23 @@ func (b *Bundle) validate() error {
 			}
 		}
 	}
+	if b.GrowthAllowancePercent < 0 || b.AnalyticsRetentionDays < 0 {
+		return errors.New("growth_allowance_percent and analytics_retention_days: want 0 or more")
+	}
 	if len(b.Funding) == 0 || len(b.Funding) > MaxFunding {
 		return fmt.Errorf("funding: want 1 to %d entries", MaxFunding)
 	}
 	for i, f := range b.Funding {
-		if f.Months < 1 {
-			return fmt.Errorf("funding[%d].months: %d, want 1 or more", i+1, f.Months)
+		// No key holds more than this, and the bound keeps sums of months
+		// far from overflowing on a 32-bit device.
+		if f.Months < 1 || f.Months > licensekey.MaxQuantity*licensekey.MaxTermMonths {
+			return fmt.Errorf("funding[%d].months: %d, want 1 to %d", i+1, f.Months, licensekey.MaxQuantity*licensekey.MaxTermMonths)
+		}
+		if f.Period < 1 || f.Period > len(b.Periods) {
+			return fmt.Errorf("funding[%d].period: %d, want 1 to %d", i+1, f.Period, len(b.Periods))
+		}
+		if err := licensekey.ValidName(f.License); err != nil {
+			return fmt.Errorf("funding[%d].license: %v", i+1, err)
 		}
 		if len(f.Key) > licensekey.MaxTextLen {
 			return fmt.Errorf("funding[%d].key: too long", i+1)
@@ -404,6 +417,7 @@ func (b *Bundle) writePayload() []byte {
 	for _, f := range b.Funding {
 		w.ArrayTable("funding")
 		w.String("key", f.Key)
+		w.Int("period", f.Period)
 		w.String("license", f.License)
 		w.Int("months", f.Months)
 	}

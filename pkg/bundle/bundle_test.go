@@ -343,6 +343,11 @@ func TestOpenRejectsOtherMalformedFields(t *testing.T) {
 		{"required > identifiers", "identifiers", func(b *bundle.Bundle) { b.Binding.Required = 2 }},
 		{"identifier not a hash", "identifier", func(b *bundle.Bundle) { b.Binding.Servers[0].Identifiers[0] = "machine-id:xyz" }},
 		{"funding key too long", "key", func(b *bundle.Bundle) { b.Funding[0].Key = strings.Repeat("A", licensekey.MaxTextLen+1) }},
+		{"funding of no period", "period", func(b *bundle.Bundle) { b.Funding[0].Period = 0 }},
+		{"funding of a period beyond the last", "period", func(b *bundle.Bundle) { b.Funding[0].Period = 3 }},
+		{"funding of a bad license type", "license", func(b *bundle.Bundle) { b.Funding[0].License = "Camera" }},
+		{"funding of more months than any key holds", "months", func(b *bundle.Bundle) { b.Funding[0].Months = 1<<31 - 119 }},
+		{"a negative growth allowance", "growth_allowance_percent", func(b *bundle.Bundle) { b.GrowthAllowancePercent = -1 }},
 	} {
 		b := sampleBundle()
 		c.edit(b)
@@ -384,7 +389,7 @@ func TestOpenLimits(t *testing.T) {
 		{"funding", "funding", bundle.MaxFunding, func(b *bundle.Bundle, n int) {
 			b.Funding = nil
 			for i := range n {
-				b.Funding = append(b.Funding, bundle.Funding{Key: fmt.Sprintf("K%d", i), License: "camera", Months: 1})
+				b.Funding = append(b.Funding, bundle.Funding{Key: fmt.Sprintf("K%d", i), Period: 1, License: "camera", Months: 1})
 			}
 		}},
 		{"certificates", "certificate", bundle.MaxCertificates, func(b *bundle.Bundle, n int) {

@@ -68,8 +68,10 @@ func sampleBundle() *bundle.Bundle {
 			{From: date(2026, 1, 1), Until: date(2027, 1, 1), Quota: map[string]int{"camera": 50, "intercom": 4}},
 		},
 		Funding: []bundle.Funding{
-			{Key: "KEY-ONE", License: "camera", Months: 1080},
-			{Key: "KEY-TWO", License: "intercom", Months: 96},
+			{Key: "KEY-ONE", Period: 1, License: "camera", Months: 480},
+			{Key: "KEY-ONE", Period: 2, License: "camera", Months: 600},
+			{Key: "KEY-TWO", Period: 1, License: "intercom", Months: 48},
+			{Key: "KEY-TWO", Period: 2, License: "intercom", Months: 48},
 		},
 		Certificates: [][]byte{[]byte("certificate one\n"), []byte("certificate two\n")},
 	}
@@ -142,7 +144,7 @@ func render(b *bundle.Bundle, extra string) []byte {
 		}
 	}
 	for _, f := range b.Funding {
-		fmt.Fprintf(&w, "\n[[funding]]\nkey = %s\nlicense = %s\nmonths = %d\n", q(f.Key), q(f.License), f.Months)
+		fmt.Fprintf(&w, "\n[[funding]]\nkey = %s\nperiod = %d\nlicense = %s\nmonths = %d\n", q(f.Key), f.Period, q(f.License), f.Months)
 	}
 	for _, c := range b.Certificates {
 		fmt.Fprintf(&w, "\n[[certificate]]\ndocument = %s\n", q(base64.StdEncoding.EncodeToString(c)))

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"allot.dev/allot/pkg/cert"
 	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/tomlfile"
 )
@@ -33,14 +34,10 @@ type Catalog struct {
 	Analytics []Analytics `toml:"analytics"`
 }
 
-// Policy holds the numbers of the subscription rules.
-type Policy struct {
-	GraceDays              int `toml:"grace_days"`
-	MaxRenewalYears        int `toml:"max_renewal_years"`
-	UnallocatedExpiryYears int `toml:"unallocated_expiry_years"`
-	AnalyticsRetentionDays int `toml:"analytics_retention_days"`
-	GrowthAllowancePercent int `toml:"growth_allowance_percent"`
-}
+// Policy holds the numbers of the subscription rules. It is the type a
+// certificate carries, so that a vendor can sign the numbers a device
+// bounds bundles by.
+type Policy = cert.Policy
 
 // Product is something a vendor sells licenses for.
 type Product struct {
@@ -49,6 +46,11 @@ type Product struct {
 	Kinds    []licensekey.Kind `toml:"kinds"`
 	Licenses []LicenseType     `toml:"licenses"`
 	Features []string          `toml:"features"`
+	// BindingRequired is the fewest hardware identifiers of a server that
+	// must match for this product's licenses: `allot system create`
+	// refuses less, and `allot signer certify` writes it into a root's
+	// first certificate, where devices enforce it.
+	BindingRequired int `toml:"binding_required"`
 }
 
 // LicenseType is a countable license of a product.
@@ -96,12 +98,12 @@ const (
 )
 
 // fileLimits bound a catalog before the TOML library reads it: tables for
-// the products, license types and analytics levels, five keys a product
+// the products, license types and analytics levels, six keys a product
 // and three a license type, and the strings of kinds, features and
 // analytics types.
 var fileLimits = tomlfile.Limits{
 	Tables: MaxProducts + MaxLicenseTypes + 64,
-	Keys:   5*MaxProducts + 3*MaxLicenseTypes + 2*64 + 16,
+	Keys:   6*MaxProducts + 3*MaxLicenseTypes + 2*64 + 16,
 	Values: 8192,
 	String: 4096,
 }
@@ -154,18 +156,9 @@ func (c *Catalog) validate() error {
 	if len(c.Products) > MaxProducts {
 		return ferr("product", "%d products, at most %d", len(c.Products), MaxProducts)
 	}
-	p := c.Policy
-	for _, f := range []struct {
-		name     string
-		v, least int
-	}{
-		{"grace_days", p.GraceDays, 0}, {"max_renewal_years", p.MaxRenewalYears, 1},
-		{"unallocated_expiry_years", p.UnallocatedExpiryYears, 1},
-		{"analytics_retention_days", p.AnalyticsRetentionDays, 0}, {"growth_allowance_percent", p.GrowthAllowancePercent, 0},
-	} {
-		if f.v < f.least {
-			return ferr("policy."+f.name, "%d: must be at least %d", f.v, f.least)
-		}
+	if err := c.Policy.Validate(); err != nil {
+		field, msg, _ := strings.Cut(err.Error(), ": ")
+		return ferr(field, "%s", msg)
 	}
 	types := map[string]bool{}
 	codes := map[string]bool{}
@@ -188,6 +181,9 @@ func (c *Catalog) validate() error {
 		}
 		if len(pr.Features) > MaxFeatures {
 			return ferr(field+".features", "%d features, at most %d", len(pr.Features), MaxFeatures)
+		}
+		if pr.BindingRequired < 0 || pr.BindingRequired > cert.MaxBindingRequired {
+			return ferr(field+".binding_required", "%d is not between 0 and %d", pr.BindingRequired, cert.MaxBindingRequired)
 		}
 		for _, l := range pr.Licenses {
 			if err := licensekey.ValidName(l.Type); err != nil {

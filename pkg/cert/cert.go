@@ -47,17 +47,17 @@ var Roles = []string{"distributor", "reseller"}
 // Errors by class; wrapped with detail.
 var (
 	// ErrScope: a certificate or key exceeds the scope its parent granted.
-	ErrScope = errors.New("outside the issuer's scope")
+	ErrScope = errclass.Sentinel(errclass.Trust, "outside the issuer's scope")
 	// ErrUntrusted: a chain does not lead to a trusted root, or a link's
 	// signature does not verify.
-	ErrUntrusted = errors.New("not trusted")
+	ErrUntrusted = errclass.Sentinel(errclass.Trust, "not trusted")
 	// ErrRevoked: a certificate or key serial is revoked.
-	ErrRevoked = errors.New("revoked")
+	ErrRevoked = errclass.Sentinel(errclass.Trust, "revoked")
 	// ErrMalformed: a certificate cannot be read.
-	ErrMalformed = errors.New("malformed certificate")
+	ErrMalformed = errclass.Sentinel(errclass.Input, "malformed certificate")
 	// ErrInvalid: Issue was asked for a certificate no reader would accept
 	// (an unknown role, a validity that ends before it starts, …).
-	ErrInvalid = errors.New("invalid certificate")
+	ErrInvalid = errclass.Sentinel(errclass.Usage, "invalid certificate")
 )
 
 // Scope is what a certificate allows its subject to issue.
@@ -68,6 +68,80 @@ type Scope struct {
 	Features      []string          `toml:"features" json:"features"`
 	MaxTermMonths int               `toml:"max_term_months" json:"max_term_months"`
 	Bearer        bool              `toml:"bearer" json:"bearer"`
+	// Binding is the vendor's hardware binding rule: product → the fewest
+	// hardware identifiers of a server that must match for a bundle funded
+	// by a key of that product. A child may raise it, never lower it.
+	Binding map[string]int `toml:"binding" json:"binding"`
+}
+
+// Policy holds the numbers of the subscription rules that a device needs to
+// bound what a wallet writes into a bundle: the grace after a subscription
+// ends, the growth allowance, how long analytics data is kept, and how far
+// ahead keys may fund time. A certificate may carry one; a chain's policy is
+// the strictest of its certificates' (each number the least), and a child's
+// numbers may not exceed its parent's.
+type Policy struct {
+	GraceDays              int `toml:"grace_days" json:"grace_days"`
+	MaxRenewalYears        int `toml:"max_renewal_years" json:"max_renewal_years"`
+	UnallocatedExpiryYears int `toml:"unallocated_expiry_years" json:"unallocated_expiry_years"`
+	AnalyticsRetentionDays int `toml:"analytics_retention_days" json:"analytics_retention_days"`
+	GrowthAllowancePercent int `toml:"growth_allowance_percent" json:"growth_allowance_percent"`
+}
+
+// MaxPolicyValue bounds every number of a policy, so date arithmetic on
+// them stays inside the years a date may have.
+const MaxPolicyValue = 1000
+
+// fields lists the policy's numbers by name, for checks and messages.
+func (p *Policy) fields() []struct {
+	name string
+	v    *int
+} {
+	return []struct {
+		name string
+		v    *int
+	}{
+		{"grace_days", &p.GraceDays}, {"max_renewal_years", &p.MaxRenewalYears},
+		{"unallocated_expiry_years", &p.UnallocatedExpiryYears},
+		{"analytics_retention_days", &p.AnalyticsRetentionDays},
+		{"growth_allowance_percent", &p.GrowthAllowancePercent},
+	}
+}
+
+// Narrow returns p with every number lowered to q's where q's is less.
+func (p Policy) Narrow(q Policy) Policy {
+	pf, qf := p.fields(), q.fields()
+	for i := range pf {
+		*pf[i].v = min(*pf[i].v, *qf[i].v)
+	}
+	return p
+}
+
+// Within returns an error naming the first number of p that exceeds
+// parent's.
+func (p Policy) Within(parent Policy) error {
+	pf, qf := p.fields(), parent.fields()
+	for i := range pf {
+		if *pf[i].v > *qf[i].v {
+			return fmt.Errorf("policy.%s: %d exceeds %d", pf[i].name, *pf[i].v, *qf[i].v)
+		}
+	}
+	return nil
+}
+
+// Validate checks that every number lies in 0 to MaxPolicyValue, and that
+// the year counts are at least 1.
+func (p Policy) Validate() error {
+	for _, f := range p.fields() {
+		least := 0
+		if strings.HasSuffix(f.name, "_years") {
+			least = 1
+		}
+		if *f.v < least || *f.v > MaxPolicyValue {
+			return fmt.Errorf("policy.%s: %d is not between %d and %d", f.name, *f.v, least, MaxPolicyValue)
+		}
+	}
+	return nil
 }
 
 // Certificate is a parsed, signature-checked certificate.
@@ -79,6 +153,7 @@ type Certificate struct {
 	ValidFrom  time.Time
 	ValidUntil time.Time
 	Scope      Scope
+	Policy     *Policy // nil: the certificate narrows no policy number
 
 	doc []byte // the signed document, exactly as read or written
 }
@@ -93,6 +168,7 @@ type Template struct {
 	ValidFrom  time.Time
 	ValidUntil time.Time
 	Scope      Scope
+	Policy     *Policy
 }
 
 // Issue signs a certificate for t with the parent's private key. parent is
@@ -113,6 +189,7 @@ func Issue(priv ed25519.PrivateKey, parent Chain, t Template, rand io.Reader) (*
 		ValidFrom:  t.ValidFrom.UTC().Truncate(time.Second),
 		ValidUntil: t.ValidUntil.UTC().Truncate(time.Second),
 		Scope:      t.Scope.normalized(),
+		Policy:     t.Policy,
 	}
 	if err := c.validate(); err != nil {
 		return nil, errclass.Wrap(ErrInvalid, err)
@@ -219,6 +296,18 @@ func (c *Certificate) marshal(issuer ed25519.PublicKey) []byte {
 	for _, t := range slices.Sorted(maps.Keys(c.Scope.Licenses)) {
 		w.Int(t, c.Scope.Licenses[t])
 	}
+	if len(c.Scope.Binding) > 0 {
+		w.Table("scope.binding")
+		for _, p := range slices.Sorted(maps.Keys(c.Scope.Binding)) {
+			w.Int(p, c.Scope.Binding[p])
+		}
+	}
+	if p := c.Policy; p != nil {
+		w.Table("policy")
+		for _, f := range p.fields() {
+			w.Int(f.name, *f.v)
+		}
+	}
 	return w.Bytes()
 }
 
@@ -230,8 +319,23 @@ func unmarshal(body []byte) (*Certificate, error) {
 	if v, ok := payload.Version(secs); ok && v != Version {
 		return nil, fmt.Errorf("version %d, want %d", v, Version)
 	}
-	if len(secs) != 3 || secs[1].Name != "scope" || secs[1].Array || secs[2].Name != "scope.licenses" || secs[2].Array {
-		return nil, errors.New("want the top level, [scope] and [scope.licenses], in that order")
+	// [scope.binding] and [policy] are optional, and follow in this order.
+	order := errors.New("want the top level, [scope], [scope.licenses], then optionally [scope.binding] and [policy], in that order")
+	if len(secs) < 3 || secs[1].Name != "scope" || secs[2].Name != "scope.licenses" {
+		return nil, order
+	}
+	optional := []string{"scope.binding", "policy"}
+	for _, sec := range secs[1:] {
+		if sec.Array {
+			return nil, order
+		}
+	}
+	for _, sec := range secs[3:] {
+		i := slices.Index(optional, sec.Name)
+		if i < 0 {
+			return nil, order
+		}
+		optional = optional[i+1:]
 	}
 	c := &Certificate{}
 	top := payload.NewTable(&secs[0])
@@ -266,6 +370,21 @@ func unmarshal(body []byte) (*Certificate, error) {
 	if err := lt.Done(); err != nil {
 		return nil, err
 	}
+	for _, sec := range secs[3:] {
+		t := payload.NewTable(&sec)
+		switch sec.Name {
+		case "scope.binding":
+			c.Scope.Binding = t.IntMap()
+		case "policy":
+			c.Policy = &Policy{}
+			for _, f := range c.Policy.fields() {
+				*f.v = t.Int(f.name)
+			}
+		}
+		if err := t.Done(); err != nil {
+			return nil, err
+		}
+	}
 	if c.Subject, err = sign.ParseAuthorized(subject); err != nil {
 		return nil, fmt.Errorf("subject: %v", err)
 	}
@@ -291,6 +410,14 @@ func (s Scope) normalized() Scope {
 	if s.Licenses == nil {
 		s.Licenses = map[string]int{}
 	}
+	// Only a requirement for a product of the scope means anything.
+	binding := map[string]int{}
+	for p, k := range s.Binding {
+		if k > 0 && slices.Contains(s.Products, p) {
+			binding[p] = k
+		}
+	}
+	s.Binding = binding
 	return s
 }
 
@@ -350,8 +477,25 @@ func (c *Certificate) validate() error {
 	if s.MaxTermMonths < 0 || s.MaxTermMonths > licensekey.MaxTermMonths {
 		return fmt.Errorf("scope.max_term_months: %d is not between 0 and %d", s.MaxTermMonths, licensekey.MaxTermMonths)
 	}
+	for p, k := range s.Binding {
+		if !slices.Contains(s.Products, p) {
+			return fmt.Errorf("scope.binding.%s: not a product of the scope", p)
+		}
+		if k < 1 || k > MaxBindingRequired {
+			return fmt.Errorf("scope.binding.%s: %d is not between 1 and %d", p, k, MaxBindingRequired)
+		}
+	}
+	if c.Policy != nil {
+		if err := c.Policy.Validate(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
+
+// MaxBindingRequired is the most identifiers a binding rule may require:
+// the most a server of a system file or a bundle lists.
+const MaxBindingRequired = 32
 
 // Contains reports whether child's scope and validity lie inside c's. The
 // error names the first field that exceeds it.
@@ -394,6 +538,16 @@ func (c *Certificate) Contains(child *Certificate) error {
 	}
 	if s.Bearer && !p.Bearer {
 		return fail("bearer keys are not allowed")
+	}
+	for prod, k := range p.Binding {
+		if slices.Contains(s.Products, prod) && s.Binding[prod] < k {
+			return fail("binding for %s: %d identifiers required, less than %d", prod, s.Binding[prod], k)
+		}
+	}
+	if c.Policy != nil && child.Policy != nil {
+		if err := child.Policy.Within(*c.Policy); err != nil {
+			return fail("%v", err)
+		}
 	}
 	if child.ValidFrom.Before(c.ValidFrom) || child.ValidUntil.After(c.ValidUntil) {
 		return fail("validity %s to %s is not inside %s to %s",

@@ -958,3 +958,72 @@ func (r *countingReader) Read(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// A certificate's policy and binding rule survive a round trip; a child
+// may narrow the policy and raise the binding, never the reverse; a
+// chain's policy is the strictest of its certificates'.
+func TestPolicyAndBinding(t *testing.T) {
+	w := newWorld(t)
+	pol := Policy{GraceDays: 30, MaxRenewalYears: 5, UnallocatedExpiryYears: 5, AnalyticsRetentionDays: 7, GrowthAllowancePercent: 100}
+	s := wideScope()
+	s.Binding = map[string]int{"vms": 2}
+	dist := testKey("policy dist")
+	parent, err := Issue(w.root, nil, Template{Role: "distributor", Subject: subject(dist, "d"),
+		ValidFrom: validFrom, ValidUntil: validUntil, Scope: s, Policy: &pol}, w.rand)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Parse(parent.Document())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Policy == nil || *back.Policy != pol || back.Scope.Binding["vms"] != 2 || len(back.Scope.Binding) != 1 {
+		t.Fatalf("round trip: policy %+v, binding %v", back.Policy, back.Scope.Binding)
+	}
+	child := func(edit func(*Template)) (*Certificate, error) {
+		tp := Template{Role: "reseller", Subject: subject(testKey("policy child"), "c"),
+			ValidFrom: validFrom, ValidUntil: validUntil, Scope: s, Policy: &pol}
+		edit(&tp)
+		return Issue(dist, Chain{parent}, tp, w.rand)
+	}
+	narrow := pol
+	narrow.GraceDays, narrow.GrowthAllowancePercent = 10, 20
+	ok, err := child(func(tp *Template) {
+		tp.Policy = &narrow
+		tp.Scope.Binding = map[string]int{"vms": 3, "intercom": 1}
+	})
+	if err != nil {
+		t.Fatalf("a narrower child: %v", err)
+	}
+	chain := Chain{parent, ok}
+	if got := chain.Policy(pol); got != narrow {
+		t.Errorf("chain policy %+v, want %+v", got, narrow)
+	}
+	if n, p := chain.BindingAny(); n != 3 || p != "vms" {
+		t.Errorf("chain binding %d for %q, want 3 for vms", n, p)
+	}
+	if n, _ := (Chain{parent}).BindingAny(); n != 2 {
+		t.Errorf("parent's binding %d, want 2", n)
+	}
+	if n, _ := Chain(nil).BindingAny(); n != 0 {
+		t.Errorf("a root's own keys: binding %d, want 0", n)
+	}
+	for name, edit := range map[string]func(*Template){
+		"a longer grace": func(tp *Template) { p := pol; p.GraceDays = 31; tp.Policy = &p },
+		"more growth":    func(tp *Template) { p := pol; p.GrowthAllowancePercent = 101; tp.Policy = &p },
+		"longer data":    func(tp *Template) { p := pol; p.AnalyticsRetentionDays = 8; tp.Policy = &p },
+		"renewal":        func(tp *Template) { p := pol; p.MaxRenewalYears = 6; tp.Policy = &p },
+		"weaker binding": func(tp *Template) { tp.Scope.Binding = map[string]int{"vms": 1} },
+		"no binding":     func(tp *Template) { tp.Scope.Binding = nil },
+	} {
+		if _, err := child(edit); !errors.Is(err, ErrScope) {
+			t.Errorf("%s: %v, want ErrScope", name, err)
+		}
+	}
+	// A policy number out of range is refused at issue and by readers.
+	bad := pol
+	bad.GraceDays = MaxPolicyValue + 1
+	if _, err := child(func(tp *Template) { tp.Policy = &bad }); !errors.Is(err, ErrInvalid) {
+		t.Errorf("grace of %d days: %v, want ErrInvalid", bad.GraceDays, err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"allot.dev/allot/pkg/errclass"
@@ -98,6 +99,33 @@ func (c Chain) Verify(t *Trust) error {
 		}
 	}
 	return nil
+}
+
+// Policy returns base narrowed by every policy of the chain's
+// certificates: the strictest number of each.
+func (c Chain) Policy(base Policy) Policy {
+	for _, x := range c {
+		if x.Policy != nil {
+			base = base.Narrow(*x.Policy)
+		}
+	}
+	return base
+}
+
+// BindingAny returns the highest binding requirement of the chain for any
+// product, and that product: what binds every key the chain's subject
+// signs, since a key's product is its issuer's word and its license types
+// need not belong to that product.
+func (c Chain) BindingAny() (int, string) {
+	k, product := 0, ""
+	for _, x := range c {
+		for _, p := range slices.Sorted(maps.Keys(x.Scope.Binding)) {
+			if n := x.Scope.Binding[p]; n > k {
+				k, product = n, p
+			}
+		}
+	}
+	return k, product
 }
 
 // Authorize checks that k is signed by the chain's subject (or by a root,

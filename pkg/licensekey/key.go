@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/sign"
 )
 
@@ -42,7 +43,7 @@ const (
 
 // ErrMalformed reports a key whose text is intact but whose content is not a
 // valid key: an unknown version, a bad field, trailing bytes.
-var ErrMalformed = errors.New("malformed license key")
+var ErrMalformed = errclass.Sentinel(errclass.Input, "malformed license key")
 
 // Kind says how a license is consumed.
 type Kind byte
@@ -260,6 +261,25 @@ func Parse(s string) (*Key, error) {
 		return nil, err
 	}
 	return ParseRaw(raw)
+}
+
+// ErrNotCanonical reports key text that decodes to a valid key but is not
+// the one spelling Encode writes.
+var ErrNotCanonical = errors.New("key text is not canonical: inside a signed file a key is written exactly as allot writes it (upper case, groups of six characters joined by dashes, no spaces or look-alike letters)")
+
+// ParseCanonical parses a key as it appears inside a signed artifact. A
+// person may type a key in any case, with or without dashes; a signed file
+// holds each key in its one canonical text, so that one key can never be
+// counted as two by its spelling.
+func ParseCanonical(s string) (*Key, error) {
+	k, err := Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	if k.Text() != s {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, ErrNotCanonical)
+	}
+	return k, nil
 }
 
 // ParseRaw decodes the binary form of a key.

@@ -1,10 +1,11 @@
 package licensekey
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
+
+	"allot.dev/allot/pkg/errclass"
 )
 
 // The text form of a key: Crockford base32, in dash-separated groups of
@@ -50,6 +51,9 @@ type TypoError struct {
 	What  string
 }
 
+// Is makes a typo an input error (errclass.Input).
+func (e *TypoError) Is(target error) bool { return target == errclass.Input }
+
 func (e *TypoError) Error() string {
 	if e.Char > 0 {
 		return fmt.Sprintf("typo in group %d (%q), character %d: %s", e.Group, e.Text, e.Char, e.What)
@@ -58,7 +62,7 @@ func (e *TypoError) Error() string {
 }
 
 // ErrTruncated reports key text that ends early or has extra groups.
-var ErrTruncated = errors.New("key text has the wrong length: characters or groups are missing or extra")
+var ErrTruncated = errclass.Sentinel(errclass.Input, "key text has the wrong length: characters or groups are missing or extra")
 
 // gf32 multiplication modulo x^5 + x^2 + 1, a primitive polynomial, so that
 // the powers of x (alpha) are 31 distinct non-zero weights.

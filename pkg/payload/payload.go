@@ -26,10 +26,12 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"allot.dev/allot/pkg/errclass"
 )
 
 // ErrSyntax reports a payload outside the subset.
-var ErrSyntax = errors.New("payload syntax")
+var ErrSyntax = errclass.Sentinel(errclass.Input, "payload syntax")
 
 // Kind is the type of a value.
 type Kind byte
@@ -77,7 +79,7 @@ type Section struct {
 // anything for them, so that what it allocates is bounded by the payload's
 // size and by these numbers, whoever signed it: a bundle of 4 MiB of
 // "[[x]]" lines would otherwise have cost hundreds of megabytes. They are
-// sized for the largest bundle (bundle.MaxFunding funding sections of three
+// sized for the largest bundle (bundle.MaxFunding funding sections of four
 // fields, bundle.MaxServers servers of 32 identifiers); formats/signer.md
 // lists them.
 const (

@@ -19,7 +19,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -31,10 +30,10 @@ const KeyType = "ssh-ed25519"
 
 // ErrSignature reports a signature that does not verify. It is the error
 // class behind every "signature or trust failure".
-var ErrSignature = errors.New("signature does not verify")
+var ErrSignature = errclass.Sentinel(errclass.Trust, "signature does not verify")
 
 // ErrMalformed reports input that is not in the expected encoding.
-var ErrMalformed = errors.New("malformed")
+var ErrMalformed = errclass.Sentinel(errclass.Input, "malformed")
 
 // PublicKey is an Ed25519 public key with the comment of its OpenSSH line.
 type PublicKey struct {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/payload"
 )
 
@@ -45,6 +46,10 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// Is makes every error of a human-edited file an input error
+// (errclass.Input).
+func (e *Error) Is(target error) bool { return target == errclass.Input }
 
 // ReadFile reads a file of at most limit bytes. A larger one is refused,
 // by its size before it is read where the file system tells the size, so a
@@ -74,7 +79,7 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 }
 
 // ErrBOM reports a file that starts with a UTF-8 byte order mark.
-var ErrBOM = errors.New("starts with a byte order mark; save the file as UTF-8 without BOM")
+var ErrBOM = errclass.Sentinel(errclass.Input, "starts with a byte order mark; save the file as UTF-8 without BOM")
 
 // Decode parses data into v, within DefaultLimits. Unknown fields, syntax
 // errors and type errors are returned as *Error.

@@ -39,7 +39,7 @@ const (
 
 // ErrStateMissing reports a state folder without a state file: a new device
 // (initialise it explicitly) or a deleted file (a possible rollback).
-var ErrStateMissing = errors.New("device state is missing")
+var ErrStateMissing = errclass.Sentinel(errclass.Input, "device state is missing")
 
 // State is the device's memory of what it has accepted: the highest bundle
 // sequence per system and wallet, and the latest trusted time it has seen.
@@ -159,9 +159,8 @@ func (s *State) mac(body []byte) []byte {
 // more than tolerance, or a bundle older than one already accepted for the
 // same system and wallet. On success it records b and now.
 func (s *State) Check(b *bundle.Bundle, now time.Time, tolerance time.Duration) error {
-	if now.Add(tolerance).Before(s.LastSeen) {
-		return fmt.Errorf("%w: the clock says %s, but this device has already seen %s",
-			ErrRollback, now.UTC().Format(time.RFC3339), s.LastSeen.Format(time.RFC3339))
+	if err := s.CheckClock(now, tolerance); err != nil {
+		return err
 	}
 	// The bundle was signed at its issue time, so the real time is later.
 	if now.Add(tolerance).Before(b.Issued) {
@@ -187,6 +186,27 @@ func (s *State) Check(b *bundle.Bundle, now time.Time, tolerance time.Duration) 
 		s.changed = true
 	}
 	return nil
+}
+
+// CheckClock detects a clock set back: now behind the latest time seen by
+// more than tolerance.
+func (s *State) CheckClock(now time.Time, tolerance time.Duration) error {
+	if now.Add(tolerance).Before(s.LastSeen) {
+		return fmt.Errorf("%w: the clock says %s, but this device has already seen %s",
+			ErrRollback, now.UTC().Format(time.RFC3339), s.LastSeen.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// Observe records now as seen, if it is later than any time seen: every
+// run with a readable state does, whatever its bundle's verdict, so that a
+// device that saw its bundle expire cannot be turned back to a time when
+// it was valid.
+func (s *State) Observe(now time.Time) {
+	if t := now.UTC().Truncate(time.Second); t.After(s.LastSeen) {
+		s.LastSeen = t
+		s.changed = true
+	}
 }
 
 func maxTime(a, b time.Time) time.Time {

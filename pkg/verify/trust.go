@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"allot.dev/allot/pkg/catalog"
 	"allot.dev/allot/pkg/cert"
 	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/sign"
@@ -40,13 +41,28 @@ const DefaultClockTolerance = 24 * time.Hour
 type Trust struct {
 	cert.Trust
 	ClockTolerance time.Duration
+	// Policy is the most any bundle may write: its grace, growth
+	// allowance and retention, and how far ahead its keys may fund time.
+	// The certificates of a bundle's keys may narrow it, never widen it.
+	// It is the trust file's [policy], or the embedded catalog's.
+	Policy cert.Policy
+}
+
+// policy returns t.Policy, or the embedded catalog's for a Trust built
+// without one (its zero value allows no year, so it is never a real one).
+func (t *Trust) policy() cert.Policy {
+	if t.Policy == (cert.Policy{}) {
+		return catalog.Default().Policy
+	}
+	return t.Policy
 }
 
 type trustFile struct {
-	Version        int      `toml:"version"`
-	Roots          []string `toml:"roots"`
-	Revoked        []string `toml:"revoked"`
-	ClockTolerance string   `toml:"clock_tolerance"`
+	Version        int          `toml:"version"`
+	Roots          []string     `toml:"roots"`
+	Revoked        []string     `toml:"revoked"`
+	ClockTolerance string       `toml:"clock_tolerance"`
+	Policy         *cert.Policy `toml:"policy"`
 }
 
 // LoadTrust reads a trust file: either allot's TOML trust file, or a plain
@@ -62,7 +78,8 @@ func LoadTrust(path string) (*Trust, error) {
 
 // ParseTrust parses a trust file; name is used in errors.
 func ParseTrust(name string, data []byte) (*Trust, error) {
-	t := &Trust{Trust: cert.Trust{Revoked: map[string]bool{}}, ClockTolerance: DefaultClockTolerance}
+	t := &Trust{Trust: cert.Trust{Revoked: map[string]bool{}}, ClockTolerance: DefaultClockTolerance,
+		Policy: catalog.Default().Policy}
 	if isKeyFile(data) {
 		sc := bufio.NewScanner(bytes.NewReader(data))
 		for n := 1; sc.Scan(); n++ {
@@ -122,6 +139,13 @@ func ParseTrust(name string, data []byte) (*Trust, error) {
 			return nil, errf("clock_tolerance", "%q is not a duration such as \"24h\"", f.ClockTolerance)
 		}
 		t.ClockTolerance = d
+	}
+	if f.Policy != nil {
+		if err := f.Policy.Validate(); err != nil {
+			field, msg, _ := strings.Cut(err.Error(), ": ")
+			return nil, errf(field, "%s", msg)
+		}
+		t.Policy = *f.Policy
 	}
 	return t, nil
 }

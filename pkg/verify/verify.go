@@ -16,6 +16,7 @@
 package verify
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -34,13 +35,13 @@ import (
 
 // Error classes. Every failure wraps exactly one.
 var (
-	ErrMalformed   = errors.New("malformed")
-	ErrTrust       = errors.New("not trusted")
-	ErrExpired     = errors.New("expired")
-	ErrNotYetValid = errors.New("not yet valid")
-	ErrBinding     = errors.New("hardware binding does not match")
-	ErrQuota       = errors.New("quota exceeded")
-	ErrRollback    = errors.New("rollback detected")
+	ErrMalformed   = errclass.Sentinel(errclass.Input, "malformed")
+	ErrTrust       = errclass.Sentinel(errclass.Trust, "not trusted")
+	ErrExpired     = errclass.Sentinel(errclass.Validity, "expired")
+	ErrNotYetValid = errclass.Sentinel(errclass.Validity, "not yet valid")
+	ErrBinding     = errclass.Sentinel(errclass.Binding, "hardware binding does not match")
+	ErrQuota       = errclass.Sentinel(errclass.Quota, "quota exceeded")
+	ErrRollback    = errclass.Sentinel(errclass.Rollback, "rollback detected")
 )
 
 // Status words of a report.
@@ -89,12 +90,16 @@ type Report struct {
 	Bundle   *Summary       `json:"bundle,omitempty"`
 	Time     *TimeReport    `json:"time,omitempty"`
 	Binding  *BindingReport `json:"binding,omitempty"`
-	Quotas   []QuotaReport  `json:"quotas,omitempty"`
-	Keys     []KeyReport    `json:"keys,omitempty"`
-	Warnings []string       `json:"warnings,omitempty"`
+	Quotas   []QuotaReport  `json:"quotas"`
+	Keys     []KeyReport    `json:"keys"`
+	Warnings []string       `json:"warnings"`
 
 	// Err is the failure, nil when the bundle is licensed.
 	Err error `json:"-"`
+
+	// periodFeatures[i] are the features period i grants: those its keys
+	// pay for over its whole length.
+	periodFeatures [][]string
 }
 
 // Summary identifies a bundle.
@@ -119,18 +124,29 @@ type TimeReport struct {
 
 // BindingReport says how the binding was checked.
 type BindingReport struct {
+	// Status is "unbound" (the bundle requires no identifier, which the
+	// vendor's chain allows), "matched", "mismatch" or "not-checked".
+	Status   string `json:"status"`
 	Required int    `json:"required"`
 	Checked  bool   `json:"checked"`
 	Server   string `json:"server,omitempty"` // the bundle's server that matched
 	Matched  int    `json:"matched"`
 }
 
+// Binding statuses.
+const (
+	BindingUnbound    = "unbound"
+	BindingMatched    = "matched"
+	BindingMismatch   = "mismatch"
+	BindingNotChecked = "not-checked"
+)
+
 // QuotaReport compares one quota with its use.
 type QuotaReport struct {
 	License string `json:"license"`
-	Allowed int    `json:"allowed"`
-	Used    int    `json:"used"`
-	Limit   int    `json:"limit"`  // with the growth allowance
+	Allowed int64  `json:"allowed"`
+	Used    int64  `json:"used"`
+	Limit   int64  `json:"limit"`  // with the growth allowance
 	Status  string `json:"status"` // ok, growth, exceeded, not-checked
 }
 
@@ -168,18 +184,53 @@ func NewVerifier(opts Options) *Verifier {
 func (v *Verifier) Bundle(file string, doc []byte) *Report {
 	opts := v.opts
 	r := &Report{File: file}
-	b, err := v.check(r, doc)
-	if err == nil && opts.State != nil {
+	b, err := v.check(r, doc, false)
+	if opts.State != nil {
+		// A clock set back is a rollback whatever the bundle; the time is
+		// recorded whatever the verdict; the bundle's sequence and signing
+		// time only when it is accepted.
 		v.mu.Lock()
-		err = opts.State.Check(b, opts.Now, opts.Trust.ClockTolerance)
+		if err == nil {
+			err = opts.State.Check(b, opts.Now, opts.Trust.ClockTolerance)
+		} else if rb := opts.State.CheckClock(opts.Now, opts.Trust.ClockTolerance); rb != nil {
+			err = rb
+		} else {
+			opts.State.Observe(opts.Now)
+		}
 		v.mu.Unlock()
 	}
 	r.Err = err
 	r.Status = statusOf(r, err)
+	r.emptyLists()
 	if err != nil {
 		r.Error = err.Error()
 	}
 	return r
+}
+
+// Unreadable returns the report of a bundle file that could not be read.
+func Unreadable(file string, err error) *Report {
+	err = errclass.Wrap(ErrMalformed, err)
+	r := &Report{File: file, Status: StatusMalformed, Error: err.Error(), Err: err}
+	r.emptyLists()
+	return r
+}
+
+// emptyLists makes the report's lists empty rather than nil, so that its
+// JSON says [] and never null.
+func (r *Report) emptyLists() {
+	if r.Quotas == nil {
+		r.Quotas = []QuotaReport{}
+	}
+	if r.Keys == nil {
+		r.Keys = []KeyReport{}
+	}
+	if r.Warnings == nil {
+		r.Warnings = []string{}
+	}
+	if r.Bundle != nil && r.Bundle.Features == nil {
+		r.Bundle.Features = []string{}
+	}
 }
 
 func statusOf(r *Report, err error) string {
@@ -207,7 +258,7 @@ func statusOf(r *Report, err error) string {
 	return "error"
 }
 
-func (v *Verifier) check(r *Report, doc []byte) (*bundle.Bundle, error) {
+func (v *Verifier) check(r *Report, doc []byte, trustOnly bool) (*bundle.Bundle, error) {
 	opts := v.opts
 	b, err := bundle.Open(doc)
 	if err != nil {
@@ -218,7 +269,7 @@ func (v *Verifier) check(r *Report, doc []byte) (*bundle.Bundle, error) {
 	}
 	r.Bundle = &Summary{ID: b.ID, Sequence: b.Sequence, Organization: b.Organization,
 		System: b.System, WalletID: b.WalletID.String(), Features: b.Features}
-	if err := v.checkTrust(r, b, opts.Trust); err != nil {
+	if err := v.checkTrust(r, b, opts.Trust); err != nil || trustOnly {
 		return b, err
 	}
 	if err := checkTime(r, b, opts.Now); err != nil {
@@ -234,25 +285,39 @@ func (v *Verifier) check(r *Report, doc []byte) (*bundle.Bundle, error) {
 }
 
 // checkTrust establishes that the wallet had the authority for everything
-// the bundle grants.
+// the bundle grants: every key chains to a trusted root and is issued to
+// this wallet; each key funds no more than it holds, and only time it can
+// fund; the keys cover every period's quotas; and every number the wallet
+// wrote (grace, growth allowance, retention, binding) lies inside the
+// policy the vendor's chain signs.
 func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrTrust, fmt.Sprintf(format, args...))
 	}
 	// Decode the keys first: cheap, and a key the wallet signed that does
-	// not even decode condemns the bundle.
-	keys := map[string]*licensekey.Key{}
+	// not even decode condemns the bundle. A key is known by its identity,
+	// issuer and serial, never by its text: inside a signed bundle only
+	// the canonical text is read, and two different keys may not share an
+	// identity.
+	keys := map[licensekey.Ref]*licensekey.Key{}
+	funders := make([]*licensekey.Key, len(b.Funding))
 	var order []*licensekey.Key
 	for i, f := range b.Funding {
-		if _, ok := keys[f.Key]; ok {
-			continue
-		}
-		k, err := licensekey.Parse(f.Key)
+		k, err := licensekey.ParseCanonical(f.Key)
 		if err != nil {
-			return fail("funding[%d].key: %v", i+1, err)
+			return errclass.New(ErrMalformed, "funding[%d].key: %v", i+1, err)
 		}
-		keys[f.Key] = k
-		order = append(order, k)
+		ref := k.Ref()
+		if prev, ok := keys[ref]; ok {
+			if !bytes.Equal(prev.Raw(), k.Raw()) {
+				return fail("funding[%d].key: two different keys have the id %s", i+1, k.ID())
+			}
+			k = prev
+		} else {
+			keys[ref] = k
+			order = append(order, k)
+		}
+		funders[i] = k
 	}
 	// Certificate and key signatures dominate the cost: check them on every
 	// core at once, certificates first since keys need their chains.
@@ -280,6 +345,10 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	parallel.For(len(order), v.opts.Workers, func(i int) {
 		chains[i], kerrs[i] = pool.Authorize(order[i])
 	})
+	// The policy and binding rule of the bundle are the strictest of every
+	// chain that funds it, inside what the trust file allows.
+	pol := trust.policy()
+	binding, bindingWhy := 0, ""
 	for i, k := range order {
 		if kerrs[i] != nil {
 			return fail("%v", kerrs[i])
@@ -290,33 +359,92 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 		if k.Kind != licensekey.Subscription {
 			return fail("key %s is a %s key; bundles are funded by subscription keys", k.Serial, k.Kind)
 		}
+		if b.Issued.Before(k.Issued) {
+			return fail("the bundle was signed %s, before key %s was issued (%s)",
+				b.Issued.Format(time.DateOnly), k.Serial, k.Issued.Format(time.DateOnly))
+		}
+		pol = chains[i].Policy(pol)
+		// A chain's binding rule binds every key it signs, whatever
+		// product the key names: the key's product is the issuer's word,
+		// and its license types need not belong to it.
+		if n, prod := chains[i].BindingAny(); n > binding {
+			binding, bindingWhy = n, fmt.Sprintf("the certificates of key %s require %d for product %s", k.Serial, n, prod)
+		}
+		if p, err := v.catalog().Product(k.Product); err == nil && p.BindingRequired > binding {
+			binding, bindingWhy = p.BindingRequired, fmt.Sprintf("the catalog requires %d for product %s", p.BindingRequired, k.Product)
+		}
 		r.Keys = append(r.Keys, KeyReport{Serial: k.Serial.String(), Issuer: k.Issuer.String(),
 			Product: k.Product, Kind: k.Kind.String(), Bearer: k.Bearer, Chain: len(chains[i])})
 	}
 	// The keys must cover the quotas: per key, no more than it holds; per
-	// license type, at least every period's quota for its whole length.
-	taken := map[string]map[string]int{}
-	funded := map[string]int{}
-	for _, f := range b.Funding {
-		k := keys[f.Key]
-		if taken[f.Key] == nil {
-			taken[f.Key] = map[string]int{}
+	// period and license type, the quota for the period's whole length;
+	// and a key funds only time it could have been allocated to: a period
+	// that had not ended when the key was issued, and that ends within the
+	// years a redeemed key may wait plus the years a renewal may reach.
+	// Sums are int64: on a 32-bit device quota × months could wrap.
+	taken := map[licensekey.Ref]map[string]int64{}
+	funded := make([]map[string]int64, len(b.Periods))
+	// featureMonths[i][f]: license-months in period i from keys that carry
+	// feature f; a feature is granted for a period its keys pay for.
+	featureMonths := make([]map[string]int64, len(b.Periods))
+	horizon := pol.UnallocatedExpiryYears + pol.MaxRenewalYears
+	for i, f := range b.Funding {
+		k := funders[i]
+		ref := k.Ref()
+		if taken[ref] == nil {
+			taken[ref] = map[string]int64{}
 		}
-		taken[f.Key][f.License] += f.Months
-		if c := k.Capacity(f.License); taken[f.Key][f.License] > c {
-			return fail("key %s holds %d %s license-months, the bundle takes %d", k.Serial, c, f.License, taken[f.Key][f.License])
+		taken[ref][f.License] += int64(f.Months)
+		if c := int64(k.Capacity(f.License)); taken[ref][f.License] > c {
+			return fail("key %s holds %d %s license-months, the bundle takes %d", k.Serial, c, f.License, taken[ref][f.License])
 		}
-		funded[f.License] += f.Months
+		p := b.Periods[f.Period-1]
+		if !p.Until.After(k.Issued) {
+			return fail("key %s, issued %s, funds period %d, which ended %s before it was issued",
+				k.Serial, k.Issued.Format(time.DateOnly), f.Period, p.Until.Format(time.DateOnly))
+		}
+		if last := k.Issued.AddDate(horizon, 0, 0); p.Until.After(last) {
+			return fail("key %s, issued %s, funds period %d until %s: a key funds time until %s at most (%d years to allocate it, %d years ahead)",
+				k.Serial, k.Issued.Format(time.DateOnly), f.Period, p.Until.Format(time.DateOnly),
+				last.Format(time.DateOnly), pol.UnallocatedExpiryYears, pol.MaxRenewalYears)
+		}
+		if funded[f.Period-1] == nil {
+			funded[f.Period-1] = map[string]int64{}
+			featureMonths[f.Period-1] = map[string]int64{}
+		}
+		funded[f.Period-1][f.License] += int64(f.Months)
+		for _, feat := range k.Features {
+			featureMonths[f.Period-1][feat] += int64(f.Months)
+		}
 	}
-	needed := map[string]int{}
-	for _, p := range b.Periods {
-		for t, q := range p.Quota {
-			needed[t] += q * p.Months()
+	r.periodFeatures = make([][]string, len(b.Periods))
+	for i, p := range b.Periods {
+		if longest := p.From.AddDate(pol.MaxRenewalYears, 0, 0); p.Until.After(longest) {
+			return fail("period %d runs %s to %s, longer than the %d years the vendor's policy allows",
+				i+1, p.From.Format(time.DateOnly), p.Until.Format(time.DateOnly), pol.MaxRenewalYears)
 		}
-	}
-	for _, t := range slices.Sorted(maps.Keys(needed)) {
-		if funded[t] < needed[t] {
-			return fail("the keys fund %d %s license-months, the quotas need %d", funded[t], t, needed[t])
+		// A period that licenses nothing would need no key, and so no key
+		// would bound its dates.
+		if funded[i] == nil {
+			return fail("period %d (%s to %s) is funded by no key", i+1, p.From.Format(time.DateOnly), p.Until.Format(time.DateOnly))
+		}
+		months := int64(p.Months())
+		positive := false
+		for _, t := range slices.Sorted(maps.Keys(p.Quota)) {
+			positive = positive || p.Quota[t] > 0
+			if need := int64(p.Quota[t]) * months; funded[i][t] < need {
+				return fail("period %d: the keys fund %d %s license-months, its quota needs %d", i+1, funded[i][t], t, need)
+			}
+		}
+		if !positive {
+			return fail("period %d (%s to %s) licenses nothing", i+1, p.From.Format(time.DateOnly), p.Until.Format(time.DateOnly))
+		}
+		// A feature holds in a period if the keys that carry it fund at
+		// least one license for the period's whole length.
+		for _, feat := range b.Features {
+			if featureMonths[i][feat] >= months {
+				r.periodFeatures[i] = append(r.periodFeatures[i], feat)
+			}
 		}
 	}
 	features := map[string]bool{}
@@ -330,7 +458,39 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 			return fail("feature %q is granted by none of the keys", f)
 		}
 	}
+	// The numbers the wallet wrote, inside the vendor's policy.
+	// Dates compared as dates: a span of centuries saturates a Duration.
+	if latest := b.Validity.Until.AddDate(0, 0, pol.GraceDays); b.Validity.GraceUntil.After(latest) {
+		return fail("validity.grace_until: %s is more than %d days after the subscription ends (%s), the most the vendor's policy allows",
+			b.Validity.GraceUntil.Format(time.DateOnly), pol.GraceDays, b.Validity.Until.Format(time.DateOnly))
+	}
+	if b.GrowthAllowancePercent > pol.GrowthAllowancePercent {
+		return fail("growth_allowance_percent: %d; the vendor's policy allows %d", b.GrowthAllowancePercent, pol.GrowthAllowancePercent)
+	}
+	if b.AnalyticsRetentionDays > pol.AnalyticsRetentionDays {
+		return fail("analytics_retention_days: %d; the vendor's policy allows %d", b.AnalyticsRetentionDays, pol.AnalyticsRetentionDays)
+	}
+	if b.Binding.Required < binding {
+		return fail("binding.required: %d hardware identifier%s; %s", b.Binding.Required, plural(b.Binding.Required), bindingWhy)
+	}
 	return nil
+}
+
+// catalog returns the catalog of the options, or the default.
+func (v *Verifier) catalog() *catalog.Catalog {
+	if v.opts.Catalog != nil {
+		return v.opts.Catalog
+	}
+	return catalog.Default()
+}
+
+// Authority checks that the bundle doc is signed by its wallet and that the
+// wallet had the authority for everything it grants, as Bundle does, but
+// not the time, binding, quotas or state: what `allot allocate` checks of a
+// bundle before it writes it, so that it never writes one a device refuses.
+func (v *Verifier) Authority(doc []byte) error {
+	_, err := v.check(&Report{}, doc, true)
+	return err
 }
 
 // parseCert parses a certificate document, or returns the one already
@@ -357,16 +517,7 @@ func checkTime(r *Report, b *bundle.Bundle, now time.Time) error {
 	v := b.Validity
 	t := &TimeReport{Now: now.UTC(), From: v.From, Until: v.Until, GraceUntil: v.GraceUntil}
 	r.Time = t
-	hasAnalytics := false
-	for _, p := range b.Periods {
-		for typ, q := range p.Quota {
-			if q > 0 && licensekey.AnalyticsLevel(typ) > 0 {
-				hasAnalytics = true
-			}
-		}
-	}
-	if hasAnalytics {
-		ret := v.GraceUntil.AddDate(0, 0, b.AnalyticsRetentionDays)
+	if ret, ok := AnalyticsRetention(b); ok {
 		t.AnalyticsRetentionUntil = &ret
 	}
 	switch {
@@ -390,23 +541,62 @@ func checkTime(r *Report, b *bundle.Bundle, now time.Time) error {
 	return nil
 }
 
-// days rounds d up to whole days. time.Time.Sub saturates for spans longer
-// than about 292 years, so the result is at least 0.
-func days(d time.Duration) int { return max(0, int((d+24*time.Hour-1)/(24*time.Hour))) }
+// AnalyticsRetention returns the date until which a device keeps analytics
+// data: the bundle's retention days after the analytics licenses end. They
+// end with the last period that carries an analytics quota: at the end of
+// the grace if that is the last period, else when that period ends (a
+// renewal that dropped analytics). ok is false if no period carries
+// analytics.
+func AnalyticsRetention(b *bundle.Bundle) (time.Time, bool) {
+	for i := len(b.Periods) - 1; i >= 0; i-- {
+		p := b.Periods[i]
+		for typ, q := range p.Quota {
+			if q > 0 && licensekey.AnalyticsLevel(typ) > 0 {
+				end := p.Until
+				if i == len(b.Periods)-1 {
+					end = b.Validity.GraceUntil
+				}
+				return end.AddDate(0, 0, b.AnalyticsRetentionDays), true
+			}
+		}
+	}
+	return time.Time{}, false
+}
+
+// days rounds d up to whole days, at least 0. time.Time.Sub saturates for
+// spans longer than about 292 years, so d may be the largest Duration:
+// dividing before rounding keeps that from wrapping.
+func days(d time.Duration) int {
+	const day = 24 * time.Hour
+	n := d / day
+	if d%day > 0 {
+		n++
+	}
+	return int(max(0, n))
+}
 
 func checkBinding(r *Report, b *bundle.Bundle, machines func(string) ([]Machine, error)) error {
-	br := &BindingReport{Required: b.Binding.Required}
+	br := &BindingReport{Status: BindingNotChecked, Required: b.Binding.Required}
 	r.Binding = br
-	if b.Binding.Required == 0 || machines == nil {
+	if b.Binding.Required == 0 {
+		br.Status = BindingUnbound
+		return nil
+	}
+	if machines == nil {
 		return nil
 	}
 	ms, err := machines(b.System)
 	if err != nil {
+		br.Status = BindingMismatch
 		return err
 	}
-	br.Checked = true
+	br.Checked, br.Status = true, BindingMatched
+	// A machine matches a server if at least the required number of its
+	// identifiers, and more than half of the server's, are the server's:
+	// one server entry listing the identifiers of several machines cannot
+	// license each of them.
 	for _, m := range ms {
-		best, bestServer := 0, ""
+		best, bestServer, bestOf := 0, "", 0
 		for _, s := range b.Binding.Servers {
 			n := 0
 			for _, id := range m.Identifiers {
@@ -414,17 +604,35 @@ func checkBinding(r *Report, b *bundle.Bundle, machines func(string) ([]Machine,
 					n++
 				}
 			}
-			if n > best {
-				best, bestServer = n, s.Name
+			of := distinct(s.Identifiers)
+			if n > best || n == best && of < bestOf {
+				best, bestServer, bestOf = n, s.Name, of
 			}
 		}
 		br.Matched, br.Server = best, bestServer
 		if best < b.Binding.Required {
+			br.Status = BindingMismatch
 			return fmt.Errorf("%w: %s matches %d identifier%s of a licensed server, %d required",
 				ErrBinding, m.Name, best, plural(best), b.Binding.Required)
 		}
+		if 2*best <= bestOf {
+			br.Status = BindingMismatch
+			return fmt.Errorf("%w: %s matches %d of the %d identifiers of server %s; more than half must match",
+				ErrBinding, m.Name, best, bestOf, bestServer)
+		}
 	}
 	return nil
+}
+
+// distinct counts the different strings of ids.
+func distinct(ids []string) int {
+	n := 0
+	for i, id := range ids {
+		if !slices.Contains(ids[:i], id) {
+			n++
+		}
+	}
+	return n
 }
 
 func plural(n int) string {
@@ -439,7 +647,7 @@ func checkQuotas(r *Report, b *bundle.Bundle, opts Options) error {
 	u := opts.Usage
 	if u == nil {
 		for _, t := range slices.Sorted(maps.Keys(per.Quota)) {
-			r.Quotas = append(r.Quotas, QuotaReport{License: t, Allowed: per.Quota[t], Status: "not-checked"})
+			r.Quotas = append(r.Quotas, QuotaReport{License: t, Allowed: int64(per.Quota[t]), Status: "not-checked"})
 		}
 		return nil
 	}
@@ -450,18 +658,31 @@ func checkQuotas(r *Report, b *bundle.Bundle, opts Options) error {
 	for _, s := range b.Binding.Servers {
 		licensed[s.Name] = true
 	}
-	used := map[string]int{}
+	reported := map[string]bool{}
+	used := map[string]int64{}
 	for _, s := range u.Servers {
 		if !licensed[s.Name] {
 			return fmt.Errorf("%w: server %q uses licenses but is not a server of this bundle", ErrBinding, s.Name)
 		}
-		used["camera"] += s.Cameras
-		used["intercom"] += s.Intercoms
+		reported[s.Name] = true
+		used["camera"] += int64(s.Cameras)
+		used["intercom"] += int64(s.Intercoms)
+	}
+	// The quotas are the whole system's: a bundle of several servers is
+	// checked against what all of them use, or each server could use the
+	// whole pool on its own.
+	if len(b.Binding.Servers) > 1 {
+		for _, s := range b.Binding.Servers {
+			if !reported[s.Name] {
+				return fmt.Errorf("%w: the bundle licenses %d servers and its quotas are shared: the usage file must report every one of them, and lacks server %q",
+					ErrQuota, len(b.Binding.Servers), s.Name)
+			}
+		}
 	}
 	var failed []string
-	growth := b.GrowthAllowancePercent
+	growth := int64(b.GrowthAllowancePercent)
 	for _, t := range []string{"camera", "intercom"} {
-		allowed := per.Quota[t]
+		allowed := int64(per.Quota[t])
 		if used[t] == 0 && allowed == 0 {
 			continue
 		}
@@ -477,23 +698,21 @@ func checkQuotas(r *Report, b *bundle.Bundle, opts Options) error {
 		r.Quotas = append(r.Quotas, q)
 	}
 	// Analytics: levels 1-3 license their own types; level 4 licenses all,
-	// and takes what each lower level cannot cover.
-	cat := opts.Catalog
-	if cat == nil {
-		cat = catalog.Default()
-	}
-	var need [5]int
+	// and takes what each lower level cannot cover. A catalog given to the
+	// device can raise a type's level, never lower it below the embedded
+	// catalog's: it is a file on the device, not the vendor's word.
+	var need [5]int64
 	for _, a := range u.Analytics {
-		lvl, err := cat.AnalyticsLevel(a.Type)
+		lvl, err := analyticsLevel(opts.Catalog, a.Type)
 		if err != nil {
 			return errclass.New(ErrMalformed, "usage file: %v", err)
 		}
-		need[lvl] += a.Cameras
+		need[lvl] += int64(a.Cameras)
 	}
-	overflow := 0
+	var overflow int64
 	for lvl := 1; lvl <= 3; lvl++ {
 		t := fmt.Sprintf("analytics-l%d", lvl)
-		allowed := per.Quota[t]
+		allowed := int64(per.Quota[t])
 		if need[lvl] == 0 && allowed == 0 {
 			continue
 		}
@@ -504,7 +723,7 @@ func checkQuotas(r *Report, b *bundle.Bundle, opts Options) error {
 		}
 		r.Quotas = append(r.Quotas, q)
 	}
-	if l4 := per.Quota["analytics-l4"]; l4 > 0 || overflow > 0 {
+	if l4 := int64(per.Quota["analytics-l4"]); l4 > 0 || overflow > 0 {
 		q := QuotaReport{License: "analytics-l4", Allowed: l4, Used: overflow, Limit: l4, Status: "ok"}
 		if overflow > l4 {
 			q.Status = "exceeded"
@@ -512,9 +731,10 @@ func checkQuotas(r *Report, b *bundle.Bundle, opts Options) error {
 		}
 		r.Quotas = append(r.Quotas, q)
 	}
+	granted := r.featuresAt(b, opts.Now)
 	for _, f := range u.Features {
-		if !slices.Contains(b.Features, f) {
-			failed = append(failed, fmt.Sprintf("feature %q is used but not licensed", f))
+		if !slices.Contains(granted, f) {
+			failed = append(failed, fmt.Sprintf("feature %q is used but not licensed now", f))
 		}
 	}
 	if len(failed) > 0 {
@@ -525,4 +745,31 @@ func checkQuotas(r *Report, b *bundle.Bundle, opts Options) error {
 		return fmt.Errorf("%w: %s", ErrQuota, msg)
 	}
 	return nil
+}
+
+// featuresAt returns the features the period in force at t grants (the
+// last period's in its grace).
+func (r *Report) featuresAt(b *bundle.Bundle, t time.Time) []string {
+	for i, p := range b.Periods {
+		if !t.Before(p.From) && t.Before(p.Until) && i < len(r.periodFeatures) {
+			return r.periodFeatures[i]
+		}
+	}
+	if n := len(r.periodFeatures); n > 0 && !t.Before(b.Validity.Until) {
+		return r.periodFeatures[n-1]
+	}
+	return nil
+}
+
+// analyticsLevel returns the level that licenses an analytics type: the
+// embedded catalog's, or cat's where that is higher or the embedded catalog
+// does not know the type.
+func analyticsLevel(cat *catalog.Catalog, typ string) (int, error) {
+	lvl, err := catalog.Default().AnalyticsLevel(typ)
+	if cat != nil {
+		if l, cerr := cat.AnalyticsLevel(typ); cerr == nil && l > lvl {
+			lvl, err = l, nil
+		}
+	}
+	return lvl, err
 }

@@ -3,7 +3,6 @@ package wallet
 import (
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -17,13 +16,13 @@ import (
 // Errors of redemption, each its own class.
 var (
 	// ErrRedeemed: the key (by issuer and serial) is already in the wallet.
-	ErrRedeemed = errors.New("already redeemed")
+	ErrRedeemed = errclass.Sentinel(errclass.Input, "already redeemed")
 	// ErrDuplicate: the same key appears twice in one batch.
-	ErrDuplicate = errors.New("appears twice in this batch")
+	ErrDuplicate = errclass.Sentinel(errclass.Input, "appears twice in this batch")
 	// ErrOtherWallet: the key is issued to another wallet.
-	ErrOtherWallet = errors.New("issued to another wallet")
+	ErrOtherWallet = errclass.Sentinel(errclass.Trust, "issued to another wallet")
 	// ErrNoTrust: neither the wallet nor the caller names a vendor root.
-	ErrNoTrust = errors.New("no trusted vendor root")
+	ErrNoTrust = errclass.Sentinel(errclass.Input, "no trusted vendor root")
 )
 
 // Input is one key to redeem and where it came from.

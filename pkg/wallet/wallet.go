@@ -32,6 +32,7 @@ import (
 	"unicode/utf8"
 
 	"allot.dev/allot/pkg/cert"
+	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/parallel"
 	"allot.dev/allot/pkg/payload"
@@ -56,11 +57,11 @@ const (
 var (
 	// ErrCorrupt: the file is not a wallet, a record is malformed, or the
 	// hash chain is broken.
-	ErrCorrupt = errors.New("wallet is damaged")
+	ErrCorrupt = errclass.Sentinel(errclass.Input, "wallet is damaged")
 	// ErrNotFound: there is no wallet at the path.
-	ErrNotFound = errors.New("no wallet")
+	ErrNotFound = errclass.Sentinel(errclass.Input, "no wallet")
 	// ErrExists: init found a wallet already there.
-	ErrExists = errors.New("a wallet already exists")
+	ErrExists = errclass.Sentinel(errclass.Input, "a wallet already exists")
 )
 
 // Wallet is the state of a wallet file.

@@ -23,44 +23,10 @@ import (
 	"allot.dev/allot/pkg/hwid"
 	"allot.dev/allot/pkg/parallel"
 	"allot.dev/allot/pkg/system"
+	"allot.dev/allot/pkg/termtext"
 	"allot.dev/allot/pkg/tomlfile"
 	"allot.dev/allot/pkg/verify"
 )
-
-// Exit codes of verification (README, "Exit codes").
-const (
-	ExitOK       = 0
-	ExitInternal = 1
-	ExitUsage    = 2
-	ExitInput    = 3
-	ExitTrust    = 10
-	ExitValidity = 11
-	ExitBinding  = 12
-	ExitQuota    = 13
-	ExitRollback = 14
-)
-
-// Code returns the exit code of a verification failure class, and false if
-// err is of none of them.
-func Code(err error) (int, bool) {
-	switch {
-	case err == nil:
-		return ExitOK, true
-	case errors.Is(err, verify.ErrRollback):
-		return ExitRollback, true
-	case errors.Is(err, verify.ErrMalformed):
-		return ExitInput, true
-	case errors.Is(err, verify.ErrTrust):
-		return ExitTrust, true
-	case errors.Is(err, verify.ErrExpired), errors.Is(err, verify.ErrNotYetValid):
-		return ExitValidity, true
-	case errors.Is(err, verify.ErrBinding):
-		return ExitBinding, true
-	case errors.Is(err, verify.ErrQuota):
-		return ExitQuota, true
-	}
-	return 0, false
-}
 
 // Env is what a run reads and writes.
 type Env struct {
@@ -71,13 +37,13 @@ type Env struct {
 }
 
 // Usage is the help text.
-const Usage = `Usage: %[1]s BUNDLE... --trust FILE [--usage FILE] [--system FILE] [--state DIR] [--now TIME] [--json]
+const Usage = `Usage: %[1]s BUNDLE... --trust FILE [--usage FILE] [--system FILE] [--state DIR] [--now TIME] [--json] [-- BUNDLE...]
 
 Verifies license bundles: signature chain to a trusted root, validity period
 and grace, hardware binding, and quotas. Exit code 0 means licensed (valid or
 in a grace period); see the README for the others.
 
-Options:
+Flags:
   --trust FILE     vendor root keys: a trust file or an OpenSSH public key file
                    (default: $ALLOT_TRUST)
   --usage FILE     what the system uses now (*.usage.toml): check the quotas
@@ -88,6 +54,13 @@ Options:
   --catalog FILE   catalog for analytics types (default: the embedded catalog)
   --now TIME       the current time, RFC 3339 or a date (default: $ALLOT_NOW, else the clock)
   --json           print the result as JSON
+
+Flags may come before or after the bundles, and are spelt exactly --name,
+--name=VALUE or --name VALUE (and -h). A bundle's name never acts as a flag:
+an argument that starts with '-' and is the name of a file is refused, as is
+-name, a flag given twice, and a VALUE that starts with '-'. Every argument
+after -- is a bundle; a script that verifies a shell pattern writes
+  %[1]s --trust FILE -- *.lic
 `
 
 type options struct {
@@ -103,17 +76,43 @@ type options struct {
 	help      bool
 }
 
-type usageError struct{ msg string }
+type usageError struct{ msg, hint string }
 
 func (e *usageError) Error() string { return e.msg }
 
-func parseArgs(args []string, getenv func(string) string) (*options, error) {
+// Is makes a usage error of class errclass.Usage.
+func (e *usageError) Is(target error) bool { return target == errclass.Usage }
+
+// parseArgs applies the one argument rule of allot verify and allot-verify
+// (Usage). Its point is that a bundle's name never changes what verify
+// trusts: on a device the names in a folder are chosen by whoever filled
+// it, a shell pattern (*.lic) passes them on as arguments, and a file named
+// --trust=evil.pub.lic or -now=2020-01-01.lic must not become a flag. So:
+//
+//   - after "--" every argument is a bundle;
+//   - an argument that starts with '-' and names an existing file (isFile)
+//     is refused, whatever it says: it is either a bundle's name that a
+//     pattern produced, or a flag that is ambiguous in this folder;
+//   - a flag is spelt exactly --name or --name=value (or -h): no -name,
+//     ---name or abbreviation, and anything else that starts with '-' is
+//     an unknown flag, not a bundle;
+//   - a value taken from the next argument never starts with '-', so a
+//     flag left without its value does not swallow a flag-like name;
+//   - a flag given twice is refused, so a name that slipped through (a
+//     file created after the shell expanded the pattern, or removed before
+//     isFile looked) cannot override the flag the caller typed.
+//
+// Refusing (exit 2) rather than reading such a name as a bundle keeps the
+// rule simple to state and to check, and never guesses against the
+// caller: "./NAME" or "-- NAME" says which one is meant.
+func parseArgs(args []string, getenv func(string) string, isFile func(string) bool) (*options, error) {
 	o := &options{trust: getenv("ALLOT_TRUST"), now: getenv("ALLOT_NOW"), catalog: getenv("ALLOT_CATALOG")}
 	values := map[string]*string{
 		"trust": &o.trust, "usage": &o.usage, "system": &o.system, "state": &o.state,
 		"catalog": &o.catalog, "now": &o.now,
 	}
-	bools := map[string]*bool{"json": &o.json, "state-init": &o.stateInit, "help": &o.help, "h": &o.help}
+	bools := map[string]*bool{"json": &o.json, "state-init": &o.stateInit, "help": &o.help}
+	given := map[string]bool{}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
@@ -124,89 +123,117 @@ func parseArgs(args []string, getenv func(string) string) (*options, error) {
 			o.bundles = append(o.bundles, a)
 			continue
 		}
-		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if p, ok := values[name]; ok {
+		if isFile(a) {
+			return nil, &usageError{fmt.Sprintf("%s is the name of a file, not a flag", a),
+				fmt.Sprintf("to verify it, write ./%s or put the bundles after --", a)}
+		}
+		if a == "-h" {
+			o.help = true
+			continue
+		}
+		name, val, hasVal := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+		_, isValue := values[name]
+		_, isBool := bools[name]
+		if !strings.HasPrefix(a, "--") || strings.HasPrefix(a, "---") || !isValue && !isBool {
+			hint := "flags are spelt --name or --name=VALUE; a bundle whose name starts with - is written ./NAME or after --"
+			if bare, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "="); values[bare] != nil || bools[bare] != nil {
+				hint = fmt.Sprintf("the flag is spelt --%s", bare)
+			}
+			return nil, &usageError{fmt.Sprintf("unknown flag %s", a), hint}
+		}
+		if given[name] {
+			return nil, &usageError{fmt.Sprintf("flag --%s given twice", name), "give each flag once"}
+		}
+		given[name] = true
+		if isValue {
 			if !hasVal {
-				if i+1 >= len(args) {
-					return nil, &usageError{fmt.Sprintf("flag --%s needs a value", name)}
+				if i+1 >= len(args) || strings.HasPrefix(args[i+1], "-") {
+					return nil, &usageError{fmt.Sprintf("flag --%s needs a value", name),
+						fmt.Sprintf("a value that starts with - is written --%s=VALUE", name)}
 				}
 				i++
 				val = args[i]
 			}
-			*p = val
+			*values[name] = val
 			continue
 		}
-		if p, ok := bools[name]; ok {
-			v := true
-			if hasVal {
-				switch val {
-				case "true":
-				case "false":
-					v = false
-				default:
-					return nil, &usageError{fmt.Sprintf("flag --%s takes no value, or true or false", name)}
-				}
+		v := true
+		if hasVal {
+			switch val {
+			case "true":
+			case "false":
+				v = false
+			default:
+				return nil, &usageError{fmt.Sprintf("flag --%s takes no value, or true or false", name), ""}
 			}
-			*p = v
-			continue
 		}
-		return nil, &usageError{fmt.Sprintf("unknown flag %s", a)}
+		*bools[name] = v
 	}
 	return o, nil
+}
+
+// isFile reports whether a file (of any kind, a dangling link too) of that
+// name exists.
+func isFile(name string) bool {
+	_, err := os.Lstat(name)
+	return err == nil
 }
 
 // Run verifies the bundles args name and returns the exit code: that of the
 // first bundle that fails, in argument order, or 0.
 func Run(args []string, env Env) int {
-	o, err := parseArgs(args, env.Getenv)
+	o, err := parseArgs(args, env.Getenv, isFile)
 	if err == nil && o.help {
 		fmt.Fprintf(env.Stdout, Usage, env.Prog)
-		return ExitOK
+		return errclass.ExitOK
 	}
 	if err == nil && len(o.bundles) == 0 {
-		err = &usageError{"no bundle to verify"}
+		err = &usageError{"no bundle to verify", ""}
 	}
 	if err == nil && o.trust == "" {
-		err = &usageError{"no trust file: give --trust FILE or set ALLOT_TRUST"}
+		err = &usageError{"no trust file: give --trust FILE or set ALLOT_TRUST", ""}
 	}
 	if err != nil {
-		fmt.Fprintf(env.Stderr, "allot: %s: %v\n", env.Prog, err)
-		fmt.Fprintf(env.Stderr, "allot: hint: run %s --help for its usage\n", env.Prog)
-		return ExitUsage
+		fmt.Fprintf(env.Stderr, "allot: %s: %s\n", env.Prog, oneLine(err))
+		hint := fmt.Sprintf("run %s --help for its usage", env.Prog)
+		var ue *usageError
+		if errors.As(err, &ue) && ue.hint != "" {
+			hint = ue.hint
+		}
+		fmt.Fprintf(env.Stderr, "allot: hint: %s\n", termtext.Escape(hint))
+		return errclass.ExitUsage
 	}
 	reports, err := run(o, env)
 	if err != nil {
-		code, ok := Code(err)
-		var ue *usageError
-		switch {
-		case errors.As(err, &ue):
-			code = ExitUsage
-		case !ok:
-			code = ExitInput
+		code := errclass.ExitCode(err)
+		if code == errclass.ExitInternal {
+			fmt.Fprintf(env.Stderr, "allot: internal error: %s\n", oneLine(err))
+			fmt.Fprintf(env.Stderr, "allot: hint: this is a bug; please report it with the command you ran\n")
+			return code
 		}
 		fmt.Fprintf(env.Stderr, "allot: %s\n", oneLine(err))
 		return code
 	}
-	code := ExitOK
+	code := errclass.ExitOK
 	for _, r := range reports {
-		c, ok := Code(r.Err)
-		if !ok {
-			c = ExitInternal
-		}
-		if code == ExitOK {
-			code = c
+		if code == errclass.ExitOK {
+			code = errclass.ExitCode(r.Err)
 		}
 		if r.Err != nil {
-			fmt.Fprintf(env.Stderr, "allot: %s: %s\n", r.File, oneLine(r.Err))
+			fmt.Fprintf(env.Stderr, "allot: %s: %s\n", termtext.Escape(r.File), oneLine(r.Err))
 		}
 	}
 	stdout := bufio.NewWriter(env.Stdout)
 	defer stdout.Flush()
 	if o.json {
+		// The shape of every allot JSON document: version and type first
+		// (cmd/internal/ui, which this binary does not link).
 		out := struct {
+			Version  int              `json:"version"`
+			Type     string           `json:"type"`
 			ExitCode int              `json:"exit_code"`
 			Bundles  []*verify.Report `json:"bundles"`
-		}{code, reports}
+		}{1, "verify", code, reports}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		enc.Encode(out)
@@ -218,13 +245,16 @@ func Run(args []string, env Env) int {
 	return code
 }
 
-func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", " ") }
+// oneLine is an error as text for a terminal or a log line: its message
+// quotes names and values from the input files, so a control code or a
+// newline in them is escaped (termtext), and the error stays one line.
+func oneLine(err error) string { return termtext.Escape(err.Error()) }
 
 // run loads the inputs shared by every bundle and verifies each one.
 func run(o *options, env Env) ([]*verify.Report, error) {
 	now, err := ParseNow(o.now)
 	if err != nil {
-		return nil, &usageError{fmt.Sprintf("--now: %v", err)}
+		return nil, &usageError{fmt.Sprintf("--now: %v", err), ""}
 	}
 	trust, err := verify.LoadTrust(o.trust)
 	if err != nil {
@@ -297,8 +327,7 @@ func run(o *options, env Env) ([]*verify.Report, error) {
 			if errors.As(err, &pe) {
 				err = pe.Err
 			}
-			reports[i] = &verify.Report{File: f, Status: verify.StatusMalformed, Error: err.Error(),
-				Err: errclass.Wrap(verify.ErrMalformed, err)}
+			reports[i] = verify.Unreadable(f, err)
 			return
 		}
 		reports[i] = v.Bundle(f, doc)
@@ -316,6 +345,9 @@ type inputError struct{ err error }
 
 func (e *inputError) Error() string { return e.err.Error() }
 func (e *inputError) Unwrap() error { return e.err }
+
+// Is makes a file verify could not use of class errclass.Input.
+func (e *inputError) Is(target error) bool { return target == errclass.Input }
 
 func inputErr(err error) error {
 	var te *tomlfile.Error
@@ -372,7 +404,12 @@ func ParseTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q is not a time: want RFC 3339 (2026-11-22T10:00:00Z) or a date (2026-11-22)", s)
 }
 
+// printReport prints r for people. Every string in it may come from an
+// input file (the bundle's organization and system, a file name, an
+// error quoting them), so each is escaped (termtext) before it is
+// printed; the JSON report keeps them as they are.
 func printReport(w io.Writer, r *verify.Report) {
+	esc := termtext.Escape
 	head := r.Status
 	if r.Err != nil {
 		head = oneLine(r.Err)
@@ -383,10 +420,10 @@ func printReport(w io.Writer, r *verify.Report) {
 			head += fmt.Sprintf(" (until %s, %d day%s left)", r.Time.Until.Format(time.DateOnly), r.Time.DaysLeft, plural(r.Time.DaysLeft))
 		}
 	}
-	fmt.Fprintf(w, "%s: %s\n", r.File, head)
+	fmt.Fprintf(w, "%s: %s\n", esc(r.File), head)
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
 	if b := r.Bundle; b != nil {
-		fmt.Fprintf(tw, "  bundle\t%s, sequence %d, system %s, organization %s\n", b.ID, b.Sequence, b.System, b.Organization)
+		fmt.Fprintf(tw, "  bundle\t%s, sequence %d, system %s, organization %s\n", esc(b.ID), b.Sequence, esc(b.System), esc(b.Organization))
 	}
 	if len(r.Keys) > 0 {
 		longest := 0
@@ -404,13 +441,13 @@ func printReport(w io.Writer, r *verify.Report) {
 	if b := r.Binding; b != nil {
 		switch {
 		case b.Required == 0:
-			fmt.Fprintf(tw, "  binding\tnot bound to hardware\n")
+			fmt.Fprintf(tw, "  binding\tunbound: not bound to hardware\n")
 		case !b.Checked:
 			fmt.Fprintf(tw, "  binding\tnot checked\n")
 		case b.Server == "":
 			fmt.Fprintf(tw, "  binding\tno licensed server matches, %d identifier%s required\n", b.Required, plural(b.Required))
 		default:
-			fmt.Fprintf(tw, "  binding\tserver %s: %d identifier%s match, %d required\n", b.Server, b.Matched, plural(b.Matched), b.Required)
+			fmt.Fprintf(tw, "  binding\tserver %s: %d identifier%s match, %d required\n", esc(b.Server), b.Matched, plural(b.Matched), b.Required)
 		}
 	}
 	if len(r.Quotas) > 0 {
@@ -420,11 +457,11 @@ func printReport(w io.Writer, r *verify.Report) {
 			if q.Status == "not-checked" {
 				used = "-"
 			}
-			fmt.Fprintf(tw, "  \t%s\t%d\t%s\t%s\n", q.License, q.Allowed, used, q.Status)
+			fmt.Fprintf(tw, "  \t%s\t%d\t%s\t%s\n", esc(q.License), q.Allowed, used, esc(q.Status))
 		}
 	}
 	for _, wn := range r.Warnings {
-		fmt.Fprintf(tw, "  warning\t%s\n", wn)
+		fmt.Fprintf(tw, "  warning\t%s\n", esc(wn))
 	}
 	tw.Flush()
 }

@@ -19,6 +19,8 @@ import (
 
 	"filippo.io/age"
 	"filippo.io/age/armor"
+
+	"allot.dev/allot/pkg/errclass"
 )
 
 // MaxSize bounds the encrypted key file a reader accepts.
@@ -29,7 +31,7 @@ const MaxSize = 64 << 10
 const DefaultWorkFactor = 18
 
 // ErrNoMatch reports a passphrase or identity that does not open the key.
-var ErrNoMatch = errors.New("wrong passphrase or identity")
+var ErrNoMatch = errclass.Sentinel(errclass.Input, "wrong passphrase or identity")
 
 // Encrypt returns the armored age encryption of priv for recipients.
 func Encrypt(priv ed25519.PrivateKey, comment string, recipients ...age.Recipient) ([]byte, error) {

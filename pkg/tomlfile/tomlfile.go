@@ -65,17 +65,33 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 		size = fmt.Sprintf("%d MiB", limit>>20)
 	}
 	tooBig := &Error{File: path, Err: fmt.Errorf("larger than %s", size)}
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > limit {
-		return nil, tooBig
+	// One buffer of the file's size where the file system tells it:
+	// io.ReadAll doubles its buffer as it reads, which cost a 64 MiB
+	// system file 128 MiB.
+	want := int64(512)
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		if st.Size() > limit {
+			return nil, tooBig
+		}
+		want = st.Size() + 1 // room to see the end of the file
 	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
+	data := make([]byte, 0, want)
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := f.Read(data[len(data):min(int64(cap(data)), limit+1)])
+		data = data[:len(data)+n]
+		if int64(len(data)) > limit {
+			return nil, tooBig
+		}
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	if int64(len(data)) > limit {
-		return nil, tooBig
-	}
-	return data, nil
 }
 
 // ErrBOM reports a file that starts with a UTF-8 byte order mark.

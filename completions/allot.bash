@@ -15,7 +15,7 @@ _allot() {
         "signer new") words="--name --out --json --passphrase-file --identity --help" ;;
         "signer certify") words="--signer --cert --pub --role --product --license --kind --feature --max-term --bearer --require-binding --grace-days --growth-allowance --valid-from --valid-until --out --now --catalog --json --passphrase-file --identity --help" ;;
         "key") words="issue inspect --help" ;;
-        "key issue") words="--signer --cert --product --kind --license --term --feature --wallet-id --bearer --device --count --out --now --catalog --json --passphrase-file --identity --help" ;;
+        "key issue") words="--signer --cert --product --kind --license --term --feature --wallet-id --bearer --device --count --out --now --catalog --json --quiet --passphrase-file --identity --help" ;;
         "key inspect") words="--file --trust --cert --json --help" ;;
         "system") words="create inspect --help" ;;
         "system create") words="--id --org --collect --name --server --devices --need --require --out --now --catalog --json --help" ;;
@@ -23,12 +23,12 @@ _allot() {
         "fingerprint") words="--system-id --json --help" ;;
         "wallet") words="init redeem status bundle history --help" ;;
         "wallet init") words="--org --trust --wallet --now --json --passphrase-file --identity --help" ;;
-        "wallet redeem") words="--file --cert --trust --skip-invalid --wallet --now --json --help" ;;
+        "wallet redeem") words="--file --cert --trust --skip-invalid --quiet --wallet --now --catalog --json --help" ;;
         "wallet status") words="--wallet --now --catalog --json --help" ;;
         "wallet bundle") words="--system --sequence --out --wallet --json --help" ;;
         "wallet history") words="--wallet --json --help" ;;
         "allocate") words="--system --years --start --top-up --out --wallet --now --catalog --json --passphrase-file --identity --help" ;;
-        "verify") words="--trust --usage --system --state --state-init --catalog --now --json --help" ;;
+        "verify") words="--trust --usage --system --state --state-init --catalog --now --json --quiet --help" ;;
         "status") words="--usage --now --json --help" ;;
         "demo") words="--dir --now --help" ;;
         "completion") words="--help" ;;

@@ -44,6 +44,7 @@ import (
 
 	"filippo.io/age"
 	"filippo.io/age/armor"
+	"github.com/rogpeppe/go-internal/txtar"
 	"golang.org/x/crypto/ssh"
 
 	"allot.dev/allot/pkg/allocate"
@@ -78,6 +79,7 @@ var (
 var specs = []string{
 	"README.md", "signer.md", "certificate.md", "license-key.md", "system-file.md", "wallet.md",
 	"bundle.md", "trust-file.md", "usage-file.md", "catalog.md", "device-state.md", "threat-model.md",
+	"json.md",
 }
 
 // seedKey returns the example signer name: its Ed25519 seed is the SHA-256
@@ -355,6 +357,7 @@ func TestExamples(t *testing.T) {
 	g.usageFile()
 	g.catalog()
 	g.deviceState()
+	g.jsonOutput()
 	if t.Failed() && !*update {
 		return
 	}
@@ -1577,6 +1580,51 @@ func (g *gen) deviceState() {
 	g.put(spec, "allot.state.err", damage("allot.state, copied to edited-state/, with the bundle sequence 1 changed to 0", "verify.OpenState", err))
 }
 
+// ---------------------------------------------------------------------------
+// json.md
+
+// jsonGolden is the test script whose golden files hold a document of every
+// type allot prints with --json. The allot command made them, in a run that
+// ALLOT_TEST_SEED makes repeatable, and the script fails when the command
+// prints anything else now.
+const jsonGolden = "../testdata/script/json_golden.txtar"
+
+// goldenJSON returns the golden documents by file name, without "golden/".
+func goldenJSON(t *testing.T) map[string]string {
+	t.Helper()
+	a, err := txtar.ParseFile(filepath.Join(specDir(t), jsonGolden))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := map[string]string{}
+	for _, f := range a.Files {
+		if name, ok := strings.CutPrefix(f.Name, "golden/"); ok {
+			docs[name] = string(f.Data)
+		}
+	}
+	if len(docs) == 0 {
+		t.Fatalf("%s holds no golden documents", jsonGolden)
+	}
+	return docs
+}
+
+// jsonOutput makes json.md's examples: the example NAME is golden/NAME as
+// it is. They are not made again here, from the package APIs, because they
+// are the command's own output, which the test script already checks; this
+// keeps json.md showing exactly what the command prints.
+func (g *gen) jsonOutput() {
+	const spec = "json.md"
+	docs := goldenJSON(g.t)
+	for _, name := range g.old[spec].order {
+		doc, ok := docs[name]
+		if !ok {
+			g.t.Errorf("%s: example %s: %s has no golden/%s", spec, name, jsonGolden, name)
+			continue
+		}
+		g.put(spec, name, doc)
+	}
+}
+
 func armorReader(s string) io.Reader { return armor.NewReader(strings.NewReader(s)) }
 
 func hmacSHA256(key, data []byte) []byte {
@@ -2051,4 +2099,175 @@ func TestDeviceStateExample(t *testing.T) {
 	if _, err := verify.OpenState(t.TempDir(), key, false); !errors.Is(err, verify.ErrStateMissing) {
 		t.Errorf("no state: %v, want verify.ErrStateMissing", err)
 	}
+}
+
+// TestJSONFields reads json.md's field tables and checks them against the
+// golden documents: every type has a section, every section a golden
+// document, and every field a document holds has a row in its type's
+// section whose JSON type it has. A field added to a result without a row
+// in json.md fails here, and so does a time that is not RFC 3339 in UTC.
+func TestJSONFields(t *testing.T) {
+	text, err := os.ReadFile(filepath.Join(specDir(t), "json.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sections := jsonSections(string(text))
+	documented := map[string]bool{}
+	for name, doc := range goldenJSON(t) {
+		var v map[string]any
+		if err := json.Unmarshal([]byte(doc), &v); err != nil {
+			t.Fatalf("golden/%s: %v", name, err)
+		}
+		typ, _ := v["type"].(string)
+		rows, ok := sections[typ]
+		if !ok {
+			t.Errorf("json.md: no section ### `%s` (golden/%s)", typ, name)
+			continue
+		}
+		documented[typ] = true
+		if !strings.Contains(string(text), "golden/"+name) && !strings.Contains(string(text), "<!-- example: "+name+" -->") {
+			t.Errorf("json.md neither shows nor names golden/%s", name)
+		}
+		delete(v, "version")
+		delete(v, "type")
+		checkJSONFields(t, "golden/"+name, "", v, rows)
+	}
+	for typ := range sections {
+		if !documented[typ] {
+			t.Errorf("json.md: section `%s` has no golden document in %s", typ, jsonGolden)
+		}
+	}
+}
+
+var (
+	jsonHeadingRE = regexp.MustCompile("`([a-z.]+)`")
+	jsonRowRE     = regexp.MustCompile("^\\| `([a-z_]+)` \\| ([a-z ()]+) \\|")
+)
+
+// jsonSections reads json.md's sections of "## Exact shape": the types a
+// "### " heading names, each to the JSON types its table rows give by field
+// name, and the rows of "### Shared objects" to every type. A name may have
+// several rows in a section (one per object that has it); a field matches
+// any of them.
+func jsonSections(text string) map[string]map[string][]string {
+	sections := map[string]map[string][]string{}
+	shared := map[string][]string{}
+	var all []map[string][]string // sections, once each: one may serve two types
+	var cur map[string][]string
+	inShape := false
+	for _, line := range strings.Split(text, "\n") {
+		switch {
+		case strings.HasPrefix(line, "## "):
+			inShape, cur = line == "## Exact shape", nil
+		case line == "### Shared objects" && inShape:
+			cur = shared
+		case strings.HasPrefix(line, "### ") && inShape:
+			cur = nil
+			for _, m := range jsonHeadingRE.FindAllStringSubmatch(line, -1) {
+				if cur == nil {
+					cur = map[string][]string{}
+					all = append(all, cur)
+				}
+				sections[m[1]] = cur
+			}
+		case cur != nil:
+			if m := jsonRowRE.FindStringSubmatch(line); m != nil {
+				cur[m[1]] = append(cur[m[1]], strings.TrimSpace(m[2]))
+			}
+		}
+	}
+	for _, rows := range all {
+		for name, types := range shared {
+			rows[name] = append(rows[name], types...)
+		}
+	}
+	return sections
+}
+
+// checkJSONFields checks the fields of obj, at path, against rows, and
+// descends into objects and arrays of objects; a map's keys are data.
+func checkJSONFields(t *testing.T, doc, path string, obj map[string]any, rows map[string][]string) {
+	t.Helper()
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
+		v, p := obj[k], path+"."+k
+		types, ok := rows[k]
+		if !ok {
+			t.Errorf("%s: field %s has no row in json.md", doc, p)
+			continue
+		}
+		typ := ""
+		for _, want := range types {
+			if jsonHas(v, want) {
+				typ = want
+				break
+			}
+		}
+		if typ == "" {
+			t.Errorf("%s: field %s is %s, which json.md gives as %s", doc, p, jsonShow(v), strings.Join(types, " or "))
+			continue
+		}
+		switch x := v.(type) {
+		case map[string]any:
+			if typ == "object" {
+				checkJSONFields(t, doc, p, x, rows)
+			}
+		case []any:
+			for _, e := range x {
+				if o, ok := e.(map[string]any); ok {
+					checkJSONFields(t, doc, p+"[]", o, rows)
+				}
+			}
+		}
+	}
+}
+
+// jsonHas reports whether v has the JSON type of a json.md table row.
+func jsonHas(v any, typ string) bool {
+	switch x := v.(type) {
+	case string:
+		switch typ {
+		case "string":
+			return true
+		case "string (time)":
+			_, err := time.Parse(time.RFC3339Nano, x)
+			return err == nil && strings.HasSuffix(x, "Z")
+		case "string (date)":
+			_, err := time.Parse(time.DateOnly, x)
+			return err == nil
+		}
+	case float64:
+		return typ == "number" && x == float64(int64(x))
+	case bool:
+		return typ == "boolean"
+	case map[string]any:
+		if typ == "map" {
+			for _, e := range x {
+				if n, ok := e.(float64); !ok || n != float64(int64(n)) {
+					return false
+				}
+			}
+			return true
+		}
+		return typ == "object"
+	case []any:
+		elem, ok := strings.CutPrefix(typ, "array of ")
+		if !ok {
+			return false
+		}
+		for _, e := range x {
+			if !jsonHas(e, elem) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func jsonShow(v any) string {
+	b, _ := json.Marshal(v)
+	if len(b) > 60 {
+		b = append(b[:57], "..."...)
+	}
+	return string(b)
 }

@@ -320,6 +320,10 @@ func nowFlag() cli.Flag {
 	return &cli.StringFlag{Name: "now", Usage: "the current time, RFC 3339 or a date (default: $ALLOT_NOW, else the clock)", EnvVars: []string{"ALLOT_NOW"}}
 }
 
+func quietFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "show no progress on a terminal"}
+}
+
 func jsonFlag() cli.Flag {
 	return &cli.BoolFlag{Name: "json", Usage: "print the result as JSON"}
 }

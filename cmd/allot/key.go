@@ -2,13 +2,11 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -19,7 +17,6 @@ import (
 	"allot.dev/allot/pkg/catalog"
 	"allot.dev/allot/pkg/cert"
 	"allot.dev/allot/pkg/licensekey"
-	"allot.dev/allot/pkg/parallel"
 	"allot.dev/allot/pkg/tomlfile"
 	"allot.dev/allot/pkg/verify"
 	"allot.dev/allot/pkg/wallet"
@@ -49,7 +46,7 @@ func (e *env) keyCommand() *cli.Command {
 					&cli.StringFlag{Name: "device", Usage: "the device serial a hardware or expansion key is tied to"},
 					&cli.IntFlag{Name: "count", Value: 1, Usage: "how many keys to issue"},
 					outFlag("the keys `FILE`, one key a line"),
-					nowFlag(), catalogFlag(), jsonFlag(),
+					nowFlag(), catalogFlag(), jsonFlag(), quietFlag(),
 				}, secretFlags()...),
 				Action: e.keyIssue,
 			},
@@ -121,9 +118,11 @@ func (e *env) keyIssue(c *cli.Context) error {
 			return fmt.Errorf("refused: %w", err)
 		}
 	}
+	progress := e.out().Progress("keys", count, c.Bool("quiet") || c.Bool("json"))
 	err = e.writeOutFunc(out, 0o644, func(w io.Writer) error {
-		return issueKeys(w, tmpl, priv, count, e.rand)
+		return licensekey.Issue(w, tmpl, priv, count, e.rand, progress.Set)
 	})
+	progress.Done()
 	if err != nil {
 		return err
 	}
@@ -164,34 +163,19 @@ func plural(n int) string {
 // keyTemplate builds the key every issued key copies, checked against the
 // catalog.
 func keyTemplate(c *cli.Context, cat *catalog.Catalog, now time.Time) (*licensekey.Key, error) {
-	prod, err := cat.Product(c.String("product"))
-	if err != nil {
-		return nil, usageErrorf("--product: %v", err)
-	}
 	kind, err := licensekey.ParseKind(c.String("kind"))
 	if err != nil {
 		return nil, usageErrorf("--kind: %v", err)
 	}
-	if !prod.HasKind(kind) {
-		return nil, usageErrorf("--kind: product %s is not sold as %s licenses", prod.Code, kind)
-	}
-	k := &licensekey.Key{Kind: kind, Product: prod.Code, Issued: allocate.Day(now), Device: c.String("device")}
+	k := &licensekey.Key{Kind: kind, Product: c.String("product"), Issued: allocate.Day(now), Device: c.String("device")}
 	for _, s := range c.StringSlice("license") {
 		typ, q, err := parseTypeQty(s)
 		if err != nil {
 			return nil, usageErrorf("--license: %v", err)
 		}
-		if _, ok := prod.LicenseType(typ); !ok {
-			return nil, usageErrorf("--license: product %s has no license type %q", prod.Code, typ)
-		}
 		k.Licenses = append(k.Licenses, licensekey.License{Type: typ, Quantity: q})
 	}
-	for _, f := range c.StringSlice("feature") {
-		if !slices.Contains(prod.Features, f) {
-			return nil, usageErrorf("--feature: product %s has no feature %q", prod.Code, f)
-		}
-		k.Features = append(k.Features, f)
-	}
+	k.Features = c.StringSlice("feature")
 	switch term := c.String("term"); {
 	case kind != licensekey.Subscription && term != "":
 		return nil, usageErrorf("--term: %s keys are perpetual", kind)
@@ -219,54 +203,10 @@ func keyTemplate(c *cli.Context, cat *catalog.Catalog, now time.Time) (*licensek
 		return nil, withHint(usageErrorf("key issue: give --wallet-id (the site's wallet) or --bearer"),
 			"the site installer's `allot wallet init` prints the wallet id")
 	}
-	return k, nil
-}
-
-// issueBatch is how many keys are signed side by side before they are
-// written out: enough to keep every core busy, few enough that the keys of
-// a large --count are never all in memory.
-const issueBatch = 4096
-
-// issueKeys signs count keys copied from tmpl, on every core, and writes
-// them to w as text, one a line, in a stable order.
-func issueKeys(w io.Writer, tmpl *licensekey.Key, priv ed25519.PrivateKey, count int, rand io.Reader) error {
-	// Keys made from one template differ only in their serials, so their
-	// texts have one length, and each key is written straight into its
-	// place in the batch.
-	line := tmpl.TextLen() + 1
-	size := min(count, issueBatch)
-	serials := make([]byte, size*licensekey.SerialSize)
-	batch := make([]byte, size*line)
-	errs := make([]error, size)
-	for start := 0; start < count; start += issueBatch {
-		n := min(issueBatch, count-start)
-		// Serials come from one reader, read in order: crypto/rand is
-		// safe for concurrent use, but a test's reader need not be.
-		if _, err := io.ReadFull(rand, serials[:n*licensekey.SerialSize]); err != nil {
-			return err
-		}
-		parallel.For(n, 0, func(i int) {
-			k := *tmpl
-			s, err := k.Sign(priv, bytes.NewReader(serials[i*licensekey.SerialSize:(i+1)*licensekey.SerialSize]))
-			if err == nil && len(s)+1 != line {
-				err = fmt.Errorf("key %d has %d characters, not %d", start+i+1, len(s), line-1)
-			}
-			if errs[i] = err; err == nil {
-				copy(batch[i*line:], s)
-				batch[(i+1)*line-1] = '\n'
-			}
-		})
-		// The first error only: errors.Join would make it several lines.
-		for _, err := range errs[:n] {
-			if err != nil {
-				return err
-			}
-		}
-		if _, err := w.Write(batch[:n*line]); err != nil {
-			return err
-		}
+	if err := cat.CheckKey(k); err != nil {
+		return nil, usageErrorf("--%v", err) // the field is the flag's name
 	}
-	return nil
+	return k, nil
 }
 
 // readKeyInputs reads keys from arguments and from --file; blank lines and

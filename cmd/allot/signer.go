@@ -56,7 +56,7 @@ func (e *env) signerCommand() *cli.Command {
 					&cli.StringSliceFlag{Name: "feature", Usage: "a feature the child may grant (repeat)"},
 					&cli.StringFlag{Name: "max-term", Usage: "the longest subscription term, such as 3y or 18m"},
 					&cli.BoolFlag{Name: "bearer", Usage: "allow bearer keys (issued to no wallet)"},
-					&cli.StringSliceFlag{Name: "require-binding", Usage: "bundles of a product must match at least K hardware identifiers, `PRODUCT=K` (repeat; default: the parent's, or the catalog's)"},
+					&cli.StringSliceFlag{Name: "require-binding", Usage: "bundles funded by keys under this certificate must match at least K hardware identifiers, `PRODUCT=K` (repeat; the highest binds every key; default: the parent's, or the catalog's)"},
 					&cli.IntFlag{Name: "grace-days", Value: -1, Usage: "the longest grace after a subscription ends, in `DAYS` (default: the parent's, or the catalog's)"},
 					&cli.IntFlag{Name: "growth-allowance", Value: -1, Usage: "the most usage may exceed an allocation, in `PERCENT` (default: the parent's, or the catalog's)"},
 					&cli.StringFlag{Name: "valid-from", Usage: "start of validity, RFC 3339 or a date (default: now)"},

@@ -23,6 +23,7 @@ func (e *env) verifyCommand() *cli.Command {
 			&cli.StringFlag{Name: "state", Usage: "device state `DIR`: detect rollback"},
 			&cli.BoolFlag{Name: "state-init", Usage: "create the device state if there is none"},
 			catalogFlag(), nowFlag(), jsonFlag(),
+			&cli.BoolFlag{Name: "quiet", Usage: "show no progress on a terminal"},
 		},
 		Action: func(c *cli.Context) error { return e.verify(c.Args().Slice()) },
 	}
@@ -32,6 +33,13 @@ func (e *env) verifyCommand() *cli.Command {
 func (e *env) verify(args []string) error {
 	code := verifycli.Run(args, verifycli.Env{
 		Prog: "allot verify", Stdout: e.stdout, Stderr: e.stderr, Getenv: e.getenv,
+		Progress: func(total int) verifycli.Progress {
+			// A nil *ui.Progress is not a nil interface: return nil itself.
+			if p := e.out().Progress("bundles verified", total, false); p != nil {
+				return p
+			}
+			return nil
+		},
 	})
 	return &exitCodeError{code}
 }

@@ -46,7 +46,8 @@ func (e *env) walletCommand() *cli.Command {
 					&cli.StringSliceFlag{Name: "cert", Usage: "certificate chain `FILE` of the keys' issuer (repeat)"},
 					&cli.StringFlag{Name: "trust", Usage: "vendor roots `FILE`, added to the wallet's", EnvVars: []string{"ALLOT_TRUST"}},
 					&cli.BoolFlag{Name: "skip-invalid", Usage: "redeem the valid keys and report the others"},
-					walletFlag(), nowFlag(), jsonFlag(),
+					quietFlag(),
+					walletFlag(), nowFlag(), catalogFlag(), jsonFlag(),
 				},
 				Action: e.walletRedeem,
 			},
@@ -136,6 +137,10 @@ func (e *env) walletRedeem(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	cat, err := loadCatalog(c)
+	if err != nil {
+		return err
+	}
 	var extra *cert.Trust
 	if p := c.String("trust"); p != "" {
 		t, err := verify.LoadTrust(p)
@@ -154,8 +159,11 @@ func (e *env) walletRedeem(c *cli.Context) error {
 	}
 	var res *wallet.RedeemResult
 	path := walletPath(c)
+	progress := e.out().Progress("keys checked", len(inputs), c.Bool("quiet") || c.Bool("json"))
 	_, err = wallet.Update(path, now, e.who(), func(w *wallet.Wallet) (*wallet.Change, error) {
-		ch, r, err := w.Redeem(inputs, certs, w.TrustFor(extra), c.Bool("skip-invalid"))
+		ch, r, err := w.RedeemWith(inputs, wallet.RedeemOptions{Certs: certs, Trust: w.TrustFor(extra),
+			SkipInvalid: c.Bool("skip-invalid"), Now: now, ExpiryYears: cat.Policy.UnallocatedExpiryYears, Progress: progress.Set})
+		progress.Done()
 		res = r
 		return ch, err
 	})

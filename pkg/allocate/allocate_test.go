@@ -274,8 +274,8 @@ func TestKeysConsumedOldestRedemptionFirst(t *testing.T) {
 
 func TestExpiredKeysSkipped(t *testing.T) {
 	f := newFixture(t)
-	expired := f.key(f.reseller, "camera", 10, 12)
-	fresh := f.key(f.reseller, "camera", 10, 12)
+	expired := f.keyIssued(f.reseller, "camera", 10, 12, allocate.Day(t0).AddDate(-policy.UnallocatedExpiryYears, 0, -1))
+	fresh := f.keyIssued(f.reseller, "camera", 10, 12, allocate.Day(t0).AddDate(-1, 0, 0))
 	f.redeem(t0.AddDate(-policy.UnallocatedExpiryYears, 0, -1), expired)
 	f.redeem(t0.AddDate(-1, 0, 0), fresh)
 
@@ -299,19 +299,20 @@ func TestExpiredKeysSkipped(t *testing.T) {
 	}
 }
 
-// TestExpiryCountsTheTimeOfRedemption: a key redeemed more than the
-// policy's years before now has expired, even when the anniversary falls on
-// today's date.
-func TestExpiryCountsTheTimeOfRedemption(t *testing.T) {
+// TestExpiryCountsFromTheIssueDate: a key's unallocated licenses expire
+// the policy's years after the key was issued, the date its issuer signed,
+// however late it was redeemed: issued five years ago today, it has
+// expired; a day later, it has not.
+func TestExpiryCountsFromTheIssueDate(t *testing.T) {
 	f := newFixture(t)
-	expired := f.key(f.reseller, "camera", 10, 12)
-	fresh := f.key(f.reseller, "camera", 10, 12)
-	f.redeem(t0.AddDate(-policy.UnallocatedExpiryYears, 0, 0).Add(-time.Hour), expired) // 5 years and an hour ago
-	f.redeem(t0.AddDate(-1, 0, 0), fresh)
+	day := allocate.Day(t0)
+	expired := f.keyIssued(f.reseller, "camera", 10, 12, day.AddDate(-policy.UnallocatedExpiryYears, 0, 0))
+	fresh := f.keyIssued(f.reseller, "camera", 10, 12, day.AddDate(-policy.UnallocatedExpiryYears, 0, 1))
+	f.redeem(t0.AddDate(0, 0, -2), expired, fresh) // both redeemed two days ago
 	w := f.open()
 	e, _ := w.Key(id(t, expired))
 	if now := t0; now.Before(e.Expires(policy.UnallocatedExpiryYears)) {
-		t.Fatalf("test setup: key expires %s, after now %s", e.Expires(policy.UnallocatedExpiryYears), now)
+		t.Fatalf("key issued %s expires %s, after now %s", e.Key.Issued, e.Expires(policy.UnallocatedExpiryYears), now)
 	}
 	for _, b := range w.Balances(t0, policy.UnallocatedExpiryYears) {
 		if b.License == "camera" && b.Expired != 120 {

@@ -118,12 +118,18 @@ func (f *fixture) certify(parent signer, child ed25519.PrivateKey, role string) 
 // signed by s, to the fixture's wallet.
 func (f *fixture) key(s signer, lic string, qty, months int) string {
 	f.t.Helper()
+	return f.keyIssued(s, lic, qty, months, date(2025, 6, 1))
+}
+
+// keyIssued is key, issued on a given date.
+func (f *fixture) keyIssued(s signer, lic string, qty, months int, issued time.Time) string {
+	f.t.Helper()
 	product := "vms"
 	if lic == "intercom" {
 		product = "intercom"
 	}
 	k := &licensekey.Key{
-		Kind: licensekey.Subscription, Issued: date(2020, 1, 1), TermMonths: months, Product: product,
+		Kind: licensekey.Subscription, Issued: issued, TermMonths: months, Product: product,
 		Licenses: []licensekey.License{{Type: lic, Quantity: qty}}, Features: []string{"mobile-app"},
 		Wallet: f.walletID,
 	}

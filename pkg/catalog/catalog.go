@@ -273,6 +273,30 @@ func (c *Catalog) AnalyticsLevel(analyticsType string) (int, error) {
 	return 0, fmt.Errorf("unknown analytics type %q", analyticsType)
 }
 
+// CheckKey reports whether the catalog sells k: its product, of its kind,
+// with its license types and features. The error starts with the field at
+// fault: "product: ", "kind: ", "license: " or "feature: ".
+func (c *Catalog) CheckKey(k *licensekey.Key) error {
+	prod, err := c.Product(k.Product)
+	if err != nil {
+		return fmt.Errorf("product: %v", err)
+	}
+	if !prod.HasKind(k.Kind) {
+		return fmt.Errorf("kind: product %s is not sold as %s licenses", prod.Code, k.Kind)
+	}
+	for _, l := range k.Licenses {
+		if _, ok := prod.LicenseType(l.Type); !ok {
+			return fmt.Errorf("license: product %s has no license type %q", prod.Code, l.Type)
+		}
+	}
+	for _, f := range k.Features {
+		if !slices.Contains(prod.Features, f) {
+			return fmt.Errorf("feature: product %s has no feature %q", prod.Code, f)
+		}
+	}
+	return nil
+}
+
 // HasKind reports whether p sells licenses of kind k.
 func (p *Product) HasKind(k licensekey.Kind) bool { return slices.Contains(p.Kinds, k) }
 

@@ -204,3 +204,25 @@ func TestParseRejects(t *testing.T) {
 		t.Fatalf("a catalog without products: %v", err)
 	}
 }
+
+// CheckKey refuses what the catalog does not sell, naming the field.
+func TestCheckKey(t *testing.T) {
+	cat := Default()
+	ok := licensekey.Key{Kind: licensekey.Subscription, Product: "intercom",
+		Licenses: []licensekey.License{{Type: "intercom", Quantity: 1}}, Features: []string{"web-dialer"}}
+	if err := cat.CheckKey(&ok); err != nil {
+		t.Fatalf("a key the catalog sells: %v", err)
+	}
+	for want, edit := range map[string]func(k *licensekey.Key){
+		"product: ": func(k *licensekey.Key) { k.Product = "toaster" },
+		"kind: ":    func(k *licensekey.Key) { k.Kind = licensekey.Hardware },
+		"license: ": func(k *licensekey.Key) { k.Licenses = []licensekey.License{{Type: "camera", Quantity: 1}} },
+		"feature: ": func(k *licensekey.Key) { k.Features = []string{"teleport"} },
+	} {
+		k := ok
+		edit(&k)
+		if err := cat.CheckKey(&k); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%s: %v", want, err)
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"allot.dev/allot/pkg/cert"
 	"allot.dev/allot/pkg/errclass"
@@ -23,6 +25,8 @@ var (
 	ErrOtherWallet = errclass.Sentinel(errclass.Trust, "issued to another wallet")
 	// ErrNoTrust: neither the wallet nor the caller names a vendor root.
 	ErrNoTrust = errclass.Sentinel(errclass.Input, "no trusted vendor root")
+	// ErrExpired: a key's redemption window has closed.
+	ErrExpired = errclass.Sentinel(errclass.Input, "expired")
 )
 
 // Input is one key to redeem and where it came from.
@@ -81,6 +85,26 @@ type RedeemResult struct {
 // batch is refused with a *BatchError; otherwise the failures are reported
 // in the result and the rest is redeemed.
 func (w *Wallet) Redeem(inputs []Input, certs []*cert.Certificate, trust *cert.Trust, skipInvalid bool) (*Change, *RedeemResult, error) {
+	return w.RedeemWith(inputs, RedeemOptions{Certs: certs, Trust: trust, SkipInvalid: skipInvalid})
+}
+
+// RedeemOptions is what RedeemWith checks keys against.
+type RedeemOptions struct {
+	Certs       []*cert.Certificate // certificates besides the wallet's
+	Trust       *cert.Trust
+	SkipInvalid bool
+	// Now and ExpiryYears, if ExpiryYears is not 0, refuse a key issued
+	// more than ExpiryYears before Now: its redemption window has closed.
+	Now         time.Time
+	ExpiryYears int
+	// Progress, if not nil, is told how many keys' signatures have been
+	// checked; it must be safe for concurrent use.
+	Progress func(n int)
+}
+
+// RedeemWith is Redeem with every option.
+func (w *Wallet) RedeemWith(inputs []Input, o RedeemOptions) (*Change, *RedeemResult, error) {
+	certs, trust, skipInvalid, done := o.Certs, o.Trust, o.SkipInvalid, o.Progress
 	if len(trust.Roots) == 0 {
 		return nil, nil, errclass.New(ErrNoTrust, "%s knows no vendor root to check keys against", w.Path)
 	}
@@ -111,6 +135,9 @@ func (w *Wallet) Redeem(inputs []Input, certs []*cert.Certificate, trust *cert.T
 		switch {
 		case w.byID[k.Ref()] != nil:
 			it.err = fmt.Errorf("key %s: %w", k.Serial, ErrRedeemed)
+		case o.ExpiryYears > 0 && !o.Now.Before(KeyExpiry(k, o.ExpiryYears)):
+			it.err = fmt.Errorf("key %s: %w on %s: issued %s, its licenses had to be allocated within %d years",
+				k.Serial, ErrExpired, KeyExpiry(k, o.ExpiryYears).Format(time.DateOnly), k.Issued.Format(time.DateOnly), o.ExpiryYears)
 		case !k.Bearer && k.Wallet != w.ID:
 			it.err = fmt.Errorf("key %s: %w (%s), not to this wallet (%s)", k.Serial, ErrOtherWallet, k.Wallet, w.ID)
 		default:
@@ -124,9 +151,13 @@ func (w *Wallet) Redeem(inputs []Input, certs []*cert.Certificate, trust *cert.T
 
 	// Signatures are the expensive part: check them on every core, once
 	// there are enough of them to be worth a goroutine each 64.
+	var checked atomic.Int64
 	parallel.For(len(items), max(1, len(items)/64), func(i int) {
 		if items[i].err == nil {
 			items[i].chain, items[i].err = pool.Authorize(items[i].key)
+		}
+		if n := checked.Add(1); done != nil && (n%256 == 0 || int(n) == len(items)) {
+			done(int(n))
 		}
 	})
 

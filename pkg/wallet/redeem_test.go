@@ -445,6 +445,7 @@ func TestBalances(t *testing.T) {
 	a := f.issue(f.reseller, f.sub(10)) // 120 camera-months
 	b := f.sub(5)
 	b.TermMonths = 24 // 120 camera-months
+	b.Issued = date(2026, 1, 1)
 	ic := &licensekey.Key{
 		Kind: licensekey.Subscription, Issued: date(2025, 1, 1), TermMonths: 12, Product: "intercom",
 		Licenses: []licensekey.License{{Type: "intercom", Quantity: 2}}, Wallet: f.walletID,
@@ -479,19 +480,20 @@ func TestBalances(t *testing.T) {
 		t.Errorf("Balances after one year:\n got %+v\nwant %+v", got, want)
 	}
 
-	// Five years after the first redemption its unallocated rest expires;
-	// the key redeemed a year later does not.
-	got = w.Balances(t0.AddDate(5, 0, 0), 5)
+	// Five years after the first keys were issued (2025-01-01) their
+	// unallocated rest expires; the key issued a year later does not.
+	expiry := date(2030, 1, 1)
+	got = w.Balances(expiry, 5)
 	want = []wallet.Balance{
 		{License: "camera", Kind: "subscription", Keys: 2, Total: 240, Allocated: 60, Expired: 60, Available: 120, Credits: 300},
 		{License: "intercom", Kind: "subscription", Keys: 1, Total: 24, Expired: 24},
 	}
 	got = slices.DeleteFunc(got, func(b wallet.Balance) bool { return b.Kind != "subscription" })
 	if !slices.Equal(got, want) {
-		t.Errorf("Balances after five years:\n got %+v\nwant %+v", got, want)
+		t.Errorf("Balances five years after issue:\n got %+v\nwant %+v", got, want)
 	}
 	// Just before, nothing has expired.
-	got = w.Balances(t0.AddDate(5, 0, 0).Add(-1), 5)
+	got = w.Balances(expiry.Add(-1), 5)
 	for _, b := range got {
 		if b.Expired != 0 {
 			t.Errorf("%s/%s: %d expired a moment before the expiry", b.License, b.Kind, b.Expired)

@@ -100,8 +100,16 @@ func (e *Entry) Available(licenseType string) int {
 }
 
 // Expires returns when the unallocated rest of the key expires: the
-// policy's number of years after redemption.
-func (e *Entry) Expires(years int) time.Time { return e.Redeemed.AddDate(years, 0, 0) }
+// policy's number of years after the key was issued (KeyExpiry). A key is
+// redeemed at the earliest when it is issued, so this is never later than
+// that many years after redemption; and the issue date is what the vendor
+// signs and a device can check.
+func (e *Entry) Expires(years int) time.Time { return KeyExpiry(e.Key, years) }
+
+// KeyExpiry returns the end of a key's redemption window: years after it
+// was issued. Unallocated licenses expire then, and a key is refused at
+// redemption from then on.
+func KeyExpiry(k *licensekey.Key, years int) time.Time { return k.Issued.AddDate(years, 0, 0) }
 
 // Allocation is a bundle the wallet signed for a system.
 type Allocation struct {

@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -34,6 +35,15 @@ type Env struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
+	// Progress, if not nil, returns a progress display for total bundles:
+	// allot shows one on a terminal; the device binary has none.
+	Progress func(total int) Progress
+}
+
+// Progress is told how many bundles are verified, and when all are.
+type Progress interface {
+	Set(n int)
+	Done()
 }
 
 // Usage is the help text.
@@ -54,6 +64,7 @@ Flags:
   --catalog FILE   catalog for analytics types (default: the embedded catalog)
   --now TIME       the current time, RFC 3339 or a date (default: $ALLOT_NOW, else the clock)
   --json           print the result as JSON
+  --quiet          show no progress (allot verify shows it on a terminal)
 
 Flags may come before or after the bundles, and are spelt exactly --name,
 --name=VALUE or --name VALUE (and -h). A bundle's name never acts as a flag:
@@ -73,6 +84,7 @@ type options struct {
 	catalog   string
 	now       string
 	json      bool
+	quiet     bool
 	help      bool
 }
 
@@ -111,7 +123,7 @@ func parseArgs(args []string, getenv func(string) string, isFile func(string) bo
 		"trust": &o.trust, "usage": &o.usage, "system": &o.system, "state": &o.state,
 		"catalog": &o.catalog, "now": &o.now,
 	}
-	bools := map[string]*bool{"json": &o.json, "state-init": &o.stateInit, "help": &o.help}
+	bools := map[string]*bool{"json": &o.json, "state-init": &o.stateInit, "help": &o.help, "quiet": &o.quiet}
 	given := map[string]bool{}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -236,6 +248,7 @@ func Run(args []string, env Env) int {
 		}{1, "verify", code, reports}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		enc.Encode(out)
 	} else {
 		for _, r := range reports {
@@ -332,7 +345,20 @@ func run(o *options, env Env) ([]*verify.Report, error) {
 		}
 		reports[i] = v.Bundle(f, doc)
 	}
-	parallel.For(len(o.bundles), 0, check)
+	var progress Progress
+	if env.Progress != nil && !o.quiet && !o.json && len(o.bundles) > 1 {
+		progress = env.Progress(len(o.bundles))
+	}
+	if progress == nil {
+		parallel.For(len(o.bundles), 0, check)
+	} else {
+		var verified atomic.Int64
+		parallel.For(len(o.bundles), 0, func(i int) {
+			check(i)
+			progress.Set(int(verified.Add(1)))
+		})
+		progress.Done()
+	}
 	if opts.State != nil {
 		if err := opts.State.Save(); err != nil {
 			return nil, err

@@ -1,4 +1,4 @@
-package main
+package licensekey_test
 
 import (
 	"bytes"
@@ -27,7 +27,7 @@ func cameraKey() *licensekey.Key {
 func BenchmarkIssueKeys10k(b *testing.B) {
 	priv := allottest.Key("bench issuer")
 	for b.Loop() {
-		if err := issueKeys(io.Discard, cameraKey(), priv, 10_000, rand.Reader); err != nil {
+		if err := licensekey.Issue(io.Discard, cameraKey(), priv, 10_000, rand.Reader, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -38,9 +38,9 @@ func BenchmarkIssueKeys10k(b *testing.B) {
 func TestIssueKeysBatches(t *testing.T) {
 	tmpl := cameraKey()
 	priv := allottest.Key("batch issuer")
-	count := 2*issueBatch + 3
+	count := 2*licensekey.IssueBatch + 3
 	var out bytes.Buffer
-	if err := issueKeys(&out, tmpl, priv, count, &allottest.Rand{}); err != nil {
+	if err := licensekey.Issue(&out, tmpl, priv, count, &allottest.Rand{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
@@ -68,9 +68,9 @@ func TestIssueKeysBatches(t *testing.T) {
 // with its error.
 func TestIssueKeysReaderFails(t *testing.T) {
 	tmpl := cameraKey()
-	short := io.LimitReader(&allottest.Rand{}, int64(issueBatch+5)*licensekey.SerialSize)
-	err := issueKeys(io.Discard, tmpl, allottest.Key("batch issuer"), 2*issueBatch, short)
+	short := io.LimitReader(&allottest.Rand{}, int64(licensekey.IssueBatch+5)*licensekey.SerialSize)
+	err := licensekey.Issue(io.Discard, tmpl, allottest.Key("batch issuer"), 2*licensekey.IssueBatch, short, nil)
 	if !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		t.Fatalf("issueKeys = %v, want the reader's error", err)
+		t.Fatalf("Issue = %v, want the reader's error", err)
 	}
 }

@@ -35,6 +35,7 @@ var (
 	binDir = flag.String("bin", "bin", "folder holding the allot and allot-verify binaries")
 	rounds = flag.Int("rounds", 200, "rounds of each whole-process verify measurement")
 	quick  = flag.Bool("quick", false, "smaller sizes, for a smoke test of this tool (figures do not count)")
+	only   = flag.String("only", "", "run one part only: \"hostile\", the peak memory of allot-verify on hostile inputs")
 )
 
 func main() {
@@ -65,6 +66,14 @@ func run() error {
 		if _, err := os.Stat(b); err != nil {
 			return fmt.Errorf("%v (run make build first)", err)
 		}
+	}
+	if *only == "hostile" {
+		rows, err := hostileRows(work, allotVerify)
+		if err != nil {
+			return err
+		}
+		printRows(rows)
+		return nil
 	}
 	n := 100_000
 	if *quick {
@@ -233,6 +242,12 @@ func run() error {
 		rows = append(rows, row{"peak memory of allot verify (full CLI)", "not measured", "≤ 20 MiB",
 			"needs /usr/bin/time (Debian: time)", false})
 	}
+
+	hostile, err := hostileRows(work, allotVerify)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, hostile...)
 
 	printRows(rows)
 	if *quick {

@@ -22,7 +22,6 @@ import (
 	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/catalog"
 	"allot.dev/allot/pkg/errclass"
-	"allot.dev/allot/pkg/hwid"
 	"allot.dev/allot/pkg/parallel"
 	"allot.dev/allot/pkg/termtext"
 	"allot.dev/allot/pkg/tomlfile"
@@ -295,31 +294,16 @@ func run(o *options, env Env) ([]*verify.Report, error) {
 		if err != nil {
 			return nil, inputErr(err)
 		}
-		opts.Machines = func(systemID string) ([]verify.Machine, error) {
-			if sys.ID != systemID {
-				return nil, fmt.Errorf("%w: %s describes system %q, the bundle licenses %q", verify.ErrBinding, o.system, sys.ID, systemID)
-			}
-			var ms []verify.Machine
-			for _, s := range sys.Servers {
-				ms = append(ms, verify.Machine{Name: "server " + s.Name + " of " + o.system, Identifiers: s.Identifiers})
-			}
-			return ms, nil
-		}
+		opts.Machines = verify.SystemMachines(o.system, sys)
 	} else {
-		opts.Machines = func(systemID string) ([]verify.Machine, error) {
-			ids, err := hwid.Collect(root)
-			if err != nil {
-				return nil, fmt.Errorf("%w: %v", verify.ErrBinding, err)
-			}
-			return []verify.Machine{{Name: "this machine", Identifiers: hwid.HashAll(systemID, ids)}}, nil
-		}
+		opts.Machines = verify.ThisMachine(root)
 	}
 	if o.state != "" {
-		ids, err := hwid.Collect(root)
+		key, err := verify.MachineStateKey(root)
 		if err != nil {
-			return nil, fmt.Errorf("%w: device state needs this machine's identifiers: %v", verify.ErrRollback, err)
+			return nil, err
 		}
-		st, err := input.OpenState(o.state, verify.DeviceKey(ids), o.stateInit)
+		st, err := input.OpenState(o.state, key, o.stateInit)
 		if err != nil {
 			if errors.Is(err, verify.ErrStateMissing) {
 				return nil, fmt.Errorf("%w (a new device: run once with --state-init)", err)

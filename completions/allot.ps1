@@ -29,7 +29,7 @@ Register-ArgumentCompleter -Native -CommandName allot -ScriptBlock {
         'allocate' = @('--system', '--years', '--start', '--top-up', '--out', '--wallet', '--now', '--catalog', '--json', '--passphrase-file', '--identity', '--help')
         'rebalance' = @('--system', '--out', '--wallet', '--now', '--catalog', '--json', '--passphrase-file', '--identity', '--help')
         'verify' = @('--trust', '--usage', '--system', '--state', '--state-init', '--catalog', '--now', '--json', '--quiet', '--help')
-        'status' = @('--usage', '--now', '--json', '--help')
+        'status' = @('--usage', '--state', '--trust', '--html', '--catalog', '--now', '--json', '--help')
         'demo' = @('--dir', '--now', '--help')
         'completion' = @('--help')
     }

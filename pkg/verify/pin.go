@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"allot.dev/allot/pkg/bundle"
+	"allot.dev/allot/pkg/payload"
 )
 
 // Pin is the system a device serves: a server is licensed by one system
@@ -50,6 +51,9 @@ func (s *State) parsePin(f []string) error {
 	t, err := time.Parse(time.RFC3339, f[3])
 	if err != nil {
 		return fmt.Errorf("serves: %v", err)
+	}
+	if !payload.ValidTime(t) {
+		return fmt.Errorf("serves: date %s: want a year from %d to %d", f[3], payload.MinYear, payload.MaxYear)
 	}
 	s.Serves = Pin{System: f[1], Wallet: f[2], Until: t}
 	return nil

@@ -605,18 +605,36 @@ func checkBinding(r *Report, b *bundle.Bundle, machines func(string) ([]Machine,
 	// identifiers, and more than half of the server's, are the server's:
 	// one server entry listing the identifiers of several machines cannot
 	// license each of them.
-	for _, m := range ms {
-		best, bestServer, bestOf := 0, "", 0
-		for _, s := range b.Binding.Servers {
-			n := 0
-			for _, id := range m.Identifiers {
-				if slices.Contains(s.Identifiers, id) {
-					n++
-				}
+	// Index the servers by identifier once: a machine's identifiers are
+	// then counted against every server in one pass, linear in the
+	// bundle's size however many servers it lists.
+	where := map[string][]int{}
+	of := make([]int, len(b.Binding.Servers))
+	for i, s := range b.Binding.Servers {
+		for _, id := range s.Identifiers {
+			if at := where[id]; len(at) == 0 || at[len(at)-1] != i {
+				where[id] = append(at, i)
+				of[i]++
 			}
-			of := distinct(s.Identifiers)
-			if n > best || n == best && of < bestOf {
-				best, bestServer, bestOf = n, s.Name, of
+		}
+	}
+	counts := make([]int, len(b.Binding.Servers))
+	for _, m := range ms {
+		clear(counts)
+		seen := map[string]bool{}
+		for _, id := range m.Identifiers {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			for _, i := range where[id] {
+				counts[i]++
+			}
+		}
+		best, bestServer, bestOf := 0, "", 0
+		for i, s := range b.Binding.Servers {
+			if n := counts[i]; n > best || n == best && of[i] < bestOf {
+				best, bestServer, bestOf = n, s.Name, of[i]
 			}
 		}
 		br.Matched, br.Server = best, bestServer
@@ -635,17 +653,6 @@ func checkBinding(r *Report, b *bundle.Bundle, machines func(string) ([]Machine,
 		r.machineServer = br.Server
 	}
 	return nil
-}
-
-// distinct counts the different strings of ids.
-func distinct(ids []string) int {
-	n := 0
-	for i, id := range ids {
-		if !slices.Contains(ids[:i], id) {
-			n++
-		}
-	}
-	return n
 }
 
 func plural(n int) string {

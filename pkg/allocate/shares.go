@@ -1,7 +1,9 @@
 package allocate
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 
 	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/catalog"
@@ -150,21 +152,19 @@ func apportion(q int64, weights []int64) []int64 {
 		return out
 	}
 	rem := make([]int64, n)
+	order := make([]int, n)
 	left := q
 	for i, w := range weights {
 		out[i] = q * w / total
 		rem[i] = q * w % total
 		left -= out[i]
+		order[i] = i
 	}
-	for ; left > 0; left-- {
-		best := 0
-		for i := range rem {
-			if rem[i] > rem[best] {
-				best = i
-			}
-		}
-		out[best]++
-		rem[best] = -1
+	// Fewer than n are left; the stable sort keeps the first server first
+	// among equal remainders.
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(rem[b], rem[a]) })
+	for _, i := range order[:left] {
+		out[i]++
 	}
 	return out
 }

@@ -55,15 +55,25 @@ func (b *Bundle) SharesAt(t time.Time) []Share {
 	return b.sharesOf(i + 1)
 }
 
-// sharesOf returns the shares of period n (1-based), in server order.
+// sharesOf returns the shares of period n (1-based), in server order; a
+// share of a server the binding does not list is left out. It looks at
+// each share once: a bundle may hold 16,384 of them.
 func (b *Bundle) sharesOf(n int) []Share {
+	at := make(map[string]int, len(b.Binding.Servers))
+	for i, s := range b.Binding.Servers {
+		at[s.Name] = i
+	}
+	found := make([]*Share, len(b.Binding.Servers))
+	for i := range b.Shares {
+		sh := &b.Shares[i]
+		if j, ok := at[sh.Server]; ok && sh.Period == n && found[j] == nil {
+			found[j] = sh
+		}
+	}
 	var out []Share
-	for _, s := range b.Binding.Servers {
-		for _, sh := range b.Shares {
-			if sh.Period == n && sh.Server == s.Name {
-				out = append(out, sh)
-				break
-			}
+	for _, sh := range found {
+		if sh != nil {
+			out = append(out, *sh)
 		}
 	}
 	return out

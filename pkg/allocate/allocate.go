@@ -398,6 +398,10 @@ func (p *Plan) Bundle(w *wallet.Wallet, pool *cert.Pool) (*bundle.Bundle, error)
 		}
 	}
 	if p.demand != nil {
+		if n := len(sys.Servers) * len(b.Periods); n > bundle.MaxShares {
+			return nil, fmt.Errorf("%w: system %s is floating: %d servers for %d periods need %d shares, and a bundle holds %d at most; allocate fewer years ahead",
+				ErrRequest, sys.ID, len(sys.Servers), len(b.Periods), n, bundle.MaxShares)
+		}
 		b.Shares = p.demand.shares(b.Periods)
 	}
 	return b, nil

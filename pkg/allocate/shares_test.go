@@ -235,3 +235,24 @@ func TestServerInTwoSystems(t *testing.T) {
 		t.Errorf("after the other system's grace: %v", err)
 	}
 }
+
+// A bundle holds at most bundle.MaxShares shares: a floating system of
+// more servers than periods allow is refused as a request, not as a bug.
+func TestFloatingSharesBound(t *testing.T) {
+	f := newFixture(t)
+	f.redeem(t0, f.early("camera", 1000))
+	sys := floatingSite(map[string]int{"camera": 1})
+	sys.Analytics = nil
+	h := func(v string) string { return hwid.Hash("site-f", hwid.Identifier{Kind: hwid.MachineID, Value: v}) }
+	for i := len(sys.Servers); i <= bundle.MaxShares; i++ {
+		sys.Servers = append(sys.Servers, system.Server{Name: fmt.Sprintf("nvr-%d", i+1), Identifiers: []string{h(fmt.Sprint(i))}})
+	}
+	before := f.read()
+	_, err := f.sign(f.request(sys, 1, t0), allocate.Make)
+	if !errors.Is(err, allocate.ErrRequest) || !strings.Contains(err.Error(), "4097 shares, and a bundle holds 4096 at most") {
+		t.Errorf("%d servers: %v", len(sys.Servers), err)
+	}
+	if string(f.read()) != string(before) {
+		t.Error("the refusal changed the wallet")
+	}
+}

@@ -11,9 +11,11 @@ import (
 	"allot.dev/allot/pkg/payload"
 )
 
-// MaxShares bounds the [[share]] tables of a bundle: one per period and
-// server at most.
-const MaxShares = MaxPeriods * MaxServers
+// MaxShares bounds the [[share]] tables of a bundle, one per period and
+// server: 1,024 servers for 4 periods, or 256 for 16. Each is two tables
+// of the payload, whose reader takes 16,384 tables in all
+// (payload.MaxSections), funding and servers included.
+const MaxShares = 4096
 
 // Share is one server's share of a period's quotas: a floating system's
 // pool divided among its servers, so that each server can check its own

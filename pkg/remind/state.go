@@ -1,0 +1,270 @@
+package remind
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"allot.dev/allot/pkg/atomicfile"
+	"allot.dev/allot/pkg/errclass"
+	"allot.dev/allot/pkg/payload"
+)
+
+// StateType and StateVersion identify a state file.
+const (
+	StateType    = "allot-remind-state"
+	StateVersion = 1
+)
+
+// Limits a state reader enforces.
+const (
+	MaxStateSize = 32 << 20
+	MaxEntries   = 100_000
+	MaxIDLen     = 1024
+	MaxCount     = 1_000_000
+)
+
+// Forget is how long after an item's end the state still remembers it:
+// nothing is said of an item after its end, so the entry only guards
+// against a clock that is corrected backwards by less than this.
+const Forget = 31 * 24 * time.Hour
+
+// StateMode is the mode of a new state file and its lock file.
+const StateMode = 0o600
+
+// ErrState reports a state file that is not one, or is damaged.
+var ErrState = errclass.Sentinel(errclass.Input, "damaged remind state")
+
+// State is what was already said: per item ID, when it was said first and
+// last, and how many times.
+type State struct {
+	said    map[string]*Said
+	changed bool
+}
+
+// Said is the state file's record of one item.
+type Said struct {
+	ID          string
+	Ends        time.Time
+	First, Last time.Time
+	Count       int
+}
+
+// NewState returns an empty state: nothing said yet.
+func NewState() *State { return &State{said: map[string]*Said{}} }
+
+// Said returns the record of an item, if it was said.
+func (s *State) Said(id string) (Said, bool) {
+	e, ok := s.said[id]
+	if !ok {
+		return Said{}, false
+	}
+	return *e, true
+}
+
+// Len returns how many items the state remembers.
+func (s *State) Len() int { return len(s.said) }
+
+// Changed reports whether Due changed the state since it was read.
+func (s *State) Changed() bool { return s.changed }
+
+func (s *State) record(id string, ends, now time.Time) *Said {
+	e := s.said[id]
+	if e == nil {
+		e = &Said{ID: id, Ends: ends.UTC(), First: now}
+		s.said[id] = e
+	}
+	e.Last = now
+	e.Count = min(e.Count+1, MaxCount)
+	s.changed = true
+	return e
+}
+
+func (s *State) forget(now time.Time) {
+	for id, e := range s.said {
+		if now.Sub(e.Ends) > Forget {
+			delete(s.said, id)
+			s.changed = true
+		}
+	}
+}
+
+// ParseState reads a state file's content. It accepts exactly what
+// Marshal writes (formats/remind-state.md): the payload subset of signed
+// documents, entries sorted by id, each once.
+func ParseState(data []byte) (*State, error) {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrState, fmt.Sprintf(format, args...))
+	}
+	if len(data) > MaxStateSize {
+		return nil, fail("larger than %d MiB", MaxStateSize>>20)
+	}
+	if len(data) == 0 {
+		return nil, fail("empty file")
+	}
+	secs, err := payload.Parse(data)
+	if err != nil {
+		return nil, fail("%v", err)
+	}
+	if v, ok := payload.Version(secs); ok && v != StateVersion {
+		return nil, fail("version: %d, want %d", v, StateVersion)
+	}
+	top := payload.NewTable(&secs[0])
+	top.Int("version")
+	typ := top.String("type")
+	if err := top.Done(); err != nil {
+		return nil, fail("%v", err)
+	}
+	if typ != StateType {
+		return nil, fail("type: %q, want %q", typ, StateType)
+	}
+	if len(secs)-1 > MaxEntries {
+		return nil, fail("more than %d entries", MaxEntries)
+	}
+	s := &State{said: make(map[string]*Said, len(secs)-1)}
+	prev := ""
+	for i := 1; i < len(secs); i++ {
+		sec := &secs[i]
+		if sec.Name != "said" || !sec.Array {
+			return nil, fail("line %d: unknown table %q", sec.Line, sec.Name)
+		}
+		t := payload.NewTable(sec)
+		e := &Said{ID: t.String("id"), Ends: t.Time("ends"), First: t.Time("first"), Last: t.Time("last"), Count: t.Int("count")}
+		if err := t.Done(); err != nil {
+			return nil, fail("%v", err)
+		}
+		at := func(format string, args ...any) error {
+			return fail("line %d: %s", sec.Line, fmt.Sprintf(format, args...))
+		}
+		if err := validID(e.ID); err != nil {
+			return nil, at("id: %v", err)
+		}
+		if i > 1 && e.ID <= prev {
+			return nil, at("id: %q is not after %q: the entries are sorted by id, each once", e.ID, prev)
+		}
+		prev = e.ID
+		if e.Count < 1 || e.Count > MaxCount {
+			return nil, at("count: %d is not between 1 and %d", e.Count, MaxCount)
+		}
+		if e.Last.Before(e.First) {
+			return nil, at("last: %s is before first, %s", e.Last.Format(time.RFC3339), e.First.Format(time.RFC3339))
+		}
+		for _, tm := range []time.Time{e.Ends, e.First, e.Last} {
+			if !payload.ValidTime(tm) {
+				return nil, at("a date outside the years %d to %d", payload.MinYear, payload.MaxYear)
+			}
+		}
+		s.said[e.ID] = e
+	}
+	return s, nil
+}
+
+// validID accepts an id of 1 to MaxIDLen bytes of UTF-8 with no control
+// character: ids are made of system ids, group paths and wallet ids, and
+// a reader need not show anything else.
+func validID(id string) error {
+	if id == "" || len(id) > MaxIDLen {
+		return fmt.Errorf("want 1 to %d bytes", MaxIDLen)
+	}
+	if !utf8.ValidString(id) {
+		return errors.New("not UTF-8")
+	}
+	if i := strings.IndexFunc(id, unicode.IsControl); i >= 0 {
+		return fmt.Errorf("a control character at byte %d", i+1)
+	}
+	return nil
+}
+
+// Marshal writes the state: a comment, the type and version, and one
+// [[said]] table per item, sorted by id.
+func (s *State) Marshal() []byte {
+	var w payload.Writer
+	w.Comment("allot remind: what it has already said, so that it says nothing again")
+	w.Comment("before it is due. Written by allot remind under STATE.lock; do not edit.")
+	w.Int("version", StateVersion)
+	w.String("type", StateType)
+	ids := make([]string, 0, len(s.said))
+	for id := range s.said {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		e := s.said[id]
+		w.ArrayTable("said")
+		w.String("id", e.ID)
+		w.Time("ends", e.Ends)
+		w.Time("first", e.First)
+		w.Time("last", e.Last)
+		w.Int("count", e.Count)
+	}
+	return w.Bytes()
+}
+
+// LockPath returns the lock file of the state file at path.
+func LockPath(path string) string { return path + ".lock" }
+
+// Update runs fn on the state file at path under its lock (LockPath), and
+// if fn changed the state, replaces the file atomically. A missing file is
+// an empty state, created by the first change; a damaged one is refused
+// (ErrState), and nothing is written. While one Update holds the lock,
+// another waits: two runs at once act one after the other, and the second
+// sees what the first said. If fn fails, the file is left as it was.
+func Update(path string, fn func(*State) error) error {
+	unlock, err := atomicfile.Lock(LockPath(path), StateMode)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	// Holding the lock, any temporary file of the state is litter from a
+	// run that was killed.
+	if err := atomicfile.RemoveStale(path); err != nil {
+		return err
+	}
+	st, err := readState(path)
+	if err != nil {
+		return err
+	}
+	if err := fn(st); err != nil {
+		return err
+	}
+	if !st.changed {
+		return nil
+	}
+	return atomicfile.Replace(path, st.Marshal(), StateMode)
+}
+
+func readState(path string) (*State, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return NewState(), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: %w: not a regular file", path, ErrState)
+	}
+	if st.Size() > MaxStateSize {
+		return nil, fmt.Errorf("%s: %w: larger than %d MiB", path, ErrState, MaxStateSize>>20)
+	}
+	data := make([]byte, st.Size())
+	if _, err := f.ReadAt(data, 0); err != nil {
+		return nil, err
+	}
+	s, err := ParseState(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}

@@ -139,26 +139,28 @@ func ParseState(data []byte) (*State, error) {
 		if err := t.Done(); err != nil {
 			return nil, fail("%v", err)
 		}
-		at := func(format string, args ...any) error {
-			return fail("line %d: %s", sec.Line, fmt.Sprintf(format, args...))
+		// at reports a field's value at the field's line.
+		at := func(key, format string, args ...any) error {
+			line := sec.Line
+			for _, f := range sec.Fields {
+				if f.Key == key {
+					line = f.Line
+				}
+			}
+			return fail("line %d: %s: %s", line, key, fmt.Sprintf(format, args...))
 		}
 		if err := validID(e.ID); err != nil {
-			return nil, at("id: %v", err)
+			return nil, at("id", "%v", err)
 		}
 		if i > 1 && e.ID <= prev {
-			return nil, at("id: %q is not after %q: the entries are sorted by id, each once", e.ID, prev)
+			return nil, at("id", "%q is not after %q: the entries are sorted by id, each once", e.ID, prev)
 		}
 		prev = e.ID
 		if e.Count < 1 || e.Count > MaxCount {
-			return nil, at("count: %d is not between 1 and %d", e.Count, MaxCount)
+			return nil, at("count", "%d is not between 1 and %d", e.Count, MaxCount)
 		}
 		if e.Last.Before(e.First) {
-			return nil, at("last: %s is before first, %s", e.Last.Format(time.RFC3339), e.First.Format(time.RFC3339))
-		}
-		for _, tm := range []time.Time{e.Ends, e.First, e.Last} {
-			if !payload.ValidTime(tm) {
-				return nil, at("a date outside the years %d to %d", payload.MinYear, payload.MaxYear)
-			}
+			return nil, at("last", "%s is before first, %s", e.Last.Format(time.RFC3339), e.First.Format(time.RFC3339))
 		}
 		s.said[e.ID] = e
 	}

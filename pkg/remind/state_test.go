@@ -95,8 +95,8 @@ func TestParseStateRejects(t *testing.T) {
 		{"count 0", "count = 1\n", "count = 0\n", "count: 0 is not between"},
 		{"negative count", "count = 1\n", "count = -1\n", "count: -1 is not between"},
 		{"last before first", "last = 2027-10-30T10:00:00Z", "last = 2027-10-01T10:00:00Z", "last: 2027-10-01T10:00:00Z is before first"},
-		{"a date before 1970", "ends = 2027-11-22T10:00:00Z\nfirst = 2027-10-23T10:00:00Z\nlast = 2027-10-23", "ends = 1969-11-22T10:00:00Z\nfirst = 2027-10-23T10:00:00Z\nlast = 2027-10-23", "line"},
-		{"a time with a zone", "ends = 2027-11-22T10:00:00Z\nfirst = 2027-10-23T10:00:00Z\nlast = 2027-10-23", "ends = 2027-11-22T10:00:00+01:00\nfirst = 2027-10-23T10:00:00Z\nlast = 2027-10-23", "line"},
+		{"a date before 1970", "ends = 2027-11-22T10:00:00Z\nfirst = 2027-10-23T10:00:00Z\nlast = 2027-10-23", "ends = 1969-11-22T10:00:00Z\nfirst = 2027-10-23T10:00:00Z\nlast = 2027-10-23", "line 15: ends: date-time 1969-11-22T10:00:00Z: want a year from 1970 to 9999"},
+		{"a time with a zone", "ends = 2027-11-22T10:00:00Z\nfirst = 2027-10-23T10:00:00Z\nlast = 2027-10-23", "ends = 2027-11-22T10:00:00+01:00\nfirst = 2027-10-23T10:00:00Z\nlast = 2027-10-23", "line 15: ends: bad value"},
 		{"not UTF-8", "site-1 2027", "site-\xff 2027", "not UTF-8"},
 	}
 	for _, tt := range tests {
@@ -180,7 +180,7 @@ func TestUpdate(t *testing.T) {
 	}
 	called := false
 	err = remind.Update(path, func(*remind.State) error { called = true; return nil })
-	if !errors.Is(err, remind.ErrState) || called || !strings.HasPrefix(err.Error(), path+": damaged remind state: line 6: count: 0") {
+	if !errors.Is(err, remind.ErrState) || called || !strings.HasPrefix(err.Error(), path+": damaged remind state: line 11: count: 0") {
 		t.Fatalf("damaged: %v (fn called: %v)", err, called)
 	}
 	if after, _ := os.ReadFile(path); !bytes.Equal(after, damaged) {

@@ -110,6 +110,7 @@ func (e *env) newApp() *cli.App {
 			e.allocateCommand(),
 			e.verifyCommand(),
 			e.statusCommand(),
+			e.remindCommand(),
 			e.demoCommand(),
 			e.completionCommand(),
 			e.manCommand(),

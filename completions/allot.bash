@@ -7,7 +7,7 @@ _allot() {
         esac
     done
     case "$prev" in
-        --catalog|--cert|--count|--days|--device|--devices|--dir|--eml|--every|--feature|--file|--from|--grace-days|--growth-allowance|--id|--identity|--kind|--license|--max-term|--name|--need|--now|--org|--out|--passphrase-file|--product|--pub|--require|--require-binding|--role|--sequence|--server|--signer|--start|--state|--system|--system-id|--term|--to|--trust|--usage|--valid-from|--valid-until|--wallet|--wallet-id|--years) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --catalog|--cert|--count|--days|--device|--devices|--dir|--eml|--every|--feature|--file|--from|--grace-days|--growth-allowance|--html|--id|--identity|--kind|--license|--max-term|--name|--need|--now|--org|--out|--passphrase-file|--product|--pub|--require|--require-binding|--role|--sequence|--server|--signer|--start|--state|--system|--system-id|--term|--to|--trust|--usage|--valid-from|--valid-until|--wallet|--wallet-id|--years) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac
     case "$cmdpath" in
         "") words="signer key system fingerprint wallet allocate verify status remind demo completion --help" ;;
@@ -29,7 +29,7 @@ _allot() {
         "wallet history") words="--wallet --json --help" ;;
         "allocate") words="--system --years --start --top-up --out --wallet --now --catalog --json --passphrase-file --identity --help" ;;
         "verify") words="--trust --usage --system --state --state-init --catalog --now --json --quiet --help" ;;
-        "status") words="--usage --now --json --help" ;;
+        "status") words="--usage --state --trust --html --catalog --now --json --help" ;;
         "remind") words="--state --eml --from --to --days --every --now --catalog --json --help" ;;
         "demo") words="--dir --now --help" ;;
         "completion") words="--help" ;;

@@ -28,7 +28,7 @@ Register-ArgumentCompleter -Native -CommandName allot -ScriptBlock {
         'wallet history' = @('--wallet', '--json', '--help')
         'allocate' = @('--system', '--years', '--start', '--top-up', '--out', '--wallet', '--now', '--catalog', '--json', '--passphrase-file', '--identity', '--help')
         'verify' = @('--trust', '--usage', '--system', '--state', '--state-init', '--catalog', '--now', '--json', '--quiet', '--help')
-        'status' = @('--usage', '--now', '--json', '--help')
+        'status' = @('--usage', '--state', '--trust', '--html', '--catalog', '--now', '--json', '--help')
         'remind' = @('--state', '--eml', '--from', '--to', '--days', '--every', '--now', '--catalog', '--json', '--help')
         'demo' = @('--dir', '--now', '--help')
         'completion' = @('--help')

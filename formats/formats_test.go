@@ -1489,7 +1489,7 @@ func (g *gen) usageFile() {
 	}
 	g.put(spec, "verify-json.txt", tr.String())
 
-	over := string(g.usageDoc) + "\n[[analytics]]\ntype = \"face-recognition\"\ncameras = 1\n"
+	over := string(g.usageDoc) + "\n[[analytics]]\ntype = \"face-recognition\"\ncameras = 1\nusers = 12\n"
 	over = replaceOnce(g.t, over, "cameras = 5\n", "cameras = 17\n")
 	g.write("site-42-over.usage.toml", []byte(over))
 	g.put(spec, "site-42-over.usage.toml", over)

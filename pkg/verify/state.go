@@ -21,13 +21,21 @@ import (
 	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/hwid"
+	"allot.dev/allot/pkg/payload"
 )
 
 // StateFile is the name of the device state file inside the state folder.
 const StateFile = "allot.state"
 
-// MaxStateFileSize bounds the state file a reader accepts.
-const MaxStateFileSize = 1 << 20
+// Limits of the device state.
+const (
+	// MaxStateFileSize bounds the state file a reader accepts.
+	MaxStateFileSize = 1 << 20
+	// MaxStateBundles bounds the bundle series (system and wallet) a state
+	// remembers. A line takes at most 110 bytes, so a state the device
+	// writes always fits in MaxStateFileSize, and is read back.
+	MaxStateBundles = 4096
+)
 
 // ErrStateMissing reports a state folder without a state file: a new device
 // (initialise it explicitly) or a deleted file (a possible rollback).
@@ -110,7 +118,7 @@ func (s *State) parse(data []byte) error {
 	if !sc.Scan() || sc.Text() != stateMagic {
 		return errors.New("not a state file")
 	}
-	for sc.Scan() {
+	for n := 2; sc.Scan(); n++ {
 		f := strings.Fields(sc.Text())
 		switch {
 		case len(f) == 2 && f[0] == "last_seen":
@@ -118,8 +126,14 @@ func (s *State) parse(data []byte) error {
 			if err != nil {
 				return fmt.Errorf("last_seen: %v", err)
 			}
+			if !payload.ValidTime(t) {
+				return fmt.Errorf("last_seen: date %s: want a year from %d to %d", f[1], payload.MinYear, payload.MaxYear)
+			}
 			s.LastSeen = t
 		case len(f) == 4 && f[0] == "bundle":
+			if len(s.Seq) == MaxStateBundles {
+				return fmt.Errorf("line %d: more than %d bundle lines", n, MaxStateBundles)
+			}
 			n, err := strconv.Atoi(f[3])
 			if err != nil {
 				return fmt.Errorf("bundle sequence: %v", err)
@@ -154,6 +168,11 @@ func (s *State) Check(b *bundle.Bundle, now time.Time, tolerance time.Duration) 
 			ErrRollback, now.UTC().Format(time.RFC3339), b.Issued.UTC().Format(time.RFC3339))
 	}
 	k := b.System + " " + b.WalletID.String()
+	if _, ok := s.Seq[k]; !ok && len(s.Seq) >= MaxStateBundles {
+		// Forgetting a series to make room would let its bundles roll back.
+		return fmt.Errorf("%w: the device state already remembers %d bundle series (system and wallet), the most it may; system %s would be one more",
+			ErrRollback, len(s.Seq), b.System)
+	}
 	if seq := s.Seq[k]; b.Sequence < seq {
 		return fmt.Errorf("%w: bundle sequence %d is older than sequence %d, already accepted for system %s",
 			ErrRollback, b.Sequence, seq, b.System)
@@ -215,4 +234,25 @@ func (s *State) Save() error {
 	}
 	s.changed = false
 	return nil
+}
+
+// ReadStateUnverified parses a state file without checking its MAC: for a
+// reader that lacks the machine's identifiers the MAC key is made from,
+// such as `allot status` on an administrator's laptop reading the states
+// collected from a site's servers. What it returns is what the file says,
+// not what the device vouches for; it is never used to accept a bundle.
+func ReadStateUnverified(data []byte) (*State, error) {
+	i := bytes.LastIndex(data, []byte("mac "))
+	if i < 0 || !bytes.HasSuffix(data, []byte("\n")) {
+		return nil, errclass.New(ErrMalformed, "the state file is damaged: no MAC line")
+	}
+	// Seal the body again under a key of this reader's own, so that it is
+	// read by the device's own parser, every rule but the MAC's included.
+	s := &State{Seq: map[string]int{}}
+	body := data[:i]
+	resealed := fmt.Appendf(bytes.Clone(body), "mac %x\n", s.mac(body))
+	if err := s.parse(resealed); err != nil {
+		return nil, errclass.New(ErrMalformed, "%v", err)
+	}
+	return s, nil
 }

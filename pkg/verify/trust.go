@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -17,8 +18,20 @@ import (
 // TrustVersion is the trust file version this package reads.
 const TrustVersion = 1
 
-// MaxTrustFileSize bounds the trust file a reader accepts.
-const MaxTrustFileSize = 256 << 10
+// Limits of trust files.
+const (
+	// MaxTrustFileSize bounds the trust file a reader accepts.
+	MaxTrustFileSize = 256 << 10
+	// MaxTrustRoots bounds the root keys: a vendor's few, with room to
+	// rotate them.
+	MaxTrustRoots = 256
+	// MaxRevoked bounds the revoked serials and key ids, about as many as
+	// the file's size holds.
+	MaxRevoked = 8192
+)
+
+// trustLimits bound a TOML trust file before the TOML library reads it.
+var trustLimits = tomlfile.Limits{Tables: 8, Keys: 16, Values: MaxTrustRoots + MaxRevoked + 8, String: 4096}
 
 // DefaultClockTolerance is how far the clock may seem to go back before
 // verification calls it a rollback, when the trust file does not say.
@@ -74,6 +87,9 @@ func ParseTrust(name string, data []byte) (*Trust, error) {
 			if line == "" || line[0] == '#' {
 				continue
 			}
+			if len(t.Roots) == MaxTrustRoots {
+				return nil, &tomlfile.Error{File: name, Line: n, Err: fmt.Errorf("more than %d root keys", MaxTrustRoots)}
+			}
 			k, err := sign.ParseAuthorized(line)
 			if err != nil {
 				return nil, &tomlfile.Error{File: name, Line: n, Err: err}
@@ -86,7 +102,7 @@ func ParseTrust(name string, data []byte) (*Trust, error) {
 		return t, nil
 	}
 	var f trustFile
-	if err := tomlfile.Decode(name, data, &f); err != nil {
+	if err := tomlfile.DecodeLimits(name, data, &f, trustLimits); err != nil {
 		return nil, err
 	}
 	errf := func(field, format string, args ...any) error {
@@ -97,6 +113,12 @@ func ParseTrust(name string, data []byte) (*Trust, error) {
 	}
 	if len(f.Roots) == 0 {
 		return nil, errf("roots", "no root keys")
+	}
+	if len(f.Roots) > MaxTrustRoots {
+		return nil, errf("roots", "more than %d root keys", MaxTrustRoots)
+	}
+	if len(f.Revoked) > MaxRevoked {
+		return nil, errf("revoked", "more than %d entries", MaxRevoked)
 	}
 	for _, r := range f.Roots {
 		k, err := sign.ParseAuthorized(r)

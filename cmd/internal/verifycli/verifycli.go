@@ -290,7 +290,7 @@ func run(o *options, env Env) ([]*verify.Report, error) {
 	}
 	root := Sysroot(env.Getenv)
 	if o.system != "" {
-		sys, err := system.Load(o.system, cat)
+		sys, err := system.LoadServers(o.system, cat)
 		if err != nil {
 			return nil, inputErr(err)
 		}

@@ -22,13 +22,19 @@ const (
 	StateVersion = 1
 )
 
-// Limits a state reader enforces.
+// Limits a state reader enforces. MaxEntries keeps a state inside the
+// payload reader's own bounds (payload.MaxSections, payload.MaxFields: five
+// fields an entry); a state holds only what ends within days of now, so
+// thousands of systems fit.
 const (
-	MaxStateSize = 32 << 20
-	MaxEntries   = 100_000
+	MaxStateSize = 16 << 20
+	MaxEntries   = 8_192
 	MaxIDLen     = 1024
 	MaxCount     = 1_000_000
 )
+
+// ErrTooMany reports a run that would remember more than MaxEntries items.
+var ErrTooMany = errclass.Sentinel(errclass.Input, "too many reminders for one state file")
 
 // Forget is how long after an item's end the state still remembers it:
 // nothing is said of an item after its end, so the entry only guards
@@ -237,6 +243,10 @@ func Update(path string, fn func(*State) error) error {
 	}
 	if !st.changed {
 		return nil
+	}
+	// Never write what ParseState would refuse.
+	if st.Len() > MaxEntries {
+		return fmt.Errorf("%s: %w: %d, at most %d; split the inputs over several state files", path, ErrTooMany, st.Len(), MaxEntries)
 	}
 	return atomicfile.Replace(path, st.Marshal(), StateMode)
 }

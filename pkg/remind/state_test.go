@@ -197,6 +197,38 @@ func TestUpdate(t *testing.T) {
 	}
 }
 
+// A run that would remember more than a reader accepts writes nothing.
+func TestUpdateTooMany(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "remind.state")
+	var items []remind.Item
+	for i := range remind.MaxEntries + 1 {
+		items = append(items, sub(fmt.Sprintf("site-%d", i)))
+	}
+	d := defaults(catalog.Reminder{Days: 30, Every: "weekly"})
+	err := remind.Update(path, func(st *remind.State) error {
+		remind.Due(items, st, ends.AddDate(0, 0, -1), d)
+		return nil
+	})
+	if !errors.Is(err, remind.ErrTooMany) || errclass.ExitCode(err) != errclass.ExitInput {
+		t.Fatalf("%d entries: %v", len(items), err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a state was written: %v", err)
+	}
+	// One fewer fits, and reads back.
+	items = items[1:]
+	if err := remind.Update(path, func(st *remind.State) error {
+		remind.Due(items, st, ends.AddDate(0, 0, -1), d)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	if st, err := remind.ParseState(data); err != nil || st.Len() != remind.MaxEntries {
+		t.Fatalf("the largest state: %v", err)
+	}
+}
+
 // TestUpdateConcurrent runs many Updates at once, as overlapping crons do:
 // each reminder is said exactly once among them.
 func TestUpdateConcurrent(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"allot.dev/allot/cmd/internal/input"
 	"allot.dev/allot/cmd/internal/ui"
 	"allot.dev/allot/pkg/atomicfile"
 	"allot.dev/allot/pkg/bundle"
@@ -206,7 +207,7 @@ func addRemindInput(src *remind.Sources, path string, cat *catalog.Catalog) erro
 		}
 		return src.AddWallet(path, w, cat.Policy.UnallocatedExpiryYears)
 	}
-	data, err := readInput(path, system.MaxFileSize)
+	data, err := input.ReadFile(path, system.MaxFileSize)
 	if err != nil {
 		return err
 	}

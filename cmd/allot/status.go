@@ -11,10 +11,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"allot.dev/allot/cmd/internal/input"
 	"allot.dev/allot/cmd/internal/ui"
 	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/status"
-	"allot.dev/allot/pkg/tomlfile"
 	"allot.dev/allot/pkg/verify"
 )
 
@@ -82,7 +82,7 @@ func (e *env) status(c *cli.Context) error {
 	}
 	in := status.Input{Now: now, Catalog: cat}
 	if p := c.String("trust"); p != "" {
-		if in.Trust, err = verify.LoadTrust(p); err != nil {
+		if in.Trust, err = input.Trust(p); err != nil {
 			return &inputError{err}
 		}
 		in.TrustName = p
@@ -184,7 +184,7 @@ func gatherStates(in *status.Input, dir string, required bool) {
 // what it could not read rather than stopping at it. A file too large is
 // refused as allot verify refuses it.
 func readFile(path string, limit int64) status.File {
-	data, err := tomlfile.ReadFile(path, limit)
+	data, err := input.ReadFile(path, limit)
 	return status.File{Name: path, Data: data, Err: err}
 }
 

@@ -111,14 +111,6 @@ var fileLimits = tomlfile.Limits{
 	String: 4096,
 }
 
-// Load reads a catalog file.
-func Load(path string) (*Catalog, error) {
-	data, err := tomlfile.ReadFile(path, MaxFileSize)
-	if err != nil {
-		return nil, err
-	}
-	return Parse(path, data)
-}
 
 // Parse parses a catalog; name is used in errors.
 func Parse(name string, data []byte) (*Catalog, error) {

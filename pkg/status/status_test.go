@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -50,11 +48,7 @@ func sealed(t *testing.T, id string, seq int, from, until time.Time, quota map[s
 // id, last seen at seen.
 func state(t *testing.T, id string, seq int, seen time.Time) []byte {
 	t.Helper()
-	dir := t.TempDir()
-	st, err := verify.OpenState(dir, verify.DeviceKey([]hwid.Identifier{{Kind: hwid.MachineID, Value: id}}), true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := verify.NewState(verify.DeviceKey([]hwid.Identifier{{Kind: hwid.MachineID, Value: id}}))
 	doc := sealed(t, id, seq, day(2026, 11, 22), day(2027, 11, 22), map[string]int{"camera": 1}, "nvr-1")
 	b, err := bundle.Open(doc)
 	if err != nil {
@@ -63,14 +57,7 @@ func state(t *testing.T, id string, seq int, seen time.Time) []byte {
 	if err := st.Check(b, seen, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Save(); err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(filepath.Join(dir, verify.StateFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
+	return st.Marshal()
 }
 
 func find[T any](t *testing.T, list []T, what string, match func(T) bool) T {

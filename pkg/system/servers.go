@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 
 	"allot.dev/allot/pkg/catalog"
@@ -27,18 +26,6 @@ var serverLimits = tomlfile.Limits{
 	String: 4096,
 }
 
-// LoadServers reads the system file at path with ReadServers.
-func LoadServers(path string, cat *catalog.Catalog) (*System, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > MaxFileSize {
-		return nil, &tomlfile.Error{File: path, Err: fmt.Errorf("larger than %d MiB", MaxFileSize>>20)}
-	}
-	return ReadServers(path, f, cat)
-}
 
 // ReadServers reads what a device needs of a system file to check a
 // bundle's hardware binding against its servers (allot verify --system):

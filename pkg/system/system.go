@@ -109,14 +109,6 @@ type file struct {
 	Analytics    []Assignment   `toml:"analytics"`
 }
 
-// Load reads and checks a system file against cat.
-func Load(path string, cat *catalog.Catalog) (*System, error) {
-	data, err := tomlfile.ReadFile(path, MaxFileSize)
-	if err != nil {
-		return nil, err
-	}
-	return Parse(path, data, cat)
-}
 
 // Parse parses a system file; name is used in errors.
 func Parse(name string, data []byte, cat *catalog.Catalog) (*System, error) {

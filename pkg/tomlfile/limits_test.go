@@ -2,7 +2,6 @@ package tomlfile
 
 import (
 	"errors"
-	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -93,24 +92,3 @@ func TestDecodeLimitsAllocations(t *testing.T) {
 	}
 }
 
-// ReadFile reads a file into one buffer of its size, not a buffer doubled
-// as it fills: a 64 MiB system file cost 128 MiB.
-func TestReadFileAllocations(t *testing.T) {
-	path := t.TempDir() + "/f.toml"
-	if err := os.WriteFile(path, make([]byte, 4<<20), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	data, err := ReadFile(path, 4<<20)
-	runtime.ReadMemStats(&after)
-	if err != nil || len(data) != 4<<20 {
-		t.Fatalf("ReadFile: %d bytes, %v", len(data), err)
-	}
-	if got := after.TotalAlloc - before.TotalAlloc; got > 4<<20+64<<10 {
-		t.Errorf("reading 4 MiB allocated %d bytes", got)
-	}
-	if _, err := ReadFile(path, 4<<20-1); err == nil || !strings.Contains(err.Error(), "larger than") {
-		t.Errorf("a file over the limit: %v", err)
-	}
-}

@@ -12,8 +12,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -51,48 +49,6 @@ func (e *Error) Unwrap() error { return e.Err }
 // (errclass.Input).
 func (e *Error) Is(target error) bool { return target == errclass.Input }
 
-// ReadFile reads a file of at most limit bytes. A larger one is refused,
-// by its size before it is read where the file system tells the size, so a
-// wrong file given by mistake (or /dev/zero) costs nothing.
-func ReadFile(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	size := fmt.Sprintf("%d bytes", limit)
-	if limit >= 1<<20 && limit%(1<<20) == 0 {
-		size = fmt.Sprintf("%d MiB", limit>>20)
-	}
-	tooBig := &Error{File: path, Err: fmt.Errorf("larger than %s", size)}
-	// One buffer of the file's size where the file system tells it:
-	// io.ReadAll doubles its buffer as it reads, which cost a 64 MiB
-	// system file 128 MiB.
-	want := int64(512)
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-		if st.Size() > limit {
-			return nil, tooBig
-		}
-		want = st.Size() + 1 // room to see the end of the file
-	}
-	data := make([]byte, 0, want)
-	for {
-		if len(data) == cap(data) {
-			data = append(data, 0)[:len(data)]
-		}
-		n, err := f.Read(data[len(data):min(int64(cap(data)), limit+1)])
-		data = data[:len(data)+n]
-		if int64(len(data)) > limit {
-			return nil, tooBig
-		}
-		if err == io.EOF {
-			return data, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-}
 
 // ErrBOM reports a file that starts with a UTF-8 byte order mark.
 var ErrBOM = errclass.Sentinel(errclass.Input, "starts with a byte order mark; save the file as UTF-8 without BOM")

@@ -8,16 +8,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"allot.dev/allot/pkg/atomicfile"
 	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/hwid"
@@ -46,7 +42,6 @@ var ErrStateMissing = errclass.Sentinel(errclass.Input, "device state is missing
 // It is sealed with a MAC keyed by the machine's hardware identifiers, so it
 // cannot be edited, nor copied from another machine, without detection.
 type State struct {
-	path     string
 	key      []byte
 	LastSeen time.Time
 	Seq      map[string]int // "system wallet-id" → highest sequence accepted
@@ -76,31 +71,29 @@ func StateKey(identifiers []string) []byte {
 	return h.Sum(nil)
 }
 
-// OpenState reads the state in dir. If there is none, it fails with
-// ErrStateMissing unless create is set, in which case it starts an empty
-// state that Save will write.
-func OpenState(dir string, key []byte, create bool) (*State, error) {
-	s := &State{path: filepath.Join(dir, StateFile), key: key, Seq: map[string]int{}}
-	data, err := readLimited(s.path, MaxStateFileSize)
-	if errors.Is(err, fs.ErrNotExist) {
-		if !create {
-			return nil, fmt.Errorf("%w: %w at %s", ErrRollback, ErrStateMissing, s.path)
-		}
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, err
-		}
-		s.changed = true
-		return s, nil
-	}
-	if err != nil {
-		// Whatever stops the state from being read stops trusting the clock.
-		return nil, errclass.Wrap(ErrRollback, err)
-	}
+// NewState returns the empty state of a new device, sealed with key; it
+// counts as changed, so that it is written.
+func NewState(key []byte) *State {
+	return &State{key: key, Seq: map[string]int{}, changed: true}
+}
+
+// ParseState reads a state file's content, checking its MAC with key;
+// name is used in errors. A state that does not read is a rollback: a
+// device must not be made to forget what it has seen.
+func ParseState(name string, data []byte, key []byte) (*State, error) {
+	s := &State{key: key, Seq: map[string]int{}}
 	if err := s.parse(data); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrRollback, s.path, err)
+		return nil, fmt.Errorf("%w: %s: %v", ErrRollback, name, err)
 	}
 	return s, nil
 }
+
+// Changed reports whether the state has changed since it was read or last
+// marshalled for saving.
+func (s *State) Changed() bool { return s.changed }
+
+// Saved records that the state as it is has been written.
+func (s *State) Saved() { s.changed = false }
 
 const stateMagic = "allot-state v1"
 
@@ -216,11 +209,8 @@ func maxTime(a, b time.Time) time.Time {
 	return b
 }
 
-// Save writes the state if it changed, atomically.
-func (s *State) Save() error {
-	if !s.changed {
-		return nil
-	}
+// Marshal returns the state file's content, sealed with its MAC.
+func (s *State) Marshal() []byte {
 	var b bytes.Buffer
 	b.WriteString(stateMagic + "\n")
 	fmt.Fprintf(&b, "last_seen %s\n", s.LastSeen.UTC().Format(time.RFC3339))
@@ -229,11 +219,7 @@ func (s *State) Save() error {
 		fmt.Fprintf(&b, "bundle %s %s %d\n", sys, wid, s.Seq[k])
 	}
 	fmt.Fprintf(&b, "mac %s\n", hex.EncodeToString(s.mac(b.Bytes())))
-	if err := atomicfile.Replace(s.path, b.Bytes(), 0o600); err != nil {
-		return err
-	}
-	s.changed = false
-	return nil
+	return b.Bytes()
 }
 
 // ReadStateUnverified parses a state file without checking its MAC: for a

@@ -4,8 +4,6 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -26,14 +24,10 @@ func TestStateLimits(t *testing.T) {
 	for i := range verify.MaxStateBundles {
 		body += fmt.Sprintf("bundle s%d %s 1\n", i, wid)
 	}
-	dir := t.TempDir()
-	write := func(body string) {
-		if err := os.WriteFile(filepath.Join(dir, verify.StateFile), seal([]byte(body)), 0o600); err != nil {
-			t.Fatal(err)
-		}
+	read := func(body string) (*verify.State, error) {
+		return verify.ParseState("allot.state", seal([]byte(body)), stateKey)
 	}
-	write(body)
-	s, err := verify.OpenState(dir, stateKey, false)
+	s, err := read(body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,20 +38,15 @@ func TestStateLimits(t *testing.T) {
 	if err := s.Check(&bundle.Bundle{System: "s7", Sequence: 2, WalletID: wid, Issued: allottest.Now}, allottest.Now, verify.DefaultClockTolerance); err != nil {
 		t.Errorf("a series it has: %v", err)
 	}
-	if err := s.Save(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := verify.OpenState(dir, stateKey, false); err != nil {
+	if _, err := verify.ParseState("allot.state", s.Marshal(), stateKey); err != nil {
 		t.Errorf("the full state does not read back: %v", err)
 	}
-	write(body + fmt.Sprintf("bundle x %s 1\n", wid))
-	if _, err := verify.OpenState(dir, stateKey, false); !errors.Is(err, verify.ErrRollback) || !strings.HasSuffix(err.Error(), "more than 4096 bundle lines") {
+	if _, err := read(body + fmt.Sprintf("bundle x %s 1\n", wid)); !errors.Is(err, verify.ErrRollback) || !strings.HasSuffix(err.Error(), "more than 4096 bundle lines") {
 		t.Errorf("a state of more lines: %v", err)
 	}
 	// Dates: a state is a device's own file, and any damage to it is a
 	// rollback (formats/device-state.md), a date outside 1970 to 9999 too.
-	write("allot-state v1\nlast_seen 0001-01-01T00:00:00Z\n")
-	if _, err := verify.OpenState(dir, stateKey, false); !errors.Is(err, verify.ErrRollback) ||
+	if _, err := read("allot-state v1\nlast_seen 0001-01-01T00:00:00Z\n"); !errors.Is(err, verify.ErrRollback) ||
 		!strings.HasSuffix(err.Error(), "last_seen: date 0001-01-01T00:00:00Z: want a year from 1970 to 9999") {
 		t.Errorf("last_seen in year 1: %v", err)
 	}

@@ -2,8 +2,6 @@ package verify_test
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,22 +17,12 @@ import (
 func TestReadStateUnverified(t *testing.T) {
 	_, b2 := twoBundles(t)
 	key := verify.DeviceKey([]hwid.Identifier{{Kind: hwid.MachineID, Value: "0123456789abcdef0123456789abcdef"}})
-	dir := t.TempDir()
 	now := allottest.Now.Add(48 * time.Hour)
-	st, err := verify.OpenState(dir, key, true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := verify.NewState(key)
 	if err := st.Check(b2, now, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Save(); err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(filepath.Join(dir, verify.StateFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := st.Marshal()
 
 	got, err := verify.ReadStateUnverified(data)
 	if err != nil {

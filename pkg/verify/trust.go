@@ -3,14 +3,12 @@ package verify
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"allot.dev/allot/pkg/catalog"
 	"allot.dev/allot/pkg/cert"
-	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/sign"
 	"allot.dev/allot/pkg/tomlfile"
 )
@@ -65,18 +63,10 @@ type trustFile struct {
 	Policy         *cert.Policy `toml:"policy"`
 }
 
-// LoadTrust reads a trust file: either allot's TOML trust file, or a plain
-// OpenSSH public key file (one or more "ssh-ed25519 …" lines), which trusts
-// those keys as roots.
-func LoadTrust(path string) (*Trust, error) {
-	data, err := readLimited(path, MaxTrustFileSize)
-	if err != nil {
-		return nil, err
-	}
-	return ParseTrust(path, data)
-}
 
-// ParseTrust parses a trust file; name is used in errors.
+// ParseTrust parses a trust file: either allot's TOML trust file, or a
+// plain OpenSSH public key file (one or more "ssh-ed25519 …" lines), which
+// trusts those keys as roots. name is used in errors.
 func ParseTrust(name string, data []byte) (*Trust, error) {
 	t := &Trust{Trust: cert.Trust{Revoked: map[string]bool{}}, ClockTolerance: DefaultClockTolerance,
 		Policy: catalog.Default().Policy}
@@ -179,13 +169,3 @@ func validRevoked(s string) bool {
 	return hex16(s)
 }
 
-// readLimited reads a file of at most limit bytes; a larger one is
-// malformed input.
-func readLimited(path string, limit int64) ([]byte, error) {
-	data, err := tomlfile.ReadFile(path, limit)
-	var te *tomlfile.Error
-	if errors.As(err, &te) {
-		return nil, errclass.Wrap(ErrMalformed, err)
-	}
-	return data, err
-}

@@ -72,14 +72,6 @@ type usageFile struct {
 	Usage
 }
 
-// LoadUsage reads a usage file.
-func LoadUsage(path string) (*Usage, error) {
-	data, err := readLimited(path, MaxUsageFileSize)
-	if err != nil {
-		return nil, err
-	}
-	return ParseUsage(path, data)
-}
 
 // ParseUsage parses a usage file; name is used in errors.
 func ParseUsage(name string, data []byte) (*Usage, error) {

@@ -40,7 +40,8 @@ func (g *gen) remindState() {
 	if want := []int{0, 1, 0, 1}; !equalInts(said, want) {
 		g.t.Fatalf("reminders said on %v: %v, want %v", remindDays, said, want)
 	}
-	state := st.Marshal()
+	state, err := st.Marshal()
+	g.must(err)
 	g.put(spec, "remind.state", string(state))
 
 	m, err := remind.ParseMail("allot <allot@acme.example>", []string{"ops@acme.example"})

@@ -140,7 +140,7 @@ func (e *env) remind(c *cli.Context) error {
 	items := src.Items()
 	var due []remind.Reminder
 	files := map[string]string{}
-	err = remind.Update(state, func(st *remind.State) error {
+	err = updateRemindState(state, func(st *remind.State) error {
 		due = remind.Due(items, st, now, defaults)
 		if mailer == nil {
 			return nil
@@ -186,6 +186,50 @@ func (e *env) remind(c *cli.Context) error {
 		p.Printf("%s\n", due[i].Text())
 	}
 	return nil
+}
+
+// remindStateMode is the mode of a new state file and of its lock file.
+const remindStateMode = 0o600
+
+// updateRemindState runs fn on the state file at path under its lock
+// (path.lock, atomicfile.Lock: the wallet's lock), and if fn changed the
+// state, replaces the file atomically. A missing file is an empty state,
+// created by the first change; a damaged one is refused (remind.ErrState)
+// before fn runs, and nothing is written. While one run holds the lock,
+// another waits: two crons at once act one after the other, and the second
+// reads what the first said. If fn fails, the file is left as it was.
+func updateRemindState(path string, fn func(*remind.State) error) error {
+	unlock, err := atomicfile.Lock(path+".lock", remindStateMode)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	// Holding the lock, any temporary file of the state is litter from a
+	// run that was killed.
+	if err := atomicfile.RemoveStale(path); err != nil {
+		return err
+	}
+	st := remind.NewState()
+	data, err := input.ReadFile(path, remind.MaxStateSize)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return err
+	default:
+		if st, err = remind.ParseState(data); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	if err := fn(st); err != nil {
+		return err
+	}
+	if !st.Changed() {
+		return nil
+	}
+	if data, err = st.Marshal(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return atomicfile.Replace(path, data, remindStateMode)
 }
 
 // addRemindInput reads one input of allot remind and adds what ends in it.

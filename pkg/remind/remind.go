@@ -5,11 +5,12 @@
 // then again at its frequency (once, daily, weekly, every 30 days) until
 // it ends, never more often than that, whatever the number of runs.
 //
-// What was already said is kept in a state file (State, Update), written
-// atomically under a lock, so two runs at once (two crons) say each
-// reminder once between them. The package never prints: Due returns the
-// reminders, Reminder.Text words them, and Mail makes an RFC 5322 message
-// of one. Time is always a parameter.
+// What was already said is kept in a state file (State: ParseState,
+// Marshal), which the caller reads and replaces under a lock, so that two
+// runs at once (two crons) say each reminder once between them. The
+// package never prints and opens no file: Due returns the reminders,
+// Reminder.Text words them, and Mail makes an RFC 5322 message of one.
+// Time is always a parameter.
 package remind
 
 import (

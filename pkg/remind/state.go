@@ -3,15 +3,12 @@ package remind
 import (
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"slices"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
-	"allot.dev/allot/pkg/atomicfile"
 	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/payload"
 )
@@ -40,9 +37,6 @@ var ErrTooMany = errclass.Sentinel(errclass.Input, "too many reminders for one s
 // nothing is said of an item after its end, so the entry only guards
 // against a clock that is corrected backwards by less than this.
 const Forget = 31 * 24 * time.Hour
-
-// StateMode is the mode of a new state file and its lock file.
-const StateMode = 0o600
 
 // ErrState reports a state file that is not one, or is damaged.
 var ErrState = errclass.Sentinel(errclass.Input, "damaged remind state")
@@ -190,8 +184,12 @@ func validID(id string) error {
 }
 
 // Marshal writes the state: a comment, the type and version, and one
-// [[said]] table per item, sorted by id.
-func (s *State) Marshal() []byte {
+// [[said]] table per item, sorted by id. A state of more than MaxEntries
+// items is refused (ErrTooMany): it would be written, then never read.
+func (s *State) Marshal() ([]byte, error) {
+	if len(s.said) > MaxEntries {
+		return nil, fmt.Errorf("%w: %d, at most %d; split the inputs over several state files", ErrTooMany, len(s.said), MaxEntries)
+	}
 	var w payload.Writer
 	w.Comment("allot remind: what it has already said, so that it says nothing again")
 	w.Comment("before it is due. Written by allot remind under STATE.lock; do not edit.")
@@ -211,72 +209,5 @@ func (s *State) Marshal() []byte {
 		w.Time("last", e.Last)
 		w.Int("count", e.Count)
 	}
-	return w.Bytes()
-}
-
-// LockPath returns the lock file of the state file at path.
-func LockPath(path string) string { return path + ".lock" }
-
-// Update runs fn on the state file at path under its lock (LockPath), and
-// if fn changed the state, replaces the file atomically. A missing file is
-// an empty state, created by the first change; a damaged one is refused
-// (ErrState), and nothing is written. While one Update holds the lock,
-// another waits: two runs at once act one after the other, and the second
-// sees what the first said. If fn fails, the file is left as it was.
-func Update(path string, fn func(*State) error) error {
-	unlock, err := atomicfile.Lock(LockPath(path), StateMode)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	// Holding the lock, any temporary file of the state is litter from a
-	// run that was killed.
-	if err := atomicfile.RemoveStale(path); err != nil {
-		return err
-	}
-	st, err := readState(path)
-	if err != nil {
-		return err
-	}
-	if err := fn(st); err != nil {
-		return err
-	}
-	if !st.changed {
-		return nil
-	}
-	// Never write what ParseState would refuse.
-	if st.Len() > MaxEntries {
-		return fmt.Errorf("%s: %w: %d, at most %d; split the inputs over several state files", path, ErrTooMany, st.Len(), MaxEntries)
-	}
-	return atomicfile.Replace(path, st.Marshal(), StateMode)
-}
-
-func readState(path string) (*State, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return NewState(), nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: %w: not a regular file", path, ErrState)
-	}
-	if st.Size() > MaxStateSize {
-		return nil, fmt.Errorf("%s: %w: larger than %d MiB", path, ErrState, MaxStateSize>>20)
-	}
-	data := make([]byte, st.Size())
-	if _, err := f.ReadAt(data, 0); err != nil {
-		return nil, err
-	}
-	s, err := ParseState(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return s, nil
+	return w.Bytes(), nil
 }

@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"allot.dev/allot/pkg/catalog"
@@ -22,7 +19,7 @@ func sampleState(t testing.TB) []byte {
 	d := defaults(catalog.Reminder{Days: 30, Every: "weekly"})
 	remind.Due([]remind.Item{sub("site-1"), sub("site-2")}, st, ends.AddDate(0, 0, -30), d)
 	remind.Due([]remind.Item{sub("site-1")}, st, ends.AddDate(0, 0, -23), d)
-	return st.Marshal()
+	return marshal(t, st)
 }
 
 func TestStateRoundTrip(t *testing.T) {
@@ -56,11 +53,11 @@ count = 1
 	if st.Len() != 2 || st.Changed() {
 		t.Fatalf("%d entries, changed %v", st.Len(), st.Changed())
 	}
-	if again := st.Marshal(); !bytes.Equal(again, data) {
+	if again := marshal(t, st); !bytes.Equal(again, data) {
 		t.Fatalf("Marshal(ParseState(x)) != x:\n%s", again)
 	}
 	// An empty state is a valid file too.
-	if _, err := remind.ParseState(remind.NewState().Marshal()); err != nil {
+	if _, err := remind.ParseState(marshal(t, remind.NewState())); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -128,142 +125,31 @@ func TestParseStateRejects(t *testing.T) {
 	}
 }
 
-func TestUpdate(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "remind.state")
-	d := defaults(catalog.Reminder{Days: 30, Every: "weekly"})
-	items := []remind.Item{sub("site-1")}
-	now := ends.AddDate(0, 0, -30)
-	run := func() (n int, err error) {
-		err = remind.Update(path, func(st *remind.State) error {
-			n = len(remind.Due(items, st, now, d))
-			return nil
-		})
-		return n, err
-	}
-
-	// The first run creates the file; the second says nothing and
-	// leaves it as it is.
-	if n, err := run(); n != 1 || err != nil {
-		t.Fatalf("first run: %d, %v", n, err)
-	}
-	before, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st0, _ := os.Stat(path)
-	if n, err := run(); n != 0 || err != nil {
-		t.Fatalf("second run: %d, %v", n, err)
-	}
-	if st1, _ := os.Stat(path); !st1.ModTime().Equal(st0.ModTime()) || st1.Mode().Perm() != remind.StateMode {
-		t.Errorf("a run with nothing to say rewrote the file, or its mode is %v", st1.Mode())
-	}
-
-	// fn fails: nothing is written.
-	now = ends.AddDate(0, 0, -23)
-	boom := errors.New("boom")
-	err = remind.Update(path, func(st *remind.State) error {
-		remind.Due(items, st, now, d)
-		return boom
-	})
-	if !errors.Is(err, boom) {
-		t.Fatalf("fn's error: %v", err)
-	}
-	if after, _ := os.ReadFile(path); !bytes.Equal(after, before) {
-		t.Fatal("a failed run changed the state")
-	}
-
-	// A damaged file is refused, and left as it is.
-	damaged := bytes.Replace(before, []byte("count = 1"), []byte("count = 0"), 1)
-	if err := os.WriteFile(path, damaged, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	called := false
-	err = remind.Update(path, func(*remind.State) error { called = true; return nil })
-	if !errors.Is(err, remind.ErrState) || called || !strings.HasPrefix(err.Error(), path+": damaged remind state: line 11: count: 0") {
-		t.Fatalf("damaged: %v (fn called: %v)", err, called)
-	}
-	if after, _ := os.ReadFile(path); !bytes.Equal(after, damaged) {
-		t.Fatal("a damaged state was changed")
-	}
-	ents, _ := os.ReadDir(dir)
-	if len(ents) != 2 { // the state and its lock
-		t.Errorf("files left: %v", ents)
-	}
-
-	// A folder where the state should be.
-	if err := remind.Update(dir, func(*remind.State) error { return nil }); !errors.Is(err, remind.ErrState) {
-		t.Errorf("a folder as the state: %v", err)
-	}
-}
-
-// A run that would remember more than a reader accepts writes nothing.
-func TestUpdateTooMany(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "remind.state")
+// A state of more items than a reader accepts is never written.
+func TestMarshalTooMany(t *testing.T) {
 	var items []remind.Item
 	for i := range remind.MaxEntries + 1 {
 		items = append(items, sub(fmt.Sprintf("site-%d", i)))
 	}
 	d := defaults(catalog.Reminder{Days: 30, Every: "weekly"})
-	err := remind.Update(path, func(st *remind.State) error {
-		remind.Due(items, st, ends.AddDate(0, 0, -1), d)
-		return nil
-	})
-	if !errors.Is(err, remind.ErrTooMany) || errclass.ExitCode(err) != errclass.ExitInput {
-		t.Fatalf("%d entries: %v", len(items), err)
-	}
-	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("a state was written: %v", err)
+	st := remind.NewState()
+	remind.Due(items, st, ends.AddDate(0, 0, -1), d)
+	if _, err := st.Marshal(); !errors.Is(err, remind.ErrTooMany) || errclass.ExitCode(err) != errclass.ExitInput {
+		t.Fatalf("%d entries: %v", st.Len(), err)
 	}
 	// One fewer fits, and reads back.
-	items = items[1:]
-	if err := remind.Update(path, func(st *remind.State) error {
-		remind.Due(items, st, ends.AddDate(0, 0, -1), d)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	data, _ := os.ReadFile(path)
-	if st, err := remind.ParseState(data); err != nil || st.Len() != remind.MaxEntries {
+	st = remind.NewState()
+	remind.Due(items[1:], st, ends.AddDate(0, 0, -1), d)
+	if st2, err := remind.ParseState(marshal(t, st)); err != nil || st2.Len() != remind.MaxEntries {
 		t.Fatalf("the largest state: %v", err)
 	}
 }
 
-// TestUpdateConcurrent runs many Updates at once, as overlapping crons do:
-// each reminder is said exactly once among them.
-func TestUpdateConcurrent(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "remind.state")
-	d := defaults(catalog.Reminder{Days: 30, Every: "weekly"})
-	var items []remind.Item
-	for i := range 20 {
-		items = append(items, sub(fmt.Sprintf("site-%d", i)))
+func marshal(t testing.TB, st *remind.State) []byte {
+	t.Helper()
+	data, err := st.Marshal()
+	if err != nil {
+		t.Fatal(err)
 	}
-	now := ends.AddDate(0, 0, -30)
-	var mu sync.Mutex
-	count := map[string]int{}
-	var wg sync.WaitGroup
-	for range 16 {
-		wg.Go(func() {
-			err := remind.Update(path, func(st *remind.State) error {
-				for _, r := range remind.Due(items, st, now, d) {
-					mu.Lock()
-					count[r.ID]++
-					mu.Unlock()
-				}
-				return nil
-			})
-			if err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	if len(count) != len(items) {
-		t.Fatalf("%d of %d said", len(count), len(items))
-	}
-	for id, n := range count {
-		if n != 1 {
-			t.Errorf("%s said %d times", id, n)
-		}
-	}
+	return data
 }

@@ -223,7 +223,9 @@ func TestCrashRemind(t *testing.T) {
 			s := *base
 			s.t = t
 			s.dir = t.TempDir()
-			copyDir(t, base.dir, s.dir)
+			if err := copyTree(base.dir, s.dir); err != nil {
+				t.Fatal(err)
+			}
 			ok, killed, stderr := s.run(at, 0, eml...)
 			if ok || !killed {
 				t.Fatalf("not killed at %s: ok %v, stderr %s", at, ok, stderr)
@@ -251,28 +253,5 @@ func TestCrashRemind(t *testing.T) {
 				t.Errorf("a third run said: %s", out)
 			}
 		})
-	}
-}
-
-// copyDir copies the regular files of a folder and its subfolders.
-func copyDir(t *testing.T, from, to string) {
-	t.Helper()
-	err := filepath.Walk(from, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(from, p)
-		dst := filepath.Join(to, rel)
-		if info.IsDir() {
-			return os.MkdirAll(dst, 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(dst, data, info.Mode().Perm())
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }

@@ -16,9 +16,9 @@ type Reminder struct {
 	Every string `toml:"every" json:"every"`
 }
 
-// MaxReminderDays bounds Reminder.Days: a little under three years, which
-// is as far ahead as anyone plans a renewal.
-const MaxReminderDays = 1000
+// MaxReminderDays bounds Reminder.Days: ten years, as far ahead as any
+// end allot knows (a key's redemption window is five).
+const MaxReminderDays = 3650
 
 // DefaultReminder applies to a kind the catalog's [reminders] leaves out.
 var DefaultReminder = Reminder{Days: 30, Every: "weekly"}

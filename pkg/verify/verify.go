@@ -377,8 +377,10 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 		if n, prod := chains[i].BindingAny(); n > binding {
 			binding, bindingWhy = n, fmt.Sprintf("the certificates of key %s require %d for product %s", k.Serial, n, prod)
 		}
-		if p, err := v.catalog().Product(k.Product); err == nil && p.BindingRequired > binding {
-			binding, bindingWhy = p.BindingRequired, fmt.Sprintf("the catalog requires %d for product %s", p.BindingRequired, k.Product)
+		// The catalog's rule too binds a key by what it carries, whatever
+		// product it names: the product of each of its license types.
+		if n, prod := catalogBinding(v.catalog(), k); n > binding {
+			binding, bindingWhy = n, fmt.Sprintf("the catalog requires %d for product %s", n, prod)
 		}
 		r.Keys = append(r.Keys, KeyReport{Serial: k.Serial.String(), Issuer: k.Issuer.String(),
 			Product: k.Product, Kind: k.Kind.String(), Bearer: k.Bearer, Chain: len(chains[i])})
@@ -484,6 +486,27 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 		return fail("%v", err)
 	}
 	return nil
+}
+
+// catalogBinding returns the highest binding_required of the catalog's
+// products that sell k's product or any of its license types, and that
+// product.
+func catalogBinding(cat *catalog.Catalog, k *licensekey.Key) (int, string) {
+	n, product := 0, ""
+	consider := func(p *catalog.Product) {
+		if p.BindingRequired > n {
+			n, product = p.BindingRequired, p.Code
+		}
+	}
+	if p, err := cat.Product(k.Product); err == nil {
+		consider(p)
+	}
+	for _, l := range k.Licenses {
+		if _, p, err := cat.LicenseType(l.Type); err == nil {
+			consider(p)
+		}
+	}
+	return n, product
 }
 
 // catalog returns the catalog of the options, or the default.

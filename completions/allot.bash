@@ -3,14 +3,14 @@ _allot() {
     local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}" cmdpath="" i words
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "${cmdpath// /_}:${COMP_WORDS[i]}" in
-            ":signer"|":key"|":system"|":group"|":user"|":fingerprint"|":wallet"|":allocate"|":grant"|":verify"|":status"|":demo"|":completion"|"signer:new"|"signer:certify"|"key:issue"|"key:inspect"|"system:create"|"system:inspect"|"group:add"|"group:set"|"group:remove"|"group:list"|"user:add"|"user:pause"|"user:resume"|"user:remove"|"user:list"|"wallet:init"|"wallet:redeem"|"wallet:status"|"wallet:bundle"|"wallet:history") cmdpath="${cmdpath:+$cmdpath }${COMP_WORDS[i]}" ;;
+            ":signer"|":key"|":system"|":group"|":user"|":fingerprint"|":wallet"|":allocate"|":grant"|":rebalance"|":verify"|":status"|":remind"|":demo"|":completion"|"signer:new"|"signer:certify"|"key:issue"|"key:inspect"|"system:create"|"system:inspect"|"group:add"|"group:set"|"group:remove"|"group:list"|"user:add"|"user:pause"|"user:resume"|"user:remove"|"user:list"|"wallet:init"|"wallet:redeem"|"wallet:status"|"wallet:bundle"|"wallet:history") cmdpath="${cmdpath:+$cmdpath }${COMP_WORDS[i]}" ;;
         esac
     done
     case "$prev" in
-        --bundle|--catalog|--cert|--count|--created-by|--device|--devices|--dir|--feature|--file|--from|--grace-days|--grant|--group|--growth-allowance|--id|--identity|--kind|--license|--max-term|--name|--need|--node|--now|--org|--out|--passphrase-file|--product|--pub|--quota|--remind-days|--remind-every|--require|--require-binding|--role|--sequence|--server|--signer|--start|--state|--system|--system-id|--term|--to|--trust|--until|--usage|--user|--valid-from|--valid-until|--wallet|--wallet-id|--years) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --bundle|--catalog|--cert|--count|--created-by|--days|--device|--devices|--dir|--eml|--every|--feature|--file|--from|--grace-days|--grant|--group|--growth-allowance|--html|--id|--identity|--kind|--license|--max-term|--name|--need|--node|--now|--org|--out|--passphrase-file|--product|--pub|--quota|--remind-days|--remind-every|--require|--require-binding|--role|--sequence|--server|--signer|--start|--state|--system|--system-id|--term|--to|--trust|--until|--usage|--user|--valid-from|--valid-until|--wallet|--wallet-id|--years) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac
     case "$cmdpath" in
-        "") words="signer key system group user fingerprint wallet allocate grant verify status demo completion --help" ;;
+        "") words="signer key system group user fingerprint wallet allocate grant rebalance verify status remind demo completion --help" ;;
         "signer") words="new certify --help" ;;
         "signer new") words="--name --out --json --passphrase-file --identity --help" ;;
         "signer certify") words="--signer --cert --pub --role --product --license --kind --feature --max-term --bearer --require-binding --grace-days --growth-allowance --valid-from --valid-until --out --now --catalog --json --passphrase-file --identity --help" ;;
@@ -18,7 +18,7 @@ _allot() {
         "key issue") words="--signer --cert --product --kind --license --term --feature --wallet-id --bearer --device --count --out --now --catalog --json --quiet --passphrase-file --identity --help" ;;
         "key inspect") words="--file --trust --cert --json --help" ;;
         "system") words="create inspect --help" ;;
-        "system create") words="--id --org --collect --name --server --devices --need --require --out --now --catalog --json --help" ;;
+        "system create") words="--id --org --collect --name --server --devices --need --require --floating --out --now --catalog --json --help" ;;
         "system inspect") words="--catalog --json --help" ;;
         "group") words="add set remove list --help" ;;
         "group add") words="--system --now --catalog --json --restrict --quota --feature --no-features --from --until --remind-days --remind-every --help" ;;
@@ -40,8 +40,10 @@ _allot() {
         "wallet history") words="--wallet --json --help" ;;
         "allocate") words="--system --years --start --top-up --out --wallet --now --catalog --json --passphrase-file --identity --help" ;;
         "grant") words="--bundle --grant --signer --node --to --quota --feature --no-features --from --until --out --wallet --now --catalog --json --passphrase-file --identity --help" ;;
+        "rebalance") words="--system --out --wallet --now --catalog --json --passphrase-file --identity --help" ;;
         "verify") words="--trust --usage --system --state --state-init --catalog --now --node --user --feature --license --grant --json --quiet --help" ;;
-        "status") words="--usage --now --json --help" ;;
+        "status") words="--usage --state --trust --html --catalog --now --json --help" ;;
+        "remind") words="--state --eml --from --to --days --every --now --catalog --json --help" ;;
         "demo") words="--dir --now --help" ;;
         "completion") words="--help" ;;
     esac

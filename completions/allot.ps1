@@ -2,7 +2,7 @@
 Register-ArgumentCompleter -Native -CommandName allot -ScriptBlock {
     param($wordToComplete, $commandAst, $cursorPosition)
     $subs = @{
-        '' = @('signer', 'key', 'system', 'group', 'user', 'fingerprint', 'wallet', 'allocate', 'grant', 'verify', 'status', 'demo', 'completion')
+        '' = @('signer', 'key', 'system', 'group', 'user', 'fingerprint', 'wallet', 'allocate', 'grant', 'rebalance', 'verify', 'status', 'remind', 'demo', 'completion')
         'signer' = @('new', 'certify')
         'key' = @('issue', 'inspect')
         'system' = @('create', 'inspect')
@@ -11,7 +11,7 @@ Register-ArgumentCompleter -Native -CommandName allot -ScriptBlock {
         'wallet' = @('init', 'redeem', 'status', 'bundle', 'history')
     }
     $words = @{
-        '' = @('signer', 'key', 'system', 'group', 'user', 'fingerprint', 'wallet', 'allocate', 'grant', 'verify', 'status', 'demo', 'completion', '--help')
+        '' = @('signer', 'key', 'system', 'group', 'user', 'fingerprint', 'wallet', 'allocate', 'grant', 'rebalance', 'verify', 'status', 'remind', 'demo', 'completion', '--help')
         'signer' = @('new', 'certify', '--help')
         'signer new' = @('--name', '--out', '--json', '--passphrase-file', '--identity', '--help')
         'signer certify' = @('--signer', '--cert', '--pub', '--role', '--product', '--license', '--kind', '--feature', '--max-term', '--bearer', '--require-binding', '--grace-days', '--growth-allowance', '--valid-from', '--valid-until', '--out', '--now', '--catalog', '--json', '--passphrase-file', '--identity', '--help')
@@ -19,7 +19,7 @@ Register-ArgumentCompleter -Native -CommandName allot -ScriptBlock {
         'key issue' = @('--signer', '--cert', '--product', '--kind', '--license', '--term', '--feature', '--wallet-id', '--bearer', '--device', '--count', '--out', '--now', '--catalog', '--json', '--quiet', '--passphrase-file', '--identity', '--help')
         'key inspect' = @('--file', '--trust', '--cert', '--json', '--help')
         'system' = @('create', 'inspect', '--help')
-        'system create' = @('--id', '--org', '--collect', '--name', '--server', '--devices', '--need', '--require', '--out', '--now', '--catalog', '--json', '--help')
+        'system create' = @('--id', '--org', '--collect', '--name', '--server', '--devices', '--need', '--require', '--floating', '--out', '--now', '--catalog', '--json', '--help')
         'system inspect' = @('--catalog', '--json', '--help')
         'group' = @('add', 'set', 'remove', 'list', '--help')
         'group add' = @('--system', '--now', '--catalog', '--json', '--restrict', '--quota', '--feature', '--no-features', '--from', '--until', '--remind-days', '--remind-every', '--help')
@@ -41,8 +41,10 @@ Register-ArgumentCompleter -Native -CommandName allot -ScriptBlock {
         'wallet history' = @('--wallet', '--json', '--help')
         'allocate' = @('--system', '--years', '--start', '--top-up', '--out', '--wallet', '--now', '--catalog', '--json', '--passphrase-file', '--identity', '--help')
         'grant' = @('--bundle', '--grant', '--signer', '--node', '--to', '--quota', '--feature', '--no-features', '--from', '--until', '--out', '--wallet', '--now', '--catalog', '--json', '--passphrase-file', '--identity', '--help')
+        'rebalance' = @('--system', '--out', '--wallet', '--now', '--catalog', '--json', '--passphrase-file', '--identity', '--help')
         'verify' = @('--trust', '--usage', '--system', '--state', '--state-init', '--catalog', '--now', '--node', '--user', '--feature', '--license', '--grant', '--json', '--quiet', '--help')
-        'status' = @('--usage', '--now', '--json', '--help')
+        'status' = @('--usage', '--state', '--trust', '--html', '--catalog', '--now', '--json', '--help')
+        'remind' = @('--state', '--eml', '--from', '--to', '--days', '--every', '--now', '--catalog', '--json', '--help')
         'demo' = @('--dir', '--now', '--help')
         'completion' = @('--help')
     }

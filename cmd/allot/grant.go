@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"allot.dev/allot/cmd/internal/input"
 	"allot.dev/allot/cmd/internal/ui"
+	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/grant"
 	"allot.dev/allot/pkg/sign"
 	"allot.dev/allot/pkg/tree"
@@ -93,11 +96,15 @@ func (e *env) grant(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	b, err := openBundle(c.String("bundle"))
+	doc, err := input.ReadFile(c.String("bundle"), bundle.MaxSize)
 	if err != nil {
 		return err
 	}
-	pubData, err := readInput(c.String("to"), maxPubFile)
+	b, err := bundle.Open(doc)
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.String("bundle"), err)
+	}
+	pubData, err := input.ReadFile(c.String("to"), maxPubFile)
 	if err != nil {
 		return err
 	}
@@ -117,7 +124,7 @@ func (e *env) grant(c *cli.Context) error {
 	var parentDoc []byte
 	var priv ed25519.PrivateKey
 	if p := c.String("grant"); p != "" {
-		if parentDoc, err = readInput(p, grant.MaxChain*grant.MaxSize); err != nil {
+		if parentDoc, err = input.ReadFile(p, grant.MaxChain*grant.MaxSize); err != nil {
 			return err
 		}
 		if chain, err = grant.Split(parentDoc); err != nil {
@@ -151,19 +158,19 @@ func (e *env) grant(c *cli.Context) error {
 			return err
 		}
 	}
-	doc, err := grant.Seal(g, priv)
+	gdoc, err := grant.Seal(g, priv)
 	if err != nil {
 		return usageErrorf("grant: %v", err)
 	}
 	// What a device would refuse is never written.
-	if _, err := grant.Check(b, append(chain, doc), now); err != nil {
+	if _, err := grant.Check(b, append(chain, gdoc), now); err != nil {
 		if errors.Is(err, grant.ErrTrust) {
 			// The chain was checked above: the flags ask for more.
 			return withHint(usageErrorf("%v", err), "a grant only narrows the node's limits in the bundle, or the grant it divides")
 		}
 		return err
 	}
-	file := append(bytes.Clone(parentDoc), doc...)
+	file := append(bytes.Clone(parentDoc), gdoc...)
 	if err := e.writeOut(out, file, 0o644); err != nil {
 		return err
 	}

@@ -12,13 +12,13 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"allot.dev/allot/cmd/internal/input"
 	"allot.dev/allot/cmd/internal/ui"
 	"allot.dev/allot/cmd/internal/verifycli"
 	"allot.dev/allot/pkg/atomicfile"
 	"allot.dev/allot/pkg/catalog"
 	"allot.dev/allot/pkg/system"
 	"allot.dev/allot/pkg/tree"
-	"allot.dev/allot/pkg/verify"
 )
 
 // The quota tree of a system file: `allot group` and `allot user` edit its
@@ -159,7 +159,7 @@ func (e *env) editSystem(c *cli.Context, edit func(s *system.System, cat *catalo
 	if err != nil {
 		return nil, "", err
 	}
-	sys, err := system.Load(path, cat)
+	sys, err := input.System(path, cat)
 	if err != nil {
 		return nil, "", err
 	}
@@ -468,7 +468,7 @@ func (e *env) loadTree(c *cli.Context) (*system.System, *tree.Model, *tree.Usage
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	sys, err := system.Load(path, cat)
+	sys, err := input.System(path, cat)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -478,7 +478,7 @@ func (e *env) loadTree(c *cli.Context) (*system.System, *tree.Model, *tree.Usage
 	}
 	var use *tree.Usage
 	if p := c.String("usage"); p != "" {
-		u, err := verify.LoadUsage(p)
+		u, err := input.Usage(p)
 		if err != nil {
 			return nil, nil, nil, err
 		}

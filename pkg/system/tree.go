@@ -17,7 +17,16 @@ import (
 // Limits of the tree in a system file.
 const (
 	MaxGroups = 100_000
-	MaxUsers  = 1_000_000
+	MaxUsers  = 100_000
+)
+
+// What the tree may hold of the TOML reader's limits (fileLimits): a table
+// and a quota table a node, its fields and on average eight quota types,
+// and on average eight features or groups.
+const (
+	treeTables = 2 * (MaxGroups + MaxUsers)
+	treeKeys   = 16 * (MaxGroups + MaxUsers)
+	treeValues = 8 * (MaxGroups + MaxUsers)
 )
 
 // groupTOML and userTOML are the [[group]] and [[user]] tables of a system

@@ -38,7 +38,7 @@ type Answer struct {
 	Until   *time.Time `json:"until,omitempty"` // exclusive
 	// Quota is, for a License question, the strictest pool the one more
 	// comes from.
-	Quota *AnswerQuota `json:"quota,omitempty"`
+	Quota *AnswerQuota `json:"headroom,omitempty"`
 }
 
 // AnswerQuota is the pool of a license question: the node (or grant) whose

@@ -39,7 +39,7 @@ const (
 )
 
 // Reminder frequencies of a group's validity window.
-var RemindEvery = []string{"once", "daily", "weekly", "every-30-days"}
+var RemindEvery = []string{"once", "daily", "weekly", "30d"}
 
 // Limits are what a restricted node carries of its own. A restricted node
 // has exactly the quotas it lists (a type it does not list is 0 for it);

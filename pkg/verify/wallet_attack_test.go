@@ -1,15 +1,19 @@
 package verify_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"allot.dev/allot/pkg/allottest"
 	"allot.dev/allot/pkg/bundle"
+	"allot.dev/allot/pkg/catalog"
 	"allot.dev/allot/pkg/cert"
+	"allot.dev/allot/pkg/hwid"
 	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/verify"
 )
@@ -148,19 +152,13 @@ func TestWalletTimeBoundedByKeys(t *testing.T) {
 		// Two periods: the second funded by an entry taken from the
 		// first, which is then short.
 		b := clone(w.b)
-		p := b.Periods[0]
-		b.Periods = []bundle.Period{p, {From: p.Until, Until: p.Until.AddDate(1, 0, 0), Quota: map[string]int{"camera": 1}}}
-		b.Validity.Until = b.Periods[1].Until
-		b.Validity.GraceUntil = b.Validity.Until.AddDate(0, 0, 30)
+		appendPeriod(b, 1, map[string]int{"camera": 1})
 		b.Funding[len(b.Funding)-1].Period = 2
 		expectClass(t, w.reseal(t, wk, b, w.opts), verify.ErrTrust, "period 1: the keys fund")
 	})
 	t.Run("a period no key funds", func(t *testing.T) {
 		b := clone(w.b)
-		p := b.Periods[0]
-		b.Periods = []bundle.Period{p, {From: p.Until, Until: p.Until.AddDate(5, 0, 0), Quota: map[string]int{"camera": 0}}}
-		b.Validity.Until = b.Periods[1].Until
-		b.Validity.GraceUntil = b.Validity.Until.AddDate(0, 0, 30)
+		appendPeriod(b, 5, map[string]int{"camera": 0})
 		expectClass(t, w.reseal(t, wk, b, w.opts), verify.ErrTrust, "period 2 (2027-11-22 to 2032-11-22) is funded by no key")
 	})
 	t.Run("a grace of centuries", func(t *testing.T) {
@@ -170,6 +168,15 @@ func TestWalletTimeBoundedByKeys(t *testing.T) {
 		b.Validity.GraceUntil = time.Date(9999, 11, 22, 0, 0, 0, 0, time.UTC)
 		expectClass(t, w.reseal(t, wk, b, w.opts), verify.ErrTrust, "grace_until")
 	})
+}
+
+// appendPeriod adds a period of years with quota after b's last, and
+// moves the validity's end and grace with it.
+func appendPeriod(b *bundle.Bundle, years int, quota map[string]int) {
+	last := b.Periods[len(b.Periods)-1]
+	b.Periods = append(b.Periods, bundle.Period{From: last.Until, Until: last.Until.AddDate(years, 0, 0), Quota: quota})
+	b.Validity.Until = last.Until.AddDate(years, 0, 0)
+	b.Validity.GraceUntil = b.Validity.Until.AddDate(0, 0, 30)
 }
 
 // reissue signs the reseller certificate of w again, changed by edit, with
@@ -332,4 +339,43 @@ func TestWalletArithmeticDoesNotWrap(t *testing.T) {
 	p.Quota = map[string]int{"camera": 99_882_961} // × 43 months is 2^32 + 27
 	b.Validity.Until, b.Validity.GraceUntil = p.Until, p.Until.AddDate(0, 0, 30)
 	expectClass(t, w.reseal(t, wk, b, w.opts), verify.ErrTrust, "its quota needs 4294967323")
+}
+
+// The catalog's binding rule, like the chain's, binds a key by what it
+// carries: a key labelled intercom that carries cameras is bound as a vms
+// key where the catalog asks vms bundles to be bound.
+func TestWalletCatalogBindingNotEscapedByProduct(t *testing.T) {
+	w := newWorld(t)
+	wk := allottest.Key("wallet")
+	src := strings.Replace(string(catalog.DefaultSource()), `code = "vms"`, "code = \"vms\"\nbinding_required = 2", 1)
+	cat, err := catalog.Parse("strict.toml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := signKey(t, w, licensekey.Key{Product: "intercom", TermMonths: 60,
+		Licenses: []licensekey.License{{Type: "camera", Quantity: 100}}})
+	b := clone(w.b)
+	b.Funding = []bundle.Funding{{Key: key, Period: 1, License: "camera", Months: 25 * 12}}
+	opts := w.opts
+	opts.Catalog = cat
+	expectClass(t, w.reseal(t, wk, b, opts), verify.ErrTrust, "the catalog requires 2 for product vms")
+}
+
+// The device state's key comes from the identifiers that stay with the
+// machine: a USB disk plugged in does not make its own state another
+// machine's.
+func TestDeviceKeyStable(t *testing.T) {
+	base := []hwid.Identifier{{Kind: hwid.MachineID, Value: "0123456789abcdef0123456789abcdef"}, {Kind: hwid.MAC, Value: "00:1a:2b:3c:4d:5e"}}
+	plugged := append(slices.Clone(base), hwid.Identifier{Kind: hwid.Disk, Value: "USB-STICK-1"})
+	if !bytes.Equal(verify.DeviceKey(base), verify.DeviceKey(plugged)) {
+		t.Error("a disk plugged in changes the device state's key")
+	}
+	other := []hwid.Identifier{{Kind: hwid.MachineID, Value: "ffffffffffffffffffffffffffffffff"}, {Kind: hwid.MAC, Value: "00:1a:2b:3c:4d:5e"}}
+	if bytes.Equal(verify.DeviceKey(base), verify.DeviceKey(other)) {
+		t.Error("another machine-id gives the same key")
+	}
+	macOnly := []hwid.Identifier{{Kind: hwid.MAC, Value: "00:1a:2b:3c:4d:5e"}}
+	if bytes.Equal(verify.DeviceKey(macOnly), verify.DeviceKey(append(macOnly, hwid.Identifier{Kind: hwid.MAC, Value: "00:1a:2b:3c:4d:5f"}))) {
+		t.Error("without stable identifiers, the key does not cover the others")
+	}
 }

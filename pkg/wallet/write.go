@@ -14,6 +14,7 @@ import (
 	"allot.dev/allot/pkg/atomicfile"
 	"allot.dev/allot/pkg/crashpoint"
 	"allot.dev/allot/pkg/licensekey"
+	"allot.dev/allot/pkg/payload"
 	"allot.dev/allot/pkg/sign"
 )
 
@@ -35,6 +36,9 @@ type InitParams struct {
 func Init(path string, p InitParams) (*Wallet, error) {
 	if p.Organization == "" {
 		return nil, errors.New("organization: missing")
+	}
+	if err := validNow(p.Time); err != nil {
+		return nil, err
 	}
 	pub := sign.PublicKey{Key: p.PublicKey, Comment: "wallet:" + sanitizeComment(p.Organization)}
 	r := &record{
@@ -77,6 +81,9 @@ type Change struct {
 // who. If fn returns an error or a nil change, the file is not touched. The
 // returned wallet is the state after the change.
 func Update(path string, now time.Time, who string, fn func(w *Wallet) (*Change, error)) (*Wallet, error) {
+	if err := validNow(now); err != nil {
+		return nil, err
+	}
 	unlock, err := lock(path)
 	if err != nil {
 		return nil, err
@@ -120,6 +127,14 @@ func Update(path string, now time.Time, who string, fn func(w *Wallet) (*Change,
 	return next, nil
 }
 
+// validNow refuses to stamp a record with a time no reader accepts.
+func validNow(now time.Time) error {
+	if !payload.ValidTime(now) {
+		return fmt.Errorf("the time %s: want a year from %d to %d", now.UTC().Format(time.RFC3339), payload.MinYear, payload.MaxYear)
+	}
+	return nil
+}
+
 // marshalRecord writes a record: its JSON line, then one line per key.
 func marshalRecord(r *record, keys [][]byte) ([]byte, error) {
 	r.KeyLines = len(keys)
@@ -141,9 +156,7 @@ func marshalRecord(r *record, keys [][]byte) ([]byte, error) {
 // LockPath returns the path of the lock file that serialises writers.
 func LockPath(path string) string { return path + ".lock" }
 
-// lock takes the wallet's exclusive lock, creating the lock file if needed.
-// The lock file is empty and stays in place: removing it would race with a
-// writer that has just opened it.
+// lock takes the wallet's exclusive lock (atomicfile.Lock on LockPath).
 func lock(path string) (unlock func(), err error) {
 	if _, err := os.Stat(path); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -151,15 +164,7 @@ func lock(path string) (unlock func(), err error) {
 		}
 		return nil, err
 	}
-	f, err := os.OpenFile(LockPath(path), os.O_RDWR|os.O_CREATE, FileMode)
-	if err != nil {
-		return nil, err
-	}
-	if err := lockFile(f); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("locking %s: %w", path, err)
-	}
-	return func() { f.Close() }, nil
+	return atomicfile.Lock(LockPath(path), FileMode)
 }
 
 // Head returns the SHA-256 of the wallet's last record, which commits to the

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"allot.dev/allot/cmd/internal/input"
 	"allot.dev/allot/pkg/grant"
 	"allot.dev/allot/pkg/termtext"
 	"allot.dev/allot/pkg/tree"
@@ -39,7 +40,7 @@ func (t *treeOptions) apply(opts *verify.Options) error {
 		opts.Question = &verify.Question{Node: node, User: t.user, Feature: t.feature, License: t.license}
 	}
 	if t.grant != "" {
-		data, err := readLimited(t.grant, grant.MaxChain*grant.MaxSize)
+		data, err := input.ReadFile(t.grant, grant.MaxChain*grant.MaxSize)
 		if err != nil {
 			return inputErr(err)
 		}
@@ -50,17 +51,6 @@ func (t *treeOptions) apply(opts *verify.Options) error {
 		opts.Grants = docs
 	}
 	return nil
-}
-
-func readLimited(path string, limit int) ([]byte, error) {
-	data, err := readBundle(path)
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > limit {
-		return nil, fmt.Errorf("%s: larger than %d KiB", path, limit>>10)
-	}
-	return data, nil
 }
 
 // printFeatures prints each feature's state, as the License state panel

@@ -28,7 +28,9 @@ func TestParseLimits(t *testing.T) {
 		if !errors.As(err, &e) || err.Error() != tc.want {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
 		}
-		if got := after.TotalAlloc - before.TotalAlloc; got > 1<<20 {
+		// The quota tree's 400,000 tables are counted before the file is
+		// refused: a few MiB, against the 58 MiB file.
+		if got := after.TotalAlloc - before.TotalAlloc; got > 8<<20 {
 			t.Errorf("%s: refusing %d MiB allocated %d bytes", tc.name, len(data)>>20, got)
 		}
 	}

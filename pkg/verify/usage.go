@@ -28,6 +28,7 @@ const (
 	// MaxUsageFeatures bounds the features.
 	MaxUsageFeatures = 1024
 	maxCount         = 100_000_000
+	maxUsageString   = 1024
 )
 
 // usageLimits bound a usage file before the TOML library reads it: the
@@ -109,6 +110,11 @@ func ParseUsage(name string, data []byte) (*Usage, error) {
 		field := fmt.Sprintf("server[%d]", i+1)
 		if s.Name == "" {
 			return nil, errf(field+".name", "missing")
+		}
+		// The reader's string limit is the nodes block's, the file's size:
+		// a name gets the limit every other string of the file had.
+		if len(s.Name) > maxUsageString {
+			return nil, errf(field+".name", "a string of more than %d bytes", maxUsageString)
 		}
 		if seen[s.Name] {
 			return nil, errf(field+".name", "server %q is listed twice", s.Name)

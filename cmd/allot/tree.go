@@ -394,17 +394,28 @@ type groupResult struct {
 }
 
 type groupJSON struct {
-	Path     string         `json:"path"`
+	Path string `json:"path"`
+	LimitsJSON
+	RemindDays  int    `json:"remind_days"`
+	RemindEvery string `json:"remind_every,omitempty"`
+}
+
+// LimitsJSON are a node's own limits, in the JSON of a group, a user or a
+// grant.
+type LimitsJSON struct {
 	Restrict bool           `json:"restrict"`
 	Quota    map[string]int `json:"quota"`
 	Features []string       `json:"features"`
-	// InheritsFeatures says the group lists none of its own: it has its
+	// InheritsFeatures says the node lists none of its own: it has its
 	// parent's.
 	InheritsFeatures bool   `json:"inherits_features"`
 	From             string `json:"from,omitempty"`
 	Until            string `json:"until,omitempty"`
-	RemindDays       int    `json:"remind_days"`
-	RemindEvery      string `json:"remind_every,omitempty"`
+}
+
+func limitsJSON(restrict bool, l *tree.Limits) LimitsJSON {
+	return LimitsJSON{Restrict: restrict, Quota: l.Quota, Features: l.Features, InheritsFeatures: l.Features == nil,
+		From: dateOrEmpty(l.From), Until: dateOrEmpty(l.Until)}
 }
 
 func dateOrEmpty(t time.Time) string {
@@ -418,8 +429,7 @@ func (e *env) groupDone(c *cli.Context, verb, file string, sys *system.System, g
 	if c.Bool("json") {
 		typ := map[string]string{"added": "group.add", "changed": "group.set", "removed": "group.remove"}[verb]
 		return e.out().JSON(typ, &groupResult{File: file, System: sys.ID, RemovedGroups: groups, RemovedUsers: users,
-			Group: groupJSON{Path: g.Path, Restrict: g.Restrict, Quota: g.Quota, Features: g.Features, InheritsFeatures: g.Features == nil,
-				From: dateOrEmpty(g.From), Until: dateOrEmpty(g.Until), RemindDays: g.RemindDays, RemindEvery: g.RemindEvery}})
+			Group: groupJSON{Path: g.Path, LimitsJSON: limitsJSON(g.Restrict, &g.Limits), RemindDays: g.RemindDays, RemindEvery: g.RemindEvery}})
 	}
 	e.out().Printf("%s group %s in %s: %s\n", verb, g.Path, file, describeLimits(g.Restrict, &g.Limits))
 	for _, p := range groups {
@@ -667,23 +677,15 @@ type userResult struct {
 }
 
 type userJSON struct {
-	Name      string         `json:"name"`
-	Groups    []string       `json:"groups"`
-	CreatedBy string         `json:"created_by,omitempty"`
-	Paused    bool           `json:"paused"`
-	Restrict  bool           `json:"restrict"`
-	Quota     map[string]int `json:"quota"`
-	Features  []string       `json:"features"`
-	// InheritsFeatures says the user lists none of its own: it has those
-	// of its groups or creator.
-	InheritsFeatures bool   `json:"inherits_features"`
-	From             string `json:"from,omitempty"`
-	Until            string `json:"until,omitempty"`
+	Name      string   `json:"name"`
+	Groups    []string `json:"groups"`
+	CreatedBy string   `json:"created_by,omitempty"`
+	Paused    bool     `json:"paused"`
+	LimitsJSON
 }
 
 func userOf(u *tree.User) userJSON {
-	return userJSON{Name: u.Name, Groups: u.Groups, CreatedBy: u.CreatedBy, Paused: u.Paused, Restrict: u.Restrict,
-		Quota: u.Quota, Features: u.Features, InheritsFeatures: u.Features == nil, From: dateOrEmpty(u.From), Until: dateOrEmpty(u.Until)}
+	return userJSON{Name: u.Name, Groups: u.Groups, CreatedBy: u.CreatedBy, Paused: u.Paused, LimitsJSON: limitsJSON(u.Restrict, &u.Limits)}
 }
 
 func (e *env) userDone(c *cli.Context, verb, file string, sys *system.System, u *tree.User, removed []string, deleted string) error {

@@ -113,7 +113,11 @@ type Summary struct {
 	Organization string   `json:"organization"`
 	System       string   `json:"system"`
 	WalletID     string   `json:"wallet_id"`
-	Features     []string `json:"features"`
+	// Features are the features the bundle lists; a feature is licensed
+	// only where a period's keys pay for it, and FeaturesGranted are those
+	// of the period in force now: what a device may switch on.
+	Features        []string `json:"features"`
+	FeaturesGranted []string `json:"features_granted"`
 }
 
 // TimeReport is where now falls in the bundle's validity.
@@ -238,6 +242,9 @@ func (r *Report) emptyLists() {
 	if r.Bundle != nil && r.Bundle.Features == nil {
 		r.Bundle.Features = []string{}
 	}
+	if r.Bundle != nil && r.Bundle.FeaturesGranted == nil {
+		r.Bundle.FeaturesGranted = []string{}
+	}
 }
 
 func statusOf(r *Report, err error) string {
@@ -279,6 +286,7 @@ func (v *Verifier) check(r *Report, doc []byte, trustOnly bool) (*bundle.Bundle,
 	if err := v.checkTrust(r, b, opts.Trust); err != nil || trustOnly {
 		return b, err
 	}
+	r.Bundle.FeaturesGranted = r.featuresAt(b, opts.Now)
 	if err := checkTime(r, b, opts.Now); err != nil {
 		return b, err
 	}

@@ -279,6 +279,15 @@ func TestWalletFeaturesBoundedByFunding(t *testing.T) {
 		if !c.ok && !errors.Is(r.Err, verify.ErrQuota) {
 			t.Errorf("a key paying %d months for a 12-month period's feature: %v, want a quota failure", c.months, r.Err)
 		}
+		// Without a usage file the bundle verifies; its report grants the
+		// feature only where the keys pay for it.
+		r = w.reseal(t, wk, b, w.opts)
+		if r.Err != nil {
+			t.Fatalf("%d months, no usage: %v", c.months, r.Err)
+		}
+		if granted := slices.Contains(r.Bundle.FeaturesGranted, "web-dialer"); granted != c.ok {
+			t.Errorf("a key paying %d months: features_granted %v", c.months, r.Bundle.FeaturesGranted)
+		}
 	}
 }
 

@@ -193,20 +193,47 @@ func NewVerifier(opts Options) *Verifier {
 
 // Bundle verifies the bundle doc read from file.
 func (v *Verifier) Bundle(file string, doc []byte) *Report {
-	opts := v.opts
+	r, b := v.Check(file, doc)
+	v.ApplyState(r, b, 0)
+	return r
+}
+
+// Check verifies the bundle doc read from file in everything but the
+// device state, and returns the report and the bundle (nil if it could not
+// be opened). ApplyState completes it; Bundle does both.
+func (v *Verifier) Check(file string, doc []byte) (*Report, *bundle.Bundle) {
 	r := &Report{File: file}
 	b, err := v.check(r, doc, false)
+	r.Err = err
+	return r, b
+}
+
+// ApplyState checks r's bundle b against the device state, if the options
+// have one, and completes the report. A clock set back is a rollback
+// whatever the bundle; the time is recorded whatever the verdict; the
+// bundle's sequence and signing time only when it is accepted. newest, if
+// not 0, is the highest sequence of b's series (system and wallet) among
+// the bundles verified with it: an older one is refused as a rollback,
+// since a device given a bundle and its renewal at once must not run on
+// the older.
+func (v *Verifier) ApplyState(r *Report, b *bundle.Bundle, newest int) {
+	opts := v.opts
+	err := r.Err
 	if opts.State != nil {
-		// A clock set back is a rollback whatever the bundle; the time is
-		// recorded whatever the verdict; the bundle's sequence and signing
-		// time only when it is accepted.
 		v.mu.Lock()
-		if err == nil {
-			err = opts.State.Check(b, opts.Now, opts.Trust.ClockTolerance)
-		} else if rb := opts.State.CheckClock(opts.Now, opts.Trust.ClockTolerance); rb != nil {
-			err = rb
-		} else {
+		switch {
+		case err == nil && b.Sequence < newest:
+			err = fmt.Errorf("%w: bundle sequence %d of system %s is older than sequence %d, verified with it",
+				ErrRollback, b.Sequence, b.System, newest)
 			opts.State.Observe(opts.Now)
+		case err == nil:
+			err = opts.State.Check(b, opts.Now, opts.Trust.ClockTolerance)
+		default:
+			if rb := opts.State.CheckClock(opts.Now, opts.Trust.ClockTolerance); rb != nil {
+				err = rb
+			} else {
+				opts.State.Observe(opts.Now)
+			}
 		}
 		v.mu.Unlock()
 	}
@@ -216,8 +243,10 @@ func (v *Verifier) Bundle(file string, doc []byte) *Report {
 	if err != nil {
 		r.Error = err.Error()
 	}
-	return r
 }
+
+// Series is the key of a bundle's sequence: its system and wallet.
+func Series(b *bundle.Bundle) string { return b.System + " " + b.WalletID.String() }
 
 // Unreadable returns the report of a bundle file that could not be read.
 func Unreadable(file string, err error) *Report {

@@ -31,6 +31,7 @@ import (
 	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/parallel"
+	"allot.dev/allot/pkg/sign"
 )
 
 // Error classes. Every failure wraps exactly one.
@@ -43,6 +44,11 @@ var (
 	ErrQuota       = errclass.Sentinel(errclass.Quota, "quota exceeded")
 	ErrRollback    = errclass.Sentinel(errclass.Rollback, "rollback detected")
 )
+
+// MaxCertificatesPerSigner bounds the certificates of one signer in a
+// bundle: a renewed certificate beside an expired one is two; each key is
+// tried against every one of its signer's chains.
+const MaxCertificatesPerSigner = 8
 
 // Status words of a report.
 const (
@@ -363,6 +369,20 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 		}
 		funders[i] = k
 	}
+	// What needs no signature is checked first, so that a bundle of many
+	// keys a device would refuse costs it no signature.
+	for _, k := range order {
+		if !k.Bearer && k.Wallet != b.WalletID {
+			return fail("key %s is issued to wallet %s, not to this bundle's wallet %s", k.Serial, k.Wallet, b.WalletID)
+		}
+		if k.Kind != licensekey.Subscription {
+			return fail("key %s is a %s key; bundles are funded by subscription keys", k.Serial, k.Kind)
+		}
+		if b.Issued.Before(k.Issued) {
+			return fail("the bundle was signed %s, before key %s was issued (%s)",
+				b.Issued.Format(time.DateOnly), k.Serial, k.Issued.Format(time.DateOnly))
+		}
+	}
 	// Certificate and key signatures dominate the cost: check them on every
 	// core at once, certificates first since keys need their chains.
 	certs := make([]*cert.Certificate, len(b.Certificates))
@@ -370,9 +390,16 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	parallel.For(len(b.Certificates), v.opts.Workers, func(i int) {
 		certs[i], errs[i] = v.parseCert(b.Certificates[i])
 	})
+	perSigner := map[sign.KeyID]int{}
 	for i, err := range errs {
 		if err != nil {
 			return fail("certificate[%d]: %v", i+1, err)
+		}
+		// A key is tried against every chain of its signer: many
+		// certificates of one signer would multiply the work by the keys.
+		id := sign.IDOf(certs[i].Subject.Key)
+		if perSigner[id]++; perSigner[id] > MaxCertificatesPerSigner {
+			return fail("certificate[%d]: more than %d certificates for signer %s", i+1, MaxCertificatesPerSigner, id)
 		}
 	}
 	pool := cert.NewPool(&trust.Trust)
@@ -396,16 +423,6 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	for i, k := range order {
 		if kerrs[i] != nil {
 			return fail("%v", kerrs[i])
-		}
-		if !k.Bearer && k.Wallet != b.WalletID {
-			return fail("key %s is issued to wallet %s, not to this bundle's wallet %s", k.Serial, k.Wallet, b.WalletID)
-		}
-		if k.Kind != licensekey.Subscription {
-			return fail("key %s is a %s key; bundles are funded by subscription keys", k.Serial, k.Kind)
-		}
-		if b.Issued.Before(k.Issued) {
-			return fail("the bundle was signed %s, before key %s was issued (%s)",
-				b.Issued.Format(time.DateOnly), k.Serial, k.Issued.Format(time.DateOnly))
 		}
 		pol = chains[i].Policy(pol)
 		// A chain's binding rule binds every key it signs, whatever

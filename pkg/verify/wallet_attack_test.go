@@ -279,6 +279,15 @@ func TestWalletFeaturesBoundedByFunding(t *testing.T) {
 		if !c.ok && !errors.Is(r.Err, verify.ErrQuota) {
 			t.Errorf("a key paying %d months for a 12-month period's feature: %v, want a quota failure", c.months, r.Err)
 		}
+		// Without a usage file the bundle verifies; its report grants the
+		// feature only where the keys pay for it.
+		r = w.reseal(t, wk, b, w.opts)
+		if r.Err != nil {
+			t.Fatalf("%d months, no usage: %v", c.months, r.Err)
+		}
+		if granted := slices.Contains(r.Bundle.FeaturesGranted, "web-dialer"); granted != c.ok {
+			t.Errorf("a key paying %d months: features_granted %v", c.months, r.Bundle.FeaturesGranted)
+		}
 	}
 }
 
@@ -378,4 +387,22 @@ func TestDeviceKeyStable(t *testing.T) {
 	if bytes.Equal(verify.DeviceKey(macOnly), verify.DeviceKey(append(macOnly, hwid.Identifier{Kind: hwid.MAC, Value: "00:1a:2b:3c:4d:5f"}))) {
 		t.Error("without stable identifiers, the key does not cover the others")
 	}
+}
+
+// A key is tried against every chain of its signer, so a bundle may carry
+// at most MaxCertificatesPerSigner certificates of one signer: hundreds of
+// them times thousands of keys cost a device seconds.
+func TestWalletCertificatesPerSigner(t *testing.T) {
+	w := newWorld(t)
+	wk := allottest.Key("wallet")
+	b := clone(w.b)
+	b.Certificates = [][]byte{w.w.Chain[0].Document()}
+	for range verify.MaxCertificatesPerSigner {
+		b.Certificates = append(b.Certificates, reissue(t, w, func(*cert.Template) {}).Document())
+	}
+	if r := w.reseal(t, wk, b, w.opts); r.Err != nil {
+		t.Fatalf("%d certificates of one signer: %v", verify.MaxCertificatesPerSigner, r.Err)
+	}
+	b.Certificates = append(b.Certificates, reissue(t, w, func(*cert.Template) {}).Document())
+	expectClass(t, w.reseal(t, wk, b, w.opts), verify.ErrTrust, "more than 8 certificates for signer")
 }

@@ -42,6 +42,7 @@ type State struct {
 	key      []byte
 	LastSeen time.Time
 	Seq      map[string]int // "system wallet-id" → highest sequence accepted
+	once                    // the first-day grace and the trial this machine ran (state_once.go)
 	changed  bool
 }
 
@@ -125,6 +126,7 @@ func (s *State) parse(data []byte) error {
 				return fmt.Errorf("bundle sequence: %v", err)
 			}
 			s.Seq[f[1]+" "+f[2]] = n
+		case s.parseOnce(f):
 		default:
 			return fmt.Errorf("unknown line %q", sc.Text())
 		}
@@ -209,6 +211,7 @@ func (s *State) Save() error {
 		sys, wid, _ := strings.Cut(k, " ")
 		fmt.Fprintf(&b, "bundle %s %s %d\n", sys, wid, s.Seq[k])
 	}
+	s.writeOnce(&b)
 	fmt.Fprintf(&b, "mac %s\n", hex.EncodeToString(s.mac(b.Bytes())))
 	if err := atomicfile.Replace(s.path, b.Bytes(), 0o600); err != nil {
 		return err

@@ -26,6 +26,9 @@ type Usage struct {
 	Features  []string         `toml:"features"`
 	Servers   []ServerUsage    `toml:"server"`
 	Analytics []AnalyticsUsage `toml:"analytics"`
+	// Hardware lists the devices (by serial) that run on their perpetual
+	// hardware license rather than on the subscription's quota.
+	Hardware []string `toml:"hardware"`
 }
 
 // ServerUsage is what one server uses.
@@ -113,5 +116,27 @@ func ParseUsage(name string, data []byte) (*Usage, error) {
 			return nil, errf("features", "%v", err)
 		}
 	}
+	if err := checkHardwareUsage(u.Hardware); err != nil {
+		return nil, errf("hardware", "%v", err)
+	}
 	return u, nil
+}
+
+// checkHardwareUsage checks the device serials of a usage file's hardware
+// list: valid serials, each once.
+func checkHardwareUsage(serials []string) error {
+	if len(serials) > maxUsageEntries {
+		return fmt.Errorf("more than %d devices", maxUsageEntries)
+	}
+	seen := map[string]bool{}
+	for _, s := range serials {
+		if err := licensekey.ValidDevice(s); err != nil || s == "" {
+			return fmt.Errorf("%q is not a device serial", s)
+		}
+		if seen[s] {
+			return fmt.Errorf("device %s is listed twice", s)
+		}
+		seen[s] = true
+	}
+	return nil
 }

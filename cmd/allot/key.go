@@ -177,7 +177,7 @@ func keyTemplate(c *cli.Context, cat *catalog.Catalog, now time.Time) (*licensek
 	}
 	k.Features = c.StringSlice("feature")
 	switch term := c.String("term"); {
-	case kind != licensekey.Subscription && term != "":
+	case kind.Perpetual() && term != "":
 		return nil, usageErrorf("--term: %s keys are perpetual", kind)
 	case !kind.Perpetual():
 		if term == "" {
@@ -188,6 +188,9 @@ func keyTemplate(c *cli.Context, cat *catalog.Catalog, now time.Time) (*licensek
 		}
 		if k.TermMonths, err = parseTerm(term); err != nil {
 			return nil, usageErrorf("--term: %v", err)
+		}
+		if kind == licensekey.Trial && k.TermMonths > licensekey.MaxTrialMonths {
+			return nil, usageErrorf("--term: a trial key needs a term of 1 to %d months", licensekey.MaxTrialMonths)
 		}
 	}
 	if k.Device != "" && !kind.Perpetual() {

@@ -286,8 +286,8 @@ func (lc *lifecycle) check(r *Report, b *bundle.Bundle, funders []*licensekey.Ke
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrTrust, fmt.Sprintf(format, args...))
 	}
-	if y, m, d := b.Issued.UTC().Date(); b.Start() && !b.Validity.From.Equal(time.Date(y, m, d, 0, 0, 0, 0, time.UTC)) {
-		return fail("validity.from: %s; a first-day grace starts on the day the wallet signs it, %s",
+	if y, m, d := b.Issued.UTC().Date(); b.Start() && b.Validity.From.After(time.Date(y, m, d, 0, 0, 0, 0, time.UTC)) {
+		return fail("validity.from: %s; a first-day grace starts no later than the day the wallet signs it, %s",
 			b.Validity.From.Format(time.DateOnly), b.Issued.Format(time.DateOnly))
 	}
 	if err := lc.checkHardware(r, b); err != nil {

@@ -53,3 +53,14 @@ func printLifecycle(w io.Writer, r *verify.Report) {
 			strings.Join(parts, ", "), h.Expansions, plural(h.Expansions), h.Status)
 	}
 }
+
+// analyticsLine says until when analytics data is kept: after the grace if
+// the last period carries analytics, else after the period that last did
+// (a renewal that dropped analytics).
+func analyticsLine(t *verify.TimeReport) string {
+	kept := t.AnalyticsRetentionUntil.Format(time.DateOnly)
+	if t.AnalyticsRetentionUntil.Before(t.GraceUntil) {
+		return "licenses dropped at a renewal: data kept until " + kept
+	}
+	return "data kept until " + kept + " if not renewed"
+}

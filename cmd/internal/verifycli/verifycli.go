@@ -465,7 +465,7 @@ func printReport(w io.Writer, r *verify.Report) {
 	} else if t != nil {
 		fmt.Fprintf(tw, "  time\t%s to %s, grace until %s\n", t.From.Format(time.DateOnly), t.Until.Format(time.DateOnly), t.GraceUntil.Format(time.DateOnly))
 		if t.AnalyticsRetentionUntil != nil {
-			fmt.Fprintf(tw, "  analytics\tdata kept until %s if not renewed\n", t.AnalyticsRetentionUntil.Format(time.DateOnly))
+			fmt.Fprintf(tw, "  analytics\t%s\n", analyticsLine(t))
 		}
 	}
 	printLifecycle(tw, r)

@@ -56,15 +56,7 @@ func (e *env) allocate(c *cli.Context) error {
 	case !c.Bool("top-up") && !c.Bool("trial") && !c.IsSet("years"):
 		return usageErrorf("allocate: --years N is required (or --top-up, or --trial)")
 	}
-	now, err := now(c)
-	if err != nil {
-		return err
-	}
-	cat, err := loadCatalog(c)
-	if err != nil {
-		return err
-	}
-	sys, err := system.Load(c.String("system"), cat)
+	now, cat, sys, err := loadSystemAt(c)
 	if err != nil {
 		return err
 	}

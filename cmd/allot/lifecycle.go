@@ -11,6 +11,7 @@ import (
 	"allot.dev/allot/cmd/internal/ui"
 	"allot.dev/allot/pkg/allocate"
 	"allot.dev/allot/pkg/bundle"
+	"allot.dev/allot/pkg/catalog"
 	"allot.dev/allot/pkg/cert"
 	"allot.dev/allot/pkg/system"
 	"allot.dev/allot/pkg/verify"
@@ -52,15 +53,7 @@ func (e *env) subscriptionStart(c *cli.Context) error {
 	if c.String("system") == "" {
 		return usageErrorf("subscription start: --system is required")
 	}
-	now, err := now(c)
-	if err != nil {
-		return err
-	}
-	cat, err := loadCatalog(c)
-	if err != nil {
-		return err
-	}
-	sys, err := system.Load(c.String("system"), cat)
+	now, cat, sys, err := loadSystemAt(c)
 	if err != nil {
 		return err
 	}
@@ -68,6 +61,43 @@ func (e *env) subscriptionStart(c *cli.Context) error {
 	return e.signBundle(c, "subscription.start", sys, now, func(w *wallet.Wallet) (*allocate.Plan, error) {
 		return allocate.Start(w, req)
 	})
+}
+
+// loadSystemAt reads what a command on a system file needs: the time
+// (--now), the catalog and the system file (--system).
+func loadSystemAt(c *cli.Context) (time.Time, *catalog.Catalog, *system.System, error) {
+	now, err := now(c)
+	if err != nil {
+		return time.Time{}, nil, nil, err
+	}
+	cat, err := loadCatalog(c)
+	if err != nil {
+		return time.Time{}, nil, nil, err
+	}
+	sys, err := system.Load(c.String("system"), cat)
+	return now, cat, sys, err
+}
+
+// redeemSources reads what redeem and register check keys against beyond
+// the wallet: the roots of --trust and the certificates of --cert.
+func redeemSources(c *cli.Context) (*cert.Trust, []*cert.Certificate, error) {
+	var extra *cert.Trust
+	if p := c.String("trust"); p != "" {
+		t, err := verify.LoadTrust(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		extra = &t.Trust
+	}
+	var certs []*cert.Certificate
+	for _, f := range c.StringSlice("cert") {
+		chain, err := readChain(f)
+		if err != nil {
+			return nil, nil, err
+		}
+		certs = append(certs, chain...)
+	}
+	return extra, certs, nil
 }
 
 // allocateResult is the JSON of `allot allocate` and `allot subscription
@@ -184,15 +214,7 @@ func (e *env) walletRegister(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	now, err := now(c)
-	if err != nil {
-		return err
-	}
-	cat, err := loadCatalog(c)
-	if err != nil {
-		return err
-	}
-	sys, err := system.Load(c.String("system"), cat)
+	now, cat, sys, err := loadSystemAt(c)
 	if err != nil {
 		return err
 	}
@@ -200,21 +222,9 @@ func (e *env) walletRegister(c *cli.Context) error {
 	for _, s := range sys.Serials() {
 		devices[s] = true
 	}
-	var extra *cert.Trust
-	if p := c.String("trust"); p != "" {
-		t, err := verify.LoadTrust(p)
-		if err != nil {
-			return err
-		}
-		extra = &t.Trust
-	}
-	var certs []*cert.Certificate
-	for _, f := range c.StringSlice("cert") {
-		chain, err := readChain(f)
-		if err != nil {
-			return err
-		}
-		certs = append(certs, chain...)
+	extra, certs, err := redeemSources(c)
+	if err != nil {
+		return err
 	}
 	var res *wallet.RedeemResult
 	path := walletPath(c)

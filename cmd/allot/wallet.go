@@ -11,7 +11,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"allot.dev/allot/cmd/internal/ui"
-	"allot.dev/allot/pkg/cert"
 	"allot.dev/allot/pkg/verify"
 	"allot.dev/allot/pkg/wallet"
 )
@@ -142,21 +141,9 @@ func (e *env) walletRedeem(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var extra *cert.Trust
-	if p := c.String("trust"); p != "" {
-		t, err := verify.LoadTrust(p)
-		if err != nil {
-			return err
-		}
-		extra = &t.Trust
-	}
-	var certs []*cert.Certificate
-	for _, f := range c.StringSlice("cert") {
-		chain, err := readChain(f)
-		if err != nil {
-			return err
-		}
-		certs = append(certs, chain...)
+	extra, certs, err := redeemSources(c)
+	if err != nil {
+		return err
 	}
 	var res *wallet.RedeemResult
 	path := walletPath(c)

@@ -78,6 +78,28 @@ func (l *lifeWorld) check(t *testing.T, b *bundle.Bundle, now time.Time) *verify
 	return verify.Bundle("site.lic", doc, opts)
 }
 
+// withState returns a verification of a bundle at a time with one device
+// state, kept between calls as a device keeps it.
+func (l *lifeWorld) withState(t *testing.T) func(*bundle.Bundle, time.Time) *verify.Report {
+	dir := t.TempDir()
+	key := verify.StateKey([]string{"machine-id:00"})
+	return func(b *bundle.Bundle, now time.Time) *verify.Report {
+		t.Helper()
+		st, err := verify.OpenState(dir, key, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, _ := bundle.Seal(b, l.wk)
+		opts := l.opts
+		opts.Now, opts.State = now, st
+		r := verify.Bundle("site.lic", doc, opts)
+		if err := st.Save(); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+}
+
 func expectOK(t *testing.T, r *verify.Report) {
 	t.Helper()
 	if r.Err != nil {
@@ -338,22 +360,7 @@ func TestFirstDayGraceBounded(t *testing.T) {
 		}
 	})
 	t.Run("once per machine with a device state", func(t *testing.T) {
-		dir := t.TempDir()
-		key := verify.StateKey([]string{"machine-id:00"})
-		run := func(b *bundle.Bundle, now time.Time) *verify.Report {
-			st, err := verify.OpenState(dir, key, true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			doc, _ := bundle.Seal(b, l.wk)
-			opts := l.opts
-			opts.Now, opts.State = now, st
-			r := verify.Bundle("site.lic", doc, opts)
-			if err := st.Save(); err != nil {
-				t.Fatal(err)
-			}
-			return r
-		}
+		run := l.withState(t)
 		expectOK(t, run(mk(start, 30), start.AddDate(0, 0, 1)))
 		expectOK(t, run(mk(start, 30), start.AddDate(0, 0, 2))) // the same grace, again
 		// A month later the wallet signs another: its start is its day.
@@ -408,22 +415,7 @@ func TestTrialBoundedByKey(t *testing.T) {
 		expectClass(t, l.check(t, b, issued), verify.ErrTrust, "funded by its trial key only")
 	})
 	t.Run("two trial keys on one machine with a device state", func(t *testing.T) {
-		dir := t.TempDir()
-		key := verify.StateKey([]string{"machine-id:00"})
-		run := func(b *bundle.Bundle, now time.Time) *verify.Report {
-			st, err := verify.OpenState(dir, key, true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			doc, _ := bundle.Seal(b, l.wk)
-			opts := l.opts
-			opts.Now, opts.State = now, st
-			r := verify.Bundle("site.lic", doc, opts)
-			if err := st.Save(); err != nil {
-				t.Fatal(err)
-			}
-			return r
-		}
+		run := l.withState(t)
 		expectOK(t, run(mk(trial, issued, 1), issued.AddDate(0, 0, 1)))
 		b := mk(other, day(2026, 12, 22), 1)
 		b.Sequence = 2

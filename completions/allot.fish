@@ -3,7 +3,7 @@ function __allot_is
     set -l cmdpath ''
     for t in (commandline -opc)[2..-1]
         switch (string replace -a ' ' _ -- "$cmdpath"):$t
-            case ":signer" ":key" ":system" ":fingerprint" ":wallet" ":allocate" ":subscription" ":verify" ":status" ":demo" ":completion" "signer:new" "signer:certify" "key:issue" "key:inspect" "system:create" "system:inspect" "wallet:init" "wallet:redeem" "wallet:register" "wallet:status" "wallet:bundle" "wallet:history" "subscription:start"
+            case ":signer" ":key" ":system" ":fingerprint" ":wallet" ":allocate" ":subscription" ":rebalance" ":verify" ":status" ":demo" ":completion" "signer:new" "signer:certify" "key:issue" "key:inspect" "system:create" "system:inspect" "wallet:init" "wallet:redeem" "wallet:register" "wallet:status" "wallet:bundle" "wallet:history" "subscription:start"
                 set cmdpath (string trim -- "$cmdpath $t")
         end
     end
@@ -16,8 +16,9 @@ complete -c allot -n '__allot_is ""' -f -a fingerprint -d 'print this machine\'s
 complete -c allot -n '__allot_is ""' -f -a wallet -d 'the organization\'s wallet: redeem keys, see balances and history'
 complete -c allot -n '__allot_is ""' -f -a allocate -d 'allocate licenses from the wallet to a system and write its signed bundle'
 complete -c allot -n '__allot_is ""' -f -a subscription -d 'start a subscription: a signed bundle for the grace from its first day'
+complete -c allot -n '__allot_is ""' -f -a rebalance -d 'write a system\'s next bundle after devices or servers moved, spending nothing'
 complete -c allot -n '__allot_is ""' -f -a verify -d 'verify license bundles: trust, time, hardware binding, quotas'
-complete -c allot -n '__allot_is ""' -f -a status -d 'show what bundles license: used, available and total per license type'
+complete -c allot -n '__allot_is ""' -f -a status -d 'the licensing page of a site: licenses used and available, servers, end dates'
 complete -c allot -n '__allot_is ""' -f -a demo -d 'run the whole flow on the embedded catalog, in a fresh folder'
 complete -c allot -n '__allot_is ""' -f -a completion -d 'print a shell completion script: bash, zsh, fish or powershell'
 complete -c allot -n '__allot_is ""' -l help -d 'show help'
@@ -90,6 +91,7 @@ complete -c allot -n '__allot_is "system create"' -l server -r -F -d 'a server, 
 complete -c allot -n '__allot_is "system create"' -l devices -r -F -d 'devices `FILE`: lines of serial, model, type, server'
 complete -c allot -n '__allot_is "system create"' -l need -r -F -d 'the current need, `TYPE=QTY` (repeat)'
 complete -c allot -n '__allot_is "system create"' -l require -r -F -d 'identifiers of a server that must match (default: up to 2)'
+complete -c allot -n '__allot_is "system create"' -l floating -d 'one pool for all the servers, a share for each (Eocortex network keys)'
 complete -c allot -n '__allot_is "system create"' -l out -r -F -d 'the system `FILE` (default: ID.system.toml) (\'-\' for standard output)'
 complete -c allot -n '__allot_is "system create"' -l now -r -F -d 'the current time, RFC 3339 or a date (default: $ALLOT_NOW, else the clock)'
 complete -c allot -n '__allot_is "system create"' -l catalog -r -F -d 'a catalog file (default: the embedded catalog)'
@@ -174,6 +176,15 @@ complete -c allot -n '__allot_is "subscription start"' -l json -d 'print the res
 complete -c allot -n '__allot_is "subscription start"' -l passphrase-file -r -F -d 'read the passphrase from the first line of `FILE` (default: $ALLOT_PASSPHRASE, else a prompt)'
 complete -c allot -n '__allot_is "subscription start"' -l identity -r -F -d 'use the age identity `FILE` instead of a passphrase'
 complete -c allot -n '__allot_is "subscription start"' -l help -d 'show help'
+complete -c allot -n '__allot_is "rebalance"' -l system -r -F -d 'the system description `FILE`'
+complete -c allot -n '__allot_is "rebalance"' -l out -r -F -d 'the bundle `FILE` (default: ID.lic) (\'-\' for standard output)'
+complete -c allot -n '__allot_is "rebalance"' -l wallet -r -F -d 'the wallet file (default: $ALLOT_WALLET, else allot.wallet)'
+complete -c allot -n '__allot_is "rebalance"' -l now -r -F -d 'the current time, RFC 3339 or a date (default: $ALLOT_NOW, else the clock)'
+complete -c allot -n '__allot_is "rebalance"' -l catalog -r -F -d 'a catalog file (default: the embedded catalog)'
+complete -c allot -n '__allot_is "rebalance"' -l json -d 'print the result as JSON'
+complete -c allot -n '__allot_is "rebalance"' -l passphrase-file -r -F -d 'read the passphrase from the first line of `FILE` (default: $ALLOT_PASSPHRASE, else a prompt)'
+complete -c allot -n '__allot_is "rebalance"' -l identity -r -F -d 'use the age identity `FILE` instead of a passphrase'
+complete -c allot -n '__allot_is "rebalance"' -l help -d 'show help'
 complete -c allot -n '__allot_is "verify"' -l trust -r -F -d 'vendor roots: a trust file or an OpenSSH public key `FILE`'
 complete -c allot -n '__allot_is "verify"' -l usage -r -F -d 'what the system uses now (`FILE`.usage.toml)'
 complete -c allot -n '__allot_is "verify"' -l system -r -F -d 'check the binding against this system `FILE`'
@@ -184,7 +195,11 @@ complete -c allot -n '__allot_is "verify"' -l now -r -F -d 'the current time, RF
 complete -c allot -n '__allot_is "verify"' -l json -d 'print the result as JSON'
 complete -c allot -n '__allot_is "verify"' -l quiet -d 'show no progress on a terminal'
 complete -c allot -n '__allot_is "verify"' -l help -d 'show help'
-complete -c allot -n '__allot_is "status"' -l usage -r -F -d 'what the system uses now (`FILE`.usage.toml)'
+complete -c allot -n '__allot_is "status"' -l usage -r -F -d 'a usage `FILE` (*.usage.toml); may be given more than once'
+complete -c allot -n '__allot_is "status"' -l state -r -F -d 'device states: `DIR`/SERVER/allot.state, or a device\'s state folder'
+complete -c allot -n '__allot_is "status"' -l trust -r -F -d 'check bundles as allot verify does against these vendor roots: a trust file or an OpenSSH public key `FILE`'
+complete -c allot -n '__allot_is "status"' -l html -r -F -d 'write the page to `FILE`, a new file (\'-\' for standard output, instead of the text)'
+complete -c allot -n '__allot_is "status"' -l catalog -r -F -d 'a catalog file (default: the embedded catalog)'
 complete -c allot -n '__allot_is "status"' -l now -r -F -d 'the current time, RFC 3339 or a date (default: $ALLOT_NOW, else the clock)'
 complete -c allot -n '__allot_is "status"' -l json -d 'print the result as JSON'
 complete -c allot -n '__allot_is "status"' -l help -d 'show help'

@@ -2,7 +2,7 @@
 Register-ArgumentCompleter -Native -CommandName allot -ScriptBlock {
     param($wordToComplete, $commandAst, $cursorPosition)
     $subs = @{
-        '' = @('signer', 'key', 'system', 'fingerprint', 'wallet', 'allocate', 'subscription', 'verify', 'status', 'demo', 'completion')
+        '' = @('signer', 'key', 'system', 'fingerprint', 'wallet', 'allocate', 'subscription', 'rebalance', 'verify', 'status', 'demo', 'completion')
         'signer' = @('new', 'certify')
         'key' = @('issue', 'inspect')
         'system' = @('create', 'inspect')
@@ -10,7 +10,7 @@ Register-ArgumentCompleter -Native -CommandName allot -ScriptBlock {
         'subscription' = @('start')
     }
     $words = @{
-        '' = @('signer', 'key', 'system', 'fingerprint', 'wallet', 'allocate', 'subscription', 'verify', 'status', 'demo', 'completion', '--help')
+        '' = @('signer', 'key', 'system', 'fingerprint', 'wallet', 'allocate', 'subscription', 'rebalance', 'verify', 'status', 'demo', 'completion', '--help')
         'signer' = @('new', 'certify', '--help')
         'signer new' = @('--name', '--out', '--json', '--passphrase-file', '--identity', '--help')
         'signer certify' = @('--signer', '--cert', '--pub', '--role', '--product', '--license', '--kind', '--feature', '--max-term', '--bearer', '--require-binding', '--grace-days', '--growth-allowance', '--valid-from', '--valid-until', '--out', '--now', '--catalog', '--json', '--passphrase-file', '--identity', '--help')
@@ -18,7 +18,7 @@ Register-ArgumentCompleter -Native -CommandName allot -ScriptBlock {
         'key issue' = @('--signer', '--cert', '--product', '--kind', '--license', '--term', '--feature', '--wallet-id', '--bearer', '--device', '--count', '--out', '--now', '--catalog', '--json', '--quiet', '--passphrase-file', '--identity', '--help')
         'key inspect' = @('--file', '--trust', '--cert', '--json', '--help')
         'system' = @('create', 'inspect', '--help')
-        'system create' = @('--id', '--org', '--collect', '--name', '--server', '--devices', '--need', '--require', '--out', '--now', '--catalog', '--json', '--help')
+        'system create' = @('--id', '--org', '--collect', '--name', '--server', '--devices', '--need', '--require', '--floating', '--out', '--now', '--catalog', '--json', '--help')
         'system inspect' = @('--catalog', '--json', '--help')
         'fingerprint' = @('--system-id', '--json', '--help')
         'wallet' = @('init', 'redeem', 'register', 'status', 'bundle', 'history', '--help')
@@ -31,8 +31,9 @@ Register-ArgumentCompleter -Native -CommandName allot -ScriptBlock {
         'allocate' = @('--system', '--years', '--start', '--top-up', '--trial', '--dry-run', '--out', '--wallet', '--now', '--catalog', '--json', '--passphrase-file', '--identity', '--help')
         'subscription' = @('start', '--help')
         'subscription start' = @('--system', '--out', '--wallet', '--now', '--catalog', '--json', '--passphrase-file', '--identity', '--help')
+        'rebalance' = @('--system', '--out', '--wallet', '--now', '--catalog', '--json', '--passphrase-file', '--identity', '--help')
         'verify' = @('--trust', '--usage', '--system', '--state', '--state-init', '--catalog', '--now', '--json', '--quiet', '--help')
-        'status' = @('--usage', '--now', '--json', '--help')
+        'status' = @('--usage', '--state', '--trust', '--html', '--catalog', '--now', '--json', '--help')
         'demo' = @('--dir', '--now', '--help')
         'completion' = @('--help')
     }

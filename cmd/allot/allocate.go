@@ -7,10 +7,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"allot.dev/allot/cmd/internal/verifycli"
+	"allot.dev/allot/cmd/internal/ui"
 	"allot.dev/allot/pkg/allocate"
+	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/crashpoint"
-	"allot.dev/allot/pkg/system"
 	"allot.dev/allot/pkg/wallet"
 )
 
@@ -56,53 +56,59 @@ func (e *env) allocate(c *cli.Context) error {
 	case !c.Bool("top-up") && !c.Bool("trial") && !c.IsSet("years"):
 		return usageErrorf("allocate: --years N is required (or --top-up, or --trial)")
 	}
-	now, cat, sys, err := loadSystemAt(c)
+	if c.Bool("dry-run") {
+		return e.allocatePreview(c) // allocate_preview.go
+	}
+	req, out, err := e.bundleRequest(c)
 	if err != nil {
 		return err
 	}
-	req := allocate.Request{System: sys, Years: c.Int("years"), TopUp: c.Bool("top-up"), Trial: c.Bool("trial"),
-		Now: now, Policy: cat.Policy, Rand: e.rand}
-	if s := c.String("start"); s != "" {
-		if req.Start, err = verifycli.ParseTime(s); err != nil {
-			return usageErrorf("--start: %v", err)
-		}
+	req.Years, req.TopUp, req.Trial = c.Int("years"), c.Bool("top-up"), c.Bool("trial")
+	if req.Start, err = startFlag(c); err != nil {
+		return err
 	}
-	if c.Bool("dry-run") {
-		return e.allocatePreview(c, req) // allocate_preview.go
-	}
-	return e.signBundle(c, "allocate", sys, now, func(w *wallet.Wallet) (*allocate.Plan, error) {
-		return allocate.Make(w, req)
-	})
+	return e.signBundle(c, "allocate", req, out, func(w *wallet.Wallet) (*allocate.Plan, error) { return allocate.Make(w, req) })
 }
 
-// signBundle makes a plan against the wallet, signs its bundle with the
-// wallet's key, records it, writes the bundle to --out (default ID.lic)
-// and prints the result as a document of type typ: what allocate and
-// subscription start share.
-func (e *env) signBundle(c *cli.Context, typ string, sys *system.System, now time.Time, makePlan func(*wallet.Wallet) (*allocate.Plan, error)) error {
+// bundleRequest reads what allocate and rebalance share: the clock, the
+// catalog, the system file, and the bundle file to write (default ID.lic),
+// which must not exist yet.
+func (e *env) bundleRequest(c *cli.Context) (allocate.Request, string, error) {
+	now, cat, sys, err := loadSystemAt(c)
+	if err != nil {
+		return allocate.Request{}, "", err
+	}
 	out := c.String("out")
 	if out == "" {
 		out = sys.ID + ".lic"
 	}
 	if err := checkOut(out); err != nil {
-		return err
+		return allocate.Request{}, "", err
 	}
-	var plan *allocate.Plan
+	return allocate.Request{System: sys, Now: now, Policy: cat.Policy, Catalog: cat, Rand: e.rand}, out, nil
+}
+
+// signBundle plans the bundle req asks for with plan under the wallet's
+// lock, signs and records it, writes it to out and says what it wrote: the
+// common part of allocate and rebalance (typ, the JSON document's type).
+func (e *env) signBundle(c *cli.Context, typ string, req allocate.Request, out string, plan func(*wallet.Wallet) (*allocate.Plan, error)) error {
+	sys := req.System
+	var p *allocate.Plan
 	var doc []byte
-	var w *wallet.Wallet
+	var signed *wallet.Wallet
 	path := walletPath(c)
-	_, err := wallet.Update(path, now, e.who(), func(wl *wallet.Wallet) (*wallet.Change, error) {
+	_, err := wallet.Update(path, req.Now, e.who(), func(w *wallet.Wallet) (*wallet.Change, error) {
 		var err error
-		if plan, err = makePlan(wl); err != nil {
+		if p, err = plan(w); err != nil {
 			return nil, err
 		}
-		priv, err := e.openKey(c, wl.EncryptedKey, path, "the wallet of "+wl.Organization)
+		priv, err := e.openKey(c, w.EncryptedKey, path, "the wallet of "+w.Organization)
 		if err != nil {
 			return nil, err
 		}
 		var ch *wallet.Change
-		doc, ch, err = plan.Sign(wl, priv)
-		w = wl
+		doc, ch, err = p.Sign(w, priv)
+		signed = w
 		return ch, err
 	})
 	if err != nil {
@@ -120,10 +126,46 @@ func (e *env) signBundle(c *cli.Context, typ string, sys *system.System, now tim
 		return withHint(fmt.Errorf("the allocation is recorded in %s, but writing %s failed: %w", path, out, err),
 			"the signed bundle is kept in the wallet: write it with allot wallet bundle --system %s --out FILE", sys.ID)
 	}
-	res := newAllocateResult(w, plan, out)
+	// Credit spent and hardware licenses too (lifecycle.go).
+	res := newAllocateResult(signed, p, out)
+	res.Shares = p.Shares()
 	if c.Bool("json") {
 		return e.out().JSON(typ, res)
 	}
-	e.printAllocation(res, plan)
+	what := bundle.FormatQuota(res.Quota)
+	if typ == "rebalance" {
+		what += ", the same periods and quotas, nothing spent"
+	}
+	if !e.printLifecycleHead(res, p) {
+		e.out().Printf("wrote %s: bundle %d of system %s, %s, valid %s to %s (grace until %s)\n",
+			out, p.Sequence, sys.ID, what,
+			p.Validity.From.Format(time.DateOnly), p.Validity.Until.Format(time.DateOnly),
+			p.Validity.GraceUntil.Format(time.DateOnly))
+	}
+	for _, s := range res.Shares {
+		e.out().Printf("share of server %s: %s\n", s.Server, bundle.FormatQuota(s.Quota))
+	}
+	e.printLifecycle(res)
 	return nil
+}
+
+// allocateResult is the JSON of `allot allocate` and `allot rebalance`.
+type allocateResult struct {
+	ui.Head
+	File     string         `json:"file"`
+	BundleID string         `json:"bundle_id"`
+	Sequence int            `json:"sequence"`
+	System   string         `json:"system"`
+	Quota    map[string]int `json:"quota"` // of the last period
+	// Shares: a floating system's servers' shares of the last period.
+	Shares   []bundle.Share  `json:"shares,omitempty"`
+	Validity bundle.Validity `json:"validity"`
+	Credits  []wallet.Credit `json:"credits"`
+
+	// The lifecycle (lifecycle.go): a trial, the support end, credit
+	// spent and hardware licenses.
+	Trial        bool              `json:"trial"`
+	SupportUntil string            `json:"support_until,omitempty"`
+	CreditsSpent []creditSpentJSON `json:"credits_spent"`
+	Hardware     []hardwareJSON    `json:"hardware"`
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"allot.dev/allot/cmd/internal/ui"
+	"allot.dev/allot/cmd/internal/verifycli"
 	"allot.dev/allot/pkg/allocate"
 	"allot.dev/allot/pkg/wallet"
 )
@@ -17,9 +18,18 @@ type allocatePreviewResult struct {
 	*allocate.Preview
 }
 
-// allocatePreview prints what allocating req would need, year by year, and
-// what is missing. It reads the wallet and writes nothing: no passphrase.
-func (e *env) allocatePreview(c *cli.Context, req allocate.Request) error {
+// allocatePreview prints what allocating --years would need, year by year,
+// and what is missing. It reads the wallet and writes nothing: no
+// passphrase, no --out.
+func (e *env) allocatePreview(c *cli.Context) error {
+	now, cat, sys, err := loadSystemAt(c)
+	if err != nil {
+		return err
+	}
+	req := allocate.Request{System: sys, Years: c.Int("years"), Now: now, Policy: cat.Policy, Catalog: cat}
+	if req.Start, err = startFlag(c); err != nil {
+		return err
+	}
 	w, err := wallet.Open(walletPath(c))
 	if err != nil {
 		return err
@@ -59,4 +69,17 @@ func (e *env) allocatePreview(c *cli.Context, req allocate.Request) error {
 		e.out().Printf("amounts in license-months; the wallet holds enough\n")
 	}
 	return nil
+}
+
+// startFlag parses --start, if given.
+func startFlag(c *cli.Context) (time.Time, error) {
+	s := c.String("start")
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := verifycli.ParseTime(s)
+	if err != nil {
+		return time.Time{}, usageErrorf("--start: %v", err)
+	}
+	return t, nil
 }

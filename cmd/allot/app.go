@@ -109,6 +109,7 @@ func (e *env) newApp() *cli.App {
 			e.walletCommand(),
 			e.allocateCommand(),
 			e.subscriptionCommand(),
+			e.rebalanceCommand(),
 			e.verifyCommand(),
 			e.statusCommand(),
 			e.demoCommand(),

@@ -8,13 +8,12 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"allot.dev/allot/cmd/internal/ui"
+	"allot.dev/allot/cmd/internal/input"
 	"allot.dev/allot/pkg/allocate"
 	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/catalog"
 	"allot.dev/allot/pkg/cert"
 	"allot.dev/allot/pkg/system"
-	"allot.dev/allot/pkg/verify"
 	"allot.dev/allot/pkg/wallet"
 )
 
@@ -53,12 +52,11 @@ func (e *env) subscriptionStart(c *cli.Context) error {
 	if c.String("system") == "" {
 		return usageErrorf("subscription start: --system is required")
 	}
-	now, cat, sys, err := loadSystemAt(c)
+	req, out, err := e.bundleRequest(c)
 	if err != nil {
 		return err
 	}
-	req := allocate.Request{System: sys, Now: now, Policy: cat.Policy, Rand: e.rand}
-	return e.signBundle(c, "subscription.start", sys, now, func(w *wallet.Wallet) (*allocate.Plan, error) {
+	return e.signBundle(c, "subscription.start", req, out, func(w *wallet.Wallet) (*allocate.Plan, error) {
 		return allocate.Start(w, req)
 	})
 }
@@ -74,7 +72,7 @@ func loadSystemAt(c *cli.Context) (time.Time, *catalog.Catalog, *system.System, 
 	if err != nil {
 		return time.Time{}, nil, nil, err
 	}
-	sys, err := system.Load(c.String("system"), cat)
+	sys, err := input.System(c.String("system"), cat)
 	return now, cat, sys, err
 }
 
@@ -83,7 +81,7 @@ func loadSystemAt(c *cli.Context) (time.Time, *catalog.Catalog, *system.System, 
 func redeemSources(c *cli.Context) (*cert.Trust, []*cert.Certificate, error) {
 	var extra *cert.Trust
 	if p := c.String("trust"); p != "" {
-		t, err := verify.LoadTrust(p)
+		t, err := input.Trust(p)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -98,23 +96,6 @@ func redeemSources(c *cli.Context) (*cert.Trust, []*cert.Certificate, error) {
 		certs = append(certs, chain...)
 	}
 	return extra, certs, nil
-}
-
-// allocateResult is the JSON of `allot allocate` and `allot subscription
-// start`.
-type allocateResult struct {
-	ui.Head
-	File         string            `json:"file"`
-	BundleID     string            `json:"bundle_id"`
-	Sequence     int               `json:"sequence"`
-	System       string            `json:"system"`
-	Quota        map[string]int    `json:"quota"` // of the last period
-	Validity     bundle.Validity   `json:"validity"`
-	Trial        bool              `json:"trial"`
-	SupportUntil string            `json:"support_until,omitempty"`
-	Credits      []wallet.Credit   `json:"credits"`
-	CreditsSpent []creditSpentJSON `json:"credits_spent"`
-	Hardware     []hardwareJSON    `json:"hardware"`
 }
 
 type creditSpentJSON struct {
@@ -160,7 +141,9 @@ func newAllocateResult(w *wallet.Wallet, plan *allocate.Plan, out string) *alloc
 	return res
 }
 
-func (e *env) printAllocation(res *allocateResult, plan *allocate.Plan) {
+// printLifecycleHead prints the first line for a bundle with no period or
+// a trial, and reports whether it did; other bundles get signBundle's.
+func (e *env) printLifecycleHead(res *allocateResult, plan *allocate.Plan) bool {
 	v := res.Validity
 	switch {
 	case len(plan.Periods) == 0:
@@ -170,10 +153,14 @@ func (e *env) printAllocation(res *allocateResult, plan *allocate.Plan) {
 		e.out().Printf("wrote %s: bundle %d of system %s, trial %s, valid %s to %s (no grace after a trial)\n",
 			res.File, res.Sequence, res.System, bundle.FormatQuota(res.Quota), v.From.Format(time.DateOnly), v.Until.Format(time.DateOnly))
 	default:
-		e.out().Printf("wrote %s: bundle %d of system %s, %s, valid %s to %s (grace until %s)\n",
-			res.File, res.Sequence, res.System, bundle.FormatQuota(res.Quota),
-			v.From.Format(time.DateOnly), v.Until.Format(time.DateOnly), v.GraceUntil.Format(time.DateOnly))
+		return false
 	}
+	return true
+}
+
+// printLifecycle prints the credit spent and earned, and the hardware
+// licenses, a line each.
+func (e *env) printLifecycle(res *allocateResult) {
 	for _, s := range res.CreditsSpent {
 		e.out().Printf("spent %d %s license-days of credit %d\n", s.Days, s.License, s.Credit)
 	}

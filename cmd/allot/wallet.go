@@ -10,8 +10,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"allot.dev/allot/cmd/internal/input"
 	"allot.dev/allot/cmd/internal/ui"
-	"allot.dev/allot/pkg/verify"
 	"allot.dev/allot/pkg/wallet"
 )
 
@@ -100,7 +100,7 @@ func (e *env) walletInit(c *cli.Context) error {
 	}
 	var roots []ed25519.PublicKey
 	if p := c.String("trust"); p != "" {
-		t, err := verify.LoadTrust(p)
+		t, err := input.Trust(p)
 		if err != nil {
 			return err
 		}

@@ -48,6 +48,9 @@ type Request struct {
 	Now    time.Time
 	Policy catalog.Policy
 	Rand   io.Reader // bundle ids
+	// Catalog gives the analytics levels a floating system's shares are
+	// counted by; nil is the embedded catalog.
+	Catalog *catalog.Catalog
 }
 
 // ErrRequest reports a request that cannot be honoured as asked.
@@ -115,6 +118,8 @@ type Plan struct {
 	GraceDays int
 	Policy    catalog.Policy
 	toppedUp  bool
+	demand    *demand // a floating system's, for its shares (shares.go)
+	rebalance bool    // the next bundle, nothing spent (rebalance.go)
 }
 
 // Day returns t's date: midnight UTC.
@@ -146,9 +151,11 @@ func Make(w *wallet.Wallet, req Request) (*Plan, error) {
 	if len(need) == 0 {
 		return nil, fmt.Errorf("%w: system %s needs nothing: its [need] section is empty", ErrRequest, sys.ID)
 	}
-	p := &Plan{System: sys, Issued: req.Now.UTC().Truncate(time.Second), GraceDays: pol.GraceDays, Policy: pol}
-	var err error
-	if p.Hardware, err = w.HardwareFor(sys.ID, sys.Serials()); err != nil {
+	p, err := newPlan(w, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.hardwareFor(w, req); err != nil {
 		return nil, err
 	}
 	if need, err = p.beyondHardware(w, need, req); err != nil {
@@ -165,6 +172,12 @@ func Make(w *wallet.Wallet, req Request) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	return p, p.finish(w, req)
+}
+
+// finish sets the validity from the periods (or the first-day grace), the
+// keys that fund them and the bundle id.
+func (p *Plan) finish(w *wallet.Wallet, req Request) error {
 	p.Validity = p.validity()
 
 	seen := map[string]bool{}
@@ -174,21 +187,21 @@ func Make(w *wallet.Wallet, req Request) (*Plan, error) {
 				seen[f.Key] = true
 				e, ok := w.Key(f.Key)
 				if !ok {
-					return nil, fmt.Errorf("wallet: allocation funded by unknown key %s", f.Key)
+					return fmt.Errorf("wallet: allocation funded by unknown key %s", f.Key)
 				}
 				p.Keys = append(p.Keys, e)
 			}
 		}
 	}
 	if err := p.lifecycleKeys(w, seen); err != nil {
-		return nil, err
+		return err
 	}
 	var id [8]byte
 	if _, err := io.ReadFull(req.Rand, id[:]); err != nil {
-		return nil, err
+		return err
 	}
 	p.BundleID = hex.EncodeToString(id[:])
-	return p, nil
+	return nil
 }
 
 // renew adds a period of req.Years: the first, from the start date, or one
@@ -398,6 +411,13 @@ func (p *Plan) Bundle(w *wallet.Wallet, pool *cert.Pool) (*bundle.Bundle, error)
 			b.Funding = append(b.Funding, bundle.Funding{Key: text[f.Key], Period: i + 1, License: f.License, Months: f.Months})
 		}
 	}
+	if p.demand != nil {
+		if n := len(sys.Servers) * len(b.Periods); n > bundle.MaxShares {
+			return nil, fmt.Errorf("%w: system %s is floating: %d servers for %d periods need %d shares, and a bundle holds %d at most; allocate fewer years ahead",
+				ErrRequest, sys.ID, len(sys.Servers), len(b.Periods), n, bundle.MaxShares)
+		}
+		b.Shares = p.demand.shares(b.Periods)
+	}
 	p.lifecycleSections(w, b, text)
 	return b, nil
 }
@@ -426,6 +446,9 @@ func (p *Plan) Sign(w *wallet.Wallet, priv ed25519.PrivateKey) ([]byte, *wallet.
 	if err := verify.NewVerifier(verify.Options{Trust: trust, Workers: 1}).Authority(doc); err != nil {
 		return nil, nil, fmt.Errorf("the bundle would not verify on a device: %w", err)
 	}
+	if p.rebalance {
+		return doc, w.Rebalance(p.Record(doc), p.Note()), nil
+	}
 	return doc, w.Allocate(p.Record(doc), p.Note()), nil
 }
 
@@ -445,8 +468,11 @@ func (p *Plan) Note() string {
 	}
 	last := p.Periods[len(p.Periods)-1]
 	verb := "allocated"
-	if p.toppedUp {
+	switch {
+	case p.toppedUp:
 		verb = "topped up to"
+	case p.rebalance:
+		verb = "rebalanced"
 	}
 	s := fmt.Sprintf("%s bundle %d of system %s: %s from %s until %s", verb,
 		p.Sequence, p.System.ID, bundle.FormatQuota(last.Quota),

@@ -257,8 +257,7 @@ func TestKeysConsumedOldestRedemptionFirst(t *testing.T) {
 	// What one allocation took is not taken again: a second system gets
 	// the rest of the older key first.
 	f.mustAllocate(f.request(site(map[string]int{"camera": 5}), 1, t0))
-	other := site(map[string]int{"camera": 10})
-	other.ID = "site-2"
+	other := siteOf("site-2", map[string]int{"camera": 10})
 	plan, err = allocate.Make(f.open(), f.request(other, 1, t0))
 	if err != nil {
 		t.Fatal(err)

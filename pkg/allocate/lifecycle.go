@@ -1,9 +1,7 @@
 package allocate
 
 import (
-	"encoding/hex"
 	"fmt"
-	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -35,23 +33,30 @@ func Start(w *wallet.Wallet, req Request) (*Plan, error) {
 		return nil, fmt.Errorf("%w: system %s has a subscription already (it %s, bundle %d): a first-day grace opens a new one only",
 			ErrRequest, sys.ID, what, prev.Sequence)
 	}
-	today := Day(req.Now)
-	p := &Plan{System: sys, Issued: req.Now.UTC().Truncate(time.Second), GraceDays: req.Policy.GraceDays,
-		Policy: req.Policy, Start: today, Sequence: 1}
-	var err error
-	if p.Hardware, err = w.HardwareFor(sys.ID, sys.Serials()); err != nil {
+	p, err := newPlan(w, req)
+	if err != nil {
 		return nil, err
 	}
-	p.Validity = p.validity()
-	if err := p.lifecycleKeys(w, map[string]bool{}); err != nil {
+	p.Start, p.Sequence = Day(req.Now), 1
+	if err := p.hardwareFor(w, req); err != nil {
 		return nil, err
 	}
-	var id [8]byte
-	if _, err := io.ReadFull(req.Rand, id[:]); err != nil {
-		return nil, err
+	return p, p.finish(w, req)
+}
+
+// hardwareFor sets the plan's hardware licenses: those the wallet holds for
+// the system's devices, as many as a bundle holds.
+func (p *Plan) hardwareFor(w *wallet.Wallet, req Request) error {
+	hw, err := w.HardwareFor(req.System.ID, req.System.Serials())
+	if err != nil {
+		return err
 	}
-	p.BundleID = hex.EncodeToString(id[:])
-	return p, nil
+	if len(hw) > bundle.MaxHardware {
+		return fmt.Errorf("%w: system %s has %d devices with hardware licenses, and a bundle holds %d at most",
+			ErrRequest, req.System.ID, len(hw), bundle.MaxHardware)
+	}
+	p.Hardware = hw
+	return nil
 }
 
 // beyondHardware returns the part of the need that the system's perpetual

@@ -8,6 +8,7 @@ import (
 
 	"allot.dev/allot/pkg/allocate"
 	"allot.dev/allot/pkg/bundle"
+	"allot.dev/allot/pkg/hwid"
 	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/system"
 	"allot.dev/allot/pkg/wallet"
@@ -25,9 +26,9 @@ func (f *fixture) kindKey(kind licensekey.Kind, device, lic string, qty, months 
 	return text
 }
 
-// sign plans with makePlan and signs as `allot allocate` does: Plan.Sign
+// signPlan plans with makePlan and signs as `allot allocate` does: Plan.Sign
 // checks the bundle as a device checks its authority before it is kept.
-func (f *fixture) sign(now time.Time, makePlan func(*wallet.Wallet) (*allocate.Plan, error)) (*allocate.Plan, *bundle.Bundle, error) {
+func (f *fixture) signPlan(now time.Time, makePlan func(*wallet.Wallet) (*allocate.Plan, error)) (*allocate.Plan, *bundle.Bundle, error) {
 	f.t.Helper()
 	var plan *allocate.Plan
 	var doc []byte
@@ -52,7 +53,7 @@ func (f *fixture) sign(now time.Time, makePlan func(*wallet.Wallet) (*allocate.P
 
 func (f *fixture) mustSign(now time.Time, makePlan func(*wallet.Wallet) (*allocate.Plan, error)) (*allocate.Plan, *bundle.Bundle) {
 	f.t.Helper()
-	plan, b, err := f.sign(now, makePlan)
+	plan, b, err := f.signPlan(now, makePlan)
 	if err != nil {
 		f.t.Fatalf("sign: %v", err)
 	}
@@ -76,7 +77,7 @@ func TestStartLateCreditSpent(t *testing.T) {
 	if !b.Start() || !b.Validity.From.Equal(start) || !b.Validity.GraceUntil.Equal(date(2025, 4, 9)) || plan.Sequence != 1 {
 		t.Fatalf("start bundle: validity %+v, sequence %d", b.Validity, plan.Sequence)
 	}
-	if _, _, err := f.sign(t0, func(w *wallet.Wallet) (*allocate.Plan, error) { return allocate.Start(w, req) }); !errors.Is(err, allocate.ErrRequest) {
+	if _, _, err := f.signPlan(t0, func(w *wallet.Wallet) (*allocate.Plan, error) { return allocate.Start(w, req) }); !errors.Is(err, allocate.ErrRequest) {
 		t.Errorf("a second start: %v", err)
 	}
 
@@ -176,7 +177,7 @@ func TestHardwareLicenses(t *testing.T) {
 	// serial.
 	exp := f.kindKey(licensekey.Expansion, "CAM-7", "analytics-l1", 1, 0, date(2025, 1, 1))
 	f.redeem(t0, exp)
-	if _, _, err := f.sign(t0, makeReq(f.request(sys, 1, t0))); !errors.Is(err, wallet.ErrHardware) || !strings.Contains(err.Error(), "device CAM-7: the wallet holds no hardware license for CAM-7") {
+	if _, _, err := f.signPlan(t0, makeReq(f.request(sys, 1, t0))); !errors.Is(err, wallet.ErrHardware) || !strings.Contains(err.Error(), "device CAM-7: the wallet holds no hardware license for CAM-7") {
 		t.Fatalf("expansion alone: %v", err)
 	}
 	f.redeem(t0, f.kindKey(licensekey.Hardware, "CAM-7", "camera", 1, 0, date(2025, 1, 1)))
@@ -192,8 +193,9 @@ func TestHardwareLicenses(t *testing.T) {
 	// The license belongs to this system now.
 	other := site(map[string]int{"camera": 1})
 	other.ID = "site-2"
-	other.Devices = sys.Devices
-	if _, _, err := f.sign(t0, makeReq(f.request(other, 1, t0))); !errors.Is(err, wallet.ErrHardware) || !strings.Contains(err.Error(), "allocated to system site-1") {
+	other.Servers = []system.Server{{Name: "nvr-9", Identifiers: []string{hwid.Hash("site-2", hwid.Identifier{Kind: hwid.MachineID, Value: "nine"})}}}
+	other.Devices = []system.Device{{Serial: "CAM-7", Model: "Q", Type: "camera", Server: "nvr-9"}}
+	if _, _, err := f.signPlan(t0, makeReq(f.request(other, 1, t0))); !errors.Is(err, wallet.ErrHardware) || !strings.Contains(err.Error(), "allocated to system site-1") {
 		t.Errorf("the same device in another system: %v", err)
 	}
 }
@@ -253,7 +255,7 @@ func TestTrial(t *testing.T) {
 	if !plan.Periods[0].Trial || plan.Periods[0].Quota["camera"] != 4 || !b.Validity.GraceUntil.Equal(date(2025, 4, 10)) || !b.Validity.Until.Equal(date(2025, 4, 10)) {
 		t.Fatalf("trial period %+v, validity %+v", plan.Periods[0], b.Validity)
 	}
-	if _, _, err := f.sign(t0, makeReq(req)); !errors.Is(err, allocate.ErrRequest) || !strings.Contains(err.Error(), "a trial runs once per system") {
+	if _, _, err := f.signPlan(t0, makeReq(req)); !errors.Is(err, allocate.ErrRequest) || !strings.Contains(err.Error(), "a trial runs once per system") {
 		t.Errorf("a second trial: %v", err)
 	}
 	// Bought after the trial ended: a subscription from that day.

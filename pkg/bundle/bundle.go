@@ -40,7 +40,7 @@ const Version = 1
 // Limits a reader enforces.
 const (
 	MaxSize         = 4 << 20
-	MaxFunding      = 10_000
+	MaxFunding      = 4096
 	MaxCertificates = 256
 	MaxPeriods      = 16
 	MaxServers      = 1024
@@ -69,6 +69,7 @@ type Bundle struct {
 	Validity               Validity
 	Binding                Binding
 	Periods                []Period
+	Shares                 []Share // a floating system's pool per server (shares.go)
 	Funding                []Funding
 	Certificates           [][]byte // certificate documents
 	Lifecycle                       // credits and hardware licenses (lifecycle.go)
@@ -211,6 +212,10 @@ func parse(body []byte) (*Bundle, error) {
 			b.Periods = append(b.Periods, Period{From: t.Time("from"), Until: t.Time("until")})
 		case sec.Name == "period.quota" && !sec.Array && len(b.Periods) > 0 && b.Periods[len(b.Periods)-1].Quota == nil:
 			b.Periods[len(b.Periods)-1].Quota = t.IntMap()
+		case sec.Name == "share" && sec.Array, sec.Name == "share.quota" && !sec.Array:
+			if err := b.parseShare(sec, t); err != nil {
+				return nil, fail("%v", err)
+			}
 		case sec.Name == "funding" && sec.Array:
 			if len(b.Funding) == MaxFunding {
 				return nil, fail("line %d: more than %d funding entries", sec.Line, MaxFunding)
@@ -241,6 +246,9 @@ func parse(body []byte) (*Bundle, error) {
 		if p.Quota == nil {
 			return nil, fail("period[%d]: no [period.quota]", i+1)
 		}
+	}
+	if err := b.checkSharesParsed(); err != nil {
+		return nil, fail("%v", err)
 	}
 	if err := b.validate(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
@@ -314,6 +322,9 @@ func (b *Bundle) validate() error {
 			}
 		}
 	}
+	if err := b.validateShares(); err != nil {
+		return err
+	}
 	if b.GrowthAllowancePercent < 0 || b.AnalyticsRetentionDays < 0 {
 		return errors.New("growth_allowance_percent and analytics_retention_days: want 0 or more")
 	}
@@ -357,13 +368,8 @@ func periodTimes(ps []Period) []time.Time {
 // Period returns the period in force at t: the one containing t, or the last
 // one if t is in the grace after it. ok is false outside the validity.
 func (b *Bundle) Period(t time.Time) (p Period, ok bool) {
-	for _, p := range b.Periods {
-		if !t.Before(p.From) && t.Before(p.Until) {
-			return p, true
-		}
-	}
-	if !t.Before(b.Validity.Until) && t.Before(b.Validity.GraceUntil) && len(b.Periods) > 0 {
-		return b.Periods[len(b.Periods)-1], true
+	if i, ok := b.PeriodIndex(t); ok {
+		return b.Periods[i], true
 	}
 	return Period{}, false
 }
@@ -420,6 +426,7 @@ func (b *Bundle) writePayload() []byte {
 			w.Int(t, p.Quota[t])
 		}
 	}
+	b.writeShares(&w)
 	for _, f := range b.Funding {
 		w.ArrayTable("funding")
 		w.String("key", f.Key)

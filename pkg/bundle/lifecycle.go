@@ -11,8 +11,10 @@ import (
 
 // Limits of the lifecycle sections.
 const (
-	MaxCredits    = 10_000
-	MaxHardware   = 100_000
+	// MaxCredits and MaxHardware keep a bundle of every other section at
+	// its most inside the payload's section limit (payload.MaxSections).
+	MaxCredits    = 1024
+	MaxHardware   = 1024
 	MaxExpansions = 64 // per hardware license
 	// MaxCreditDays bounds one credit entry: far more than any key can
 	// pay for, and inside a 32-bit int.

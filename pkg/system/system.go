@@ -34,8 +34,23 @@ const (
 	MaxServers     = 1024
 	MaxIdentifiers = 32
 	MaxDevices     = 1_000_000
+	// MaxAnalytics bounds the [[analytics]] entries, and MaxAssignments
+	// the cameras they list in all.
+	MaxAnalytics   = 1024
+	MaxAssignments = MaxDevices
 	maxIDLen       = 64
 )
+
+// fileLimits bound a system file before the TOML library reads it: tables
+// for the servers and analytics entries, their keys and the need's, the
+// identifiers and the cameras assigned, and the devices block, a string
+// as long as the file.
+var fileLimits = tomlfile.Limits{
+	Tables: MaxServers + MaxAnalytics + 16,
+	Keys:   2*MaxServers + 2*MaxAnalytics + catalog.MaxLicenseTypes + 16,
+	Values: MaxServers*MaxIdentifiers + MaxAssignments + 16,
+	String: MaxFileSize,
+}
 
 // Device types.
 const (
@@ -52,6 +67,7 @@ type System struct {
 	Servers      []Server       `toml:"server"`
 	Devices      []Device       `toml:"-"`
 	Analytics    []Assignment   `toml:"analytics"`
+	Floating     bool           `toml:"floating"` // one pool, a share per server (allocate)
 }
 
 // Binding says how many of a server's identifiers must match for a bundle
@@ -87,6 +103,7 @@ type file struct {
 	Version      int            `toml:"version"`
 	ID           string         `toml:"id"`
 	Organization string         `toml:"organization"`
+	Floating     bool           `toml:"floating"`
 	Binding      Binding        `toml:"binding"`
 	Need         map[string]int `toml:"need"`
 	Devices      string         `toml:"devices"`
@@ -94,22 +111,17 @@ type file struct {
 	Analytics    []Assignment   `toml:"analytics"`
 }
 
-// Load reads and checks a system file against cat.
-func Load(path string, cat *catalog.Catalog) (*System, error) {
-	data, err := tomlfile.ReadFile(path, MaxFileSize)
-	if err != nil {
-		return nil, err
-	}
-	return Parse(path, data, cat)
-}
-
 // Parse parses a system file; name is used in errors.
 func Parse(name string, data []byte, cat *catalog.Catalog) (*System, error) {
 	if len(data) > MaxFileSize {
 		return nil, &tomlfile.Error{File: name, Err: fmt.Errorf("larger than %d MiB", MaxFileSize>>20)}
 	}
+	return parse(name, data, cat, fileLimits)
+}
+
+func parse(name string, data []byte, cat *catalog.Catalog, lim tomlfile.Limits) (*System, error) {
 	var f file
-	if err := tomlfile.Decode(name, data, &f); err != nil {
+	if err := tomlfile.DecodeLimits(name, data, &f, lim); err != nil {
 		return nil, err
 	}
 	errf := func(field, format string, args ...any) error {
@@ -119,7 +131,7 @@ func Parse(name string, data []byte, cat *catalog.Catalog) (*System, error) {
 		return nil, errf("version", "%d, want %d", f.Version, Version)
 	}
 	s := &System{
-		ID: f.ID, Organization: f.Organization, Binding: f.Binding,
+		ID: f.ID, Organization: f.Organization, Floating: f.Floating, Binding: f.Binding,
 		Need: f.Need, Servers: f.Servers, Analytics: f.Analytics,
 	}
 	if s.Need == nil {
@@ -249,8 +261,15 @@ func (s *System) check(cat *catalog.Catalog) error {
 		}
 		serials[d.Serial] = d.Type
 	}
+	if len(s.Analytics) > MaxAnalytics {
+		return fieldErr("analytics", "%d entries, at most %d", len(s.Analytics), MaxAnalytics)
+	}
+	assigned := 0
 	for i, a := range s.Analytics {
 		field := fmt.Sprintf("analytics[%d]", i+1)
+		if assigned += len(a.Cameras); assigned > MaxAssignments {
+			return fieldErr(field+".cameras", "more than %d cameras assigned in all", MaxAssignments)
+		}
 		if _, err := cat.AnalyticsLevel(a.Type); err != nil {
 			return fieldErr(field+".type", "%v", err)
 		}
@@ -369,6 +388,9 @@ func (s *System) Marshal(created time.Time) []byte {
 	fmt.Fprintf(&b, "# allot system description, written %s.\n", created.UTC().Format(time.RFC3339))
 	b.WriteString("# Edit it by hand or with `allot system create`; check it with `allot system inspect`.\n")
 	fmt.Fprintf(&b, "version = %d\nid = %s\norganization = %s\n", Version, q(s.ID), q(s.Organization))
+	if s.Floating {
+		b.WriteString("# One pool for all the servers, divided among them by where the devices are bound.\nfloating = true\n")
+	}
 	b.WriteString("\n# Devices, one a line: serial, model, type (camera or intercom), server.\n")
 	b.WriteString("devices = \"\"\"\n")
 	for _, d := range s.Devices {

@@ -416,12 +416,14 @@ func (r *Report) lifecycleTime(b *bundle.Bundle, now time.Time) {
 // the end of its last period paid by a subscription key or credit, which
 // its perpetual hardware licenses outlive. ok is false if no period is
 // paid (a first-day grace, a trial). It decodes the funding keys but does
-// not verify them: a verified bundle's report has it as
+// not verify them (a key that does not decode counts as paid): a verified bundle's report has it as
 // TimeReport.SupportUntil.
 func SupportEnd(b *bundle.Bundle) (time.Time, bool) {
 	paid := make([]bool, len(b.Periods))
 	for _, f := range b.Funding {
-		if k, err := licensekey.ParseCanonical(f.Key); err == nil && k.Kind == licensekey.Subscription {
+		// A key that does not decode is not known to be a trial: status
+		// shows bundles it does not verify.
+		if k, err := licensekey.ParseCanonical(f.Key); err != nil || k.Kind != licensekey.Trial {
 			paid[f.Period-1] = true
 		}
 	}
@@ -475,10 +477,7 @@ func afterGrace(r *Report, b *bundle.Bundle) error {
 // license the bundle does not hold is a binding failure: the license is
 // tied to a device serial.
 func (r *Report) quotaInForce(b *bundle.Bundle, per bundle.Period, u *Usage) (map[string]int64, error) {
-	q := map[string]int64{}
-	for t, n := range per.Quota {
-		q[t] += int64(n)
-	}
+	q := quota64(per.Quota)
 	add := func(units map[string]int64) {
 		for t, n := range units {
 			q[t] += n

@@ -81,21 +81,22 @@ func (l *lifeWorld) check(t *testing.T, b *bundle.Bundle, now time.Time) *verify
 // withState returns a verification of a bundle at a time with one device
 // state, kept between calls as a device keeps it.
 func (l *lifeWorld) withState(t *testing.T) func(*bundle.Bundle, time.Time) *verify.Report {
-	dir := t.TempDir()
 	key := verify.StateKey([]string{"machine-id:00"})
+	var saved []byte
 	return func(b *bundle.Bundle, now time.Time) *verify.Report {
 		t.Helper()
-		st, err := verify.OpenState(dir, key, true)
-		if err != nil {
-			t.Fatal(err)
+		st := verify.NewState(key)
+		if saved != nil {
+			var err error
+			if st, err = verify.ParseState("allot.state", saved, key); err != nil {
+				t.Fatal(err)
+			}
 		}
 		doc, _ := bundle.Seal(b, l.wk)
 		opts := l.opts
 		opts.Now, opts.State = now, st
 		r := verify.Bundle("site.lic", doc, opts)
-		if err := st.Save(); err != nil {
-			t.Fatal(err)
-		}
+		saved = st.Marshal()
 		return r
 	}
 }

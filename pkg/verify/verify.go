@@ -91,6 +91,7 @@ type Report struct {
 	Time     *TimeReport    `json:"time,omitempty"`
 	Binding  *BindingReport `json:"binding,omitempty"`
 	Quotas   []QuotaReport  `json:"quotas"`
+	Shares   []ShareReport  `json:"shares,omitempty"` // a floating system's (shares.go)
 	Keys     []KeyReport    `json:"keys"`
 	Warnings []string       `json:"warnings"`
 
@@ -102,6 +103,9 @@ type Report struct {
 	// periodFeatures[i] are the features period i grants: those its keys
 	// pay for over its whole length.
 	periodFeatures [][]string
+	// machineServer is the bundle's server that the one machine checked
+	// (this machine) matched; empty if several machines were checked.
+	machineServer string
 }
 
 // Summary identifies a bundle.
@@ -147,6 +151,9 @@ const (
 
 // QuotaReport compares one quota with its use.
 type QuotaReport struct {
+	// Server is the server whose share the row checks (several joined by
+	// "+"); empty for the system's pool.
+	Server  string `json:"server,omitempty"`
 	License string `json:"license"`
 	Allowed int64  `json:"allowed"`
 	Used    int64  `json:"used"`
@@ -499,6 +506,9 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	if b.Binding.Required < binding {
 		return fail("binding.required: %d hardware identifier%s; %s", b.Binding.Required, plural(b.Binding.Required), bindingWhy)
 	}
+	if err := checkShareSums(b); err != nil {
+		return fail("%v", err)
+	}
 	// Hardware licenses, trials and the first-day grace (lifecycle.go).
 	return lc.check(r, b, funders, creditDays)
 }
@@ -624,18 +634,36 @@ func checkBinding(r *Report, b *bundle.Bundle, machines func(string) ([]Machine,
 	// identifiers, and more than half of the server's, are the server's:
 	// one server entry listing the identifiers of several machines cannot
 	// license each of them.
-	for _, m := range ms {
-		best, bestServer, bestOf := 0, "", 0
-		for _, s := range b.Binding.Servers {
-			n := 0
-			for _, id := range m.Identifiers {
-				if slices.Contains(s.Identifiers, id) {
-					n++
-				}
+	// Index the servers by identifier once: a machine's identifiers are
+	// then counted against every server in one pass, linear in the
+	// bundle's size however many servers it lists.
+	where := map[string][]int{}
+	of := make([]int, len(b.Binding.Servers))
+	for i, s := range b.Binding.Servers {
+		for _, id := range s.Identifiers {
+			if at := where[id]; len(at) == 0 || at[len(at)-1] != i {
+				where[id] = append(at, i)
+				of[i]++
 			}
-			of := distinct(s.Identifiers)
-			if n > best || n == best && of < bestOf {
-				best, bestServer, bestOf = n, s.Name, of
+		}
+	}
+	counts := make([]int, len(b.Binding.Servers))
+	for _, m := range ms {
+		clear(counts)
+		seen := map[string]bool{}
+		for _, id := range m.Identifiers {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			for _, i := range where[id] {
+				counts[i]++
+			}
+		}
+		best, bestServer, bestOf := 0, "", 0
+		for i, s := range b.Binding.Servers {
+			if n := counts[i]; n > best || n == best && of[i] < bestOf {
+				best, bestServer, bestOf = n, s.Name, of[i]
 			}
 		}
 		br.Matched, br.Server = best, bestServer
@@ -650,18 +678,10 @@ func checkBinding(r *Report, b *bundle.Bundle, machines func(string) ([]Machine,
 				ErrBinding, m.Name, best, bestOf, bestServer)
 		}
 	}
-	return nil
-}
-
-// distinct counts the different strings of ids.
-func distinct(ids []string) int {
-	n := 0
-	for i, id := range ids {
-		if !slices.Contains(ids[:i], id) {
-			n++
-		}
+	if len(ms) == 1 {
+		r.machineServer = br.Server
 	}
-	return n
+	return nil
 }
 
 func plural(n int) string {
@@ -673,6 +693,7 @@ func plural(n int) string {
 
 func checkQuotas(r *Report, b *bundle.Bundle, opts Options) error {
 	per, _ := b.Period(opts.Now)
+	r.reportShares(b, opts.Now)
 	u := opts.Usage
 	if u != nil && u.System != b.System {
 		return errclass.New(ErrMalformed, "the usage file is for system %q, the bundle licenses %q", u.System, b.System)
@@ -703,10 +724,10 @@ func checkQuotas(r *Report, b *bundle.Bundle, opts Options) error {
 		used["camera"] += int64(s.Cameras)
 		used["intercom"] += int64(s.Intercoms)
 	}
-	// The quotas are the whole system's: a bundle of several servers is
-	// checked against what all of them use, or each server could use the
-	// whole pool on its own.
-	if len(b.Binding.Servers) > 1 {
+	// The quotas are the whole system's: a bundle of several servers that
+	// does not divide them into shares is checked against what all of
+	// them use, or each server could use the whole pool on its own.
+	if len(b.Binding.Servers) > 1 && !b.Shared() {
 		for _, s := range b.Binding.Servers {
 			if !reported[s.Name] {
 				return fmt.Errorf("%w: the bundle licenses %d servers and its quotas are shared: the usage file must report every one of them, and lacks server %q",
@@ -717,54 +738,23 @@ func checkQuotas(r *Report, b *bundle.Bundle, opts Options) error {
 	var failed []string
 	growth := int64(b.GrowthAllowancePercent)
 	for _, t := range []string{"camera", "intercom"} {
-		allowed := quota[t]
-		if used[t] == 0 && allowed == 0 {
-			continue
+		if f := r.checkCount("", t, quota[t], used[t], growth); f != "" {
+			failed = append(failed, f)
 		}
-		q := QuotaReport{License: t, Allowed: allowed, Used: used[t], Limit: allowed + allowed*growth/100, Status: "ok"}
-		switch {
-		case q.Used > q.Limit:
-			q.Status = "exceeded"
-			failed = append(failed, fmt.Sprintf("%s: %d used, %d allowed (%d with the growth allowance)", t, q.Used, q.Allowed, q.Limit))
-		case q.Used > q.Allowed:
-			q.Status = "growth"
-			r.Warnings = append(r.Warnings, fmt.Sprintf("%s: %d used, %d allocated: within the %d%% growth allowance until the next renewal", t, q.Used, q.Allowed, growth))
-		}
-		r.Quotas = append(r.Quotas, q)
 	}
-	// Analytics: levels 1-3 license their own types; level 4 licenses all,
-	// and takes what each lower level cannot cover. A catalog given to the
-	// device can raise a type's level, never lower it below the embedded
-	// catalog's: it is a file on the device, not the vendor's word.
-	var need [5]int64
-	for _, a := range u.Analytics {
-		lvl, err := analyticsLevel(opts.Catalog, a.Type)
+	need, err := AnalyticsNeed(u, opts.Catalog)
+	if err != nil {
+		return err
+	}
+	if f := r.checkAnalytics("", quota, need); f != "" {
+		failed = append(failed, f)
+	}
+	if b.Shared() {
+		f, err := r.checkShares(b, opts.Now, u, need)
 		if err != nil {
-			return errclass.New(ErrMalformed, "usage file: %v", err)
+			return err
 		}
-		need[lvl] += int64(a.Cameras)
-	}
-	var overflow int64
-	for lvl := 1; lvl <= 3; lvl++ {
-		t := fmt.Sprintf("analytics-l%d", lvl)
-		allowed := quota[t]
-		if need[lvl] == 0 && allowed == 0 {
-			continue
-		}
-		q := QuotaReport{License: t, Allowed: allowed, Used: need[lvl], Limit: allowed, Status: "ok"}
-		if need[lvl] > allowed {
-			overflow += need[lvl] - allowed
-			q.Status = "level-4" // the excess is counted against level 4
-		}
-		r.Quotas = append(r.Quotas, q)
-	}
-	if l4 := quota["analytics-l4"]; l4 > 0 || overflow > 0 {
-		q := QuotaReport{License: "analytics-l4", Allowed: l4, Used: overflow, Limit: l4, Status: "ok"}
-		if overflow > l4 {
-			q.Status = "exceeded"
-			failed = append(failed, fmt.Sprintf("analytics: %d camera assignments are not covered by a license of their level or level 4", overflow-l4))
-		}
-		r.Quotas = append(r.Quotas, q)
+		failed = append(failed, f...)
 	}
 	granted := r.featuresAt(b, opts.Now)
 	for _, f := range u.Features {
@@ -786,6 +776,70 @@ func checkQuotas(r *Report, b *bundle.Bundle, opts Options) error {
 	return nil
 }
 
+// checkCount compares the cameras or intercoms (t) used with what is
+// allowed, for the pool (server "") or a server's share, with the growth
+// allowance; it adds the row, and any warning, to the report and returns
+// the failure, or "". A type with neither quota nor usage is not reported.
+func (r *Report) checkCount(server, t string, allowed, used, growth int64) string {
+	if used == 0 && allowed == 0 {
+		return ""
+	}
+	who := ""
+	if server != "" {
+		who = "server " + server + ": "
+	}
+	q := QuotaReport{Server: server, License: t, Allowed: allowed, Used: used, Limit: allowed + allowed*growth/100, Status: "ok"}
+	failed := ""
+	switch {
+	case q.Used > q.Limit:
+		q.Status = "exceeded"
+		failed = fmt.Sprintf("%s%s: %d used, %d allowed (%d with the growth allowance)", who, t, q.Used, q.Allowed, q.Limit)
+	case q.Used > q.Allowed:
+		q.Status = "growth"
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%s%s: %d used, %d allocated: within the %d%% growth allowance until the next renewal", who, t, q.Used, q.Allowed, growth))
+	}
+	r.Quotas = append(r.Quotas, q)
+	return failed
+}
+
+// checkAnalytics compares the camera assignments per analytics level with
+// the analytics quotas of quota, the pool's (server "") or servers'
+// shares; it adds the rows to the report and returns the failure, or "".
+// Levels 1-3 license their own types; level 4 licenses all, and takes what
+// each lower level cannot cover.
+func (r *Report) checkAnalytics(server string, quota map[string]int64, need [5]int64) string {
+	var overflow int64
+	for lvl := 1; lvl <= 3; lvl++ {
+		t := fmt.Sprintf("analytics-l%d", lvl)
+		allowed := quota[t]
+		if need[lvl] == 0 && allowed == 0 {
+			continue
+		}
+		q := QuotaReport{Server: server, License: t, Allowed: allowed, Used: need[lvl], Limit: allowed, Status: "ok"}
+		if need[lvl] > allowed {
+			overflow += need[lvl] - allowed
+			q.Status = "level-4" // the excess is counted against level 4
+		}
+		r.Quotas = append(r.Quotas, q)
+	}
+	l4 := quota["analytics-l4"]
+	if l4 == 0 && overflow == 0 {
+		return ""
+	}
+	q := QuotaReport{Server: server, License: "analytics-l4", Allowed: l4, Used: overflow, Limit: l4, Status: "ok"}
+	failed := ""
+	if overflow > l4 {
+		q.Status = "exceeded"
+		who := ""
+		if server != "" {
+			who = "server " + server + ": "
+		}
+		failed = fmt.Sprintf("%sanalytics: %d camera assignments are not covered by a license of their level or level 4", who, overflow-l4)
+	}
+	r.Quotas = append(r.Quotas, q)
+	return failed
+}
+
 // featuresAt returns the features the period in force at t grants (the
 // last period's in its grace).
 func (r *Report) featuresAt(b *bundle.Bundle, t time.Time) []string {
@@ -798,6 +852,30 @@ func (r *Report) featuresAt(b *bundle.Bundle, t time.Time) []string {
 		return r.periodFeatures[n-1]
 	}
 	return nil
+}
+
+// quota64 returns quotas as 64-bit numbers, for sums that must not wrap.
+func quota64(q map[string]int) map[string]int64 {
+	m := make(map[string]int64, len(q))
+	for t, v := range q {
+		m[t] = int64(v)
+	}
+	return m
+}
+
+// AnalyticsNeed returns the camera assignments of u per analytics level,
+// need[1] to need[3], each type counted at the level that licenses it (see
+// analyticsLevel; cat nil is the embedded catalog). An analytics type that
+// no catalog knows is malformed input.
+func AnalyticsNeed(u *Usage, cat *catalog.Catalog) (need [5]int64, err error) {
+	for _, a := range u.Analytics {
+		lvl, err := analyticsLevel(cat, a.Type)
+		if err != nil {
+			return need, errclass.New(ErrMalformed, "usage file: %v", err)
+		}
+		need[lvl] += int64(a.Cameras)
+	}
+	return need, nil
 }
 
 // analyticsLevel returns the level that licenses an analytics type: the

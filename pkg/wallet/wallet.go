@@ -35,6 +35,7 @@ import (
 	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/parallel"
+	"allot.dev/allot/pkg/payload"
 	"allot.dev/allot/pkg/sign"
 )
 
@@ -280,6 +281,9 @@ func parse(path string, data []byte) (*Wallet, error) {
 		if r.Seq != seq {
 			return nil, fail("sequence number %d, want %d", r.Seq, seq)
 		}
+		if err := validDates(&r); err != nil {
+			return nil, fail("%v", err)
+		}
 		if want := prevString(seq, w.head); r.Prev != want {
 			return nil, fail("the hash chain is broken: prev %q, want %q (a record before it was changed or removed)", r.Prev, want)
 		}
@@ -311,6 +315,33 @@ func parse(path string, data []byte) (*Wallet, error) {
 		w.History = append(w.History, Event{Seq: r.Seq, Time: r.Time, Who: r.Who, Op: r.Op, Note: r.Note, Hash: hex.EncodeToString(w.head[:])})
 	}
 	return w, nil
+}
+
+// validDates refuses a record with a date outside the years every date
+// allot reads must lie in (payload.ValidTime): date arithmetic on them,
+// such as expiry five years after redemption, can then neither overflow
+// nor saturate.
+func validDates(r *record) error {
+	check := func(field string, t time.Time) error {
+		if !payload.ValidTime(t) {
+			return fmt.Errorf("%s: date %s: want a year from %d to %d", field, t.UTC().Format(time.RFC3339), payload.MinYear, payload.MaxYear)
+		}
+		return nil
+	}
+	if err := check("time", r.Time); err != nil {
+		return err
+	}
+	if a := r.Allocation; a != nil {
+		for i, p := range a.Periods {
+			if err := check(fmt.Sprintf("allocation.periods[%d].from", i+1), p.From); err != nil {
+				return err
+			}
+			if err := check(fmt.Sprintf("allocation.periods[%d].until", i+1), p.Until); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // decodeKeys decodes key lines, on every core for large redemptions: a
@@ -388,10 +419,15 @@ func (w *Wallet) apply(r *record, keys []*licensekey.Key) error {
 			w.Keys = append(w.Keys, e)
 			w.byID[ref] = e
 		}
-	case "allocate":
+	case "allocate", "rebalance":
 		a := r.Allocation
 		if a == nil {
 			return errors.New("allocate record without allocation")
+		}
+		if r.Op == "rebalance" {
+			if err := checkRebalance(a); err != nil {
+				return err
+			}
 		}
 		for _, f := range a.Taken {
 			e, ok := w.Key(f.Key)

@@ -183,10 +183,24 @@ func (lc *lifecycle) checkCredits(b *bundle.Bundle, pol cert.Policy, taken map[l
 		}
 		days[c.Period-1][c.License] += int64(c.Days)
 	}
+	// What each key paid for each period of the bundle and license type,
+	// summed once: credit of a period the bundle carries is bounded by it.
+	type paidKey struct {
+		period  int
+		key     *licensekey.Key
+		license string
+	}
+	var paidBy map[paidKey]int64
 	for _, s := range order {
 		g := groups[s]
 		c := b.Credits[g.entry]
 		j := periodIndex(b, c.From, c.Until)
+		if j >= 0 && paidBy == nil {
+			paidBy = map[paidKey]int64{}
+			for i, f := range b.Funding {
+				paidBy[paidKey{f.Period - 1, funders[i], f.License}] += int64(f.Months)
+			}
+		}
 		graceEnd := c.From.AddDate(0, 0, pol.GraceDays)
 		var worth int64 // license-days × months of the period
 		for _, k := range g.keys {
@@ -196,13 +210,7 @@ func (lc *lifecycle) checkCredits(b *bundle.Bundle, pol cert.Policy, taken map[l
 			// against the key's capacity here, with everything else the
 			// bundle takes from the key.
 			if j >= 0 {
-				var paid int64
-				for i, f := range b.Funding {
-					if f.Period == j+1 && f.License == c.License && funders[i] == k {
-						paid += int64(f.Months)
-					}
-				}
-				if months > paid {
+				if paid := paidBy[paidKey{j, k, c.License}]; months > paid {
 					return nil, fail("credit: key %s paid %d %s license-months for period %d, the credit says %d", k.Serial, paid, c.License, j+1, months)
 				}
 			} else {
@@ -489,16 +497,18 @@ func (r *Report) quotaInForce(b *bundle.Bundle, per bundle.Period, u *Usage) (ma
 		}
 		return q, nil
 	}
+	inUse := map[string]bool{}
 	for _, serial := range u.Hardware {
 		units, ok := r.hw[serial]
 		if !ok {
 			return nil, fmt.Errorf("%w: device %s reports running on a hardware license, and the bundle holds none for it", ErrBinding, serial)
 		}
 		add(units)
+		inUse[serial] = true
 	}
 	for i := range r.Hardware {
 		r.Hardware[i].Status = "not-reported"
-		if slices.Contains(u.Hardware, r.Hardware[i].Device) {
+		if inUse[r.Hardware[i].Device] {
 			r.Hardware[i].Status = "in-use"
 		}
 	}

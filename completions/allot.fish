@@ -3,7 +3,7 @@ function __allot_is
     set -l cmdpath ''
     for t in (commandline -opc)[2..-1]
         switch (string replace -a ' ' _ -- "$cmdpath"):$t
-            case ":signer" ":key" ":system" ":fingerprint" ":wallet" ":allocate" ":subscription" ":rebalance" ":verify" ":status" ":demo" ":completion" "signer:new" "signer:certify" "key:issue" "key:inspect" "system:create" "system:inspect" "wallet:init" "wallet:redeem" "wallet:register" "wallet:status" "wallet:bundle" "wallet:history" "subscription:start"
+            case ":signer" ":key" ":system" ":fingerprint" ":wallet" ":allocate" ":subscription" ":rebalance" ":verify" ":status" ":remind" ":demo" ":completion" "signer:new" "signer:certify" "key:issue" "key:inspect" "system:create" "system:inspect" "wallet:init" "wallet:redeem" "wallet:register" "wallet:status" "wallet:bundle" "wallet:history" "subscription:start"
                 set cmdpath (string trim -- "$cmdpath $t")
         end
     end
@@ -19,6 +19,7 @@ complete -c allot -n '__allot_is ""' -f -a subscription -d 'start a subscription
 complete -c allot -n '__allot_is ""' -f -a rebalance -d 'write a system\'s next bundle after devices or servers moved, spending nothing'
 complete -c allot -n '__allot_is ""' -f -a verify -d 'verify license bundles: trust, time, hardware binding, quotas'
 complete -c allot -n '__allot_is ""' -f -a status -d 'the licensing page of a site: licenses used and available, servers, end dates'
+complete -c allot -n '__allot_is ""' -f -a remind -d 'say what ends soon: subscriptions, grace periods, group windows, unallocated licenses'
 complete -c allot -n '__allot_is ""' -f -a demo -d 'run the whole flow on the embedded catalog, in a fresh folder'
 complete -c allot -n '__allot_is ""' -f -a completion -d 'print a shell completion script: bash, zsh, fish or powershell'
 complete -c allot -n '__allot_is ""' -l help -d 'show help'
@@ -203,6 +204,16 @@ complete -c allot -n '__allot_is "status"' -l catalog -r -F -d 'a catalog file (
 complete -c allot -n '__allot_is "status"' -l now -r -F -d 'the current time, RFC 3339 or a date (default: $ALLOT_NOW, else the clock)'
 complete -c allot -n '__allot_is "status"' -l json -d 'print the result as JSON'
 complete -c allot -n '__allot_is "status"' -l help -d 'show help'
+complete -c allot -n '__allot_is "remind"' -l state -r -F -d 'the state `FILE` of what was already said (created if missing)'
+complete -c allot -n '__allot_is "remind"' -l eml -r -F -d 'write one .eml message per reminder into `DIR`, never overwriting'
+complete -c allot -n '__allot_is "remind"' -l from -r -F -d 'with --eml: the sender, `ADDRESS` ("allot <allot@example.com>")'
+complete -c allot -n '__allot_is "remind"' -l to -r -F -d 'with --eml: the recipients, `ADDRESS`es separated by commas (repeat)'
+complete -c allot -n '__allot_is "remind"' -l days -r -F -d 'remind `N` days before an end (default: the catalog\'s, per kind)'
+complete -c allot -n '__allot_is "remind"' -l every -r -F -d 'then again `E`: once, daily, weekly or 30d (default: the catalog\'s, per kind)'
+complete -c allot -n '__allot_is "remind"' -l now -r -F -d 'the current time, RFC 3339 or a date (default: $ALLOT_NOW, else the clock)'
+complete -c allot -n '__allot_is "remind"' -l catalog -r -F -d 'a catalog file (default: the embedded catalog)'
+complete -c allot -n '__allot_is "remind"' -l json -d 'print the result as JSON'
+complete -c allot -n '__allot_is "remind"' -l help -d 'show help'
 complete -c allot -n '__allot_is "demo"' -l dir -r -F -d 'the folder to work in: new or empty'
 complete -c allot -n '__allot_is "demo"' -l now -r -F -d 'the current time, RFC 3339 or a date (default: $ALLOT_NOW, else the clock)'
 complete -c allot -n '__allot_is "demo"' -l help -d 'show help'

@@ -2,7 +2,7 @@
 Register-ArgumentCompleter -Native -CommandName allot -ScriptBlock {
     param($wordToComplete, $commandAst, $cursorPosition)
     $subs = @{
-        '' = @('signer', 'key', 'system', 'fingerprint', 'wallet', 'allocate', 'subscription', 'rebalance', 'verify', 'status', 'demo', 'completion')
+        '' = @('signer', 'key', 'system', 'fingerprint', 'wallet', 'allocate', 'subscription', 'rebalance', 'verify', 'status', 'remind', 'demo', 'completion')
         'signer' = @('new', 'certify')
         'key' = @('issue', 'inspect')
         'system' = @('create', 'inspect')
@@ -10,7 +10,7 @@ Register-ArgumentCompleter -Native -CommandName allot -ScriptBlock {
         'subscription' = @('start')
     }
     $words = @{
-        '' = @('signer', 'key', 'system', 'fingerprint', 'wallet', 'allocate', 'subscription', 'rebalance', 'verify', 'status', 'demo', 'completion', '--help')
+        '' = @('signer', 'key', 'system', 'fingerprint', 'wallet', 'allocate', 'subscription', 'rebalance', 'verify', 'status', 'remind', 'demo', 'completion', '--help')
         'signer' = @('new', 'certify', '--help')
         'signer new' = @('--name', '--out', '--json', '--passphrase-file', '--identity', '--help')
         'signer certify' = @('--signer', '--cert', '--pub', '--role', '--product', '--license', '--kind', '--feature', '--max-term', '--bearer', '--require-binding', '--grace-days', '--growth-allowance', '--valid-from', '--valid-until', '--out', '--now', '--catalog', '--json', '--passphrase-file', '--identity', '--help')
@@ -34,6 +34,7 @@ Register-ArgumentCompleter -Native -CommandName allot -ScriptBlock {
         'rebalance' = @('--system', '--out', '--wallet', '--now', '--catalog', '--json', '--passphrase-file', '--identity', '--help')
         'verify' = @('--trust', '--usage', '--system', '--state', '--state-init', '--catalog', '--now', '--json', '--quiet', '--help')
         'status' = @('--usage', '--state', '--trust', '--html', '--catalog', '--now', '--json', '--help')
+        'remind' = @('--state', '--eml', '--from', '--to', '--days', '--every', '--now', '--catalog', '--json', '--help')
         'demo' = @('--dir', '--now', '--help')
         'completion' = @('--help')
     }

@@ -79,7 +79,7 @@ var (
 var specs = []string{
 	"README.md", "signer.md", "certificate.md", "license-key.md", "system-file.md", "wallet.md",
 	"bundle.md", "trust-file.md", "usage-file.md", "catalog.md", "device-state.md", "threat-model.md",
-	"json.md",
+	"json.md", "remind-state.md",
 }
 
 // seedKey returns the example signer name: its Ed25519 seed is the SHA-256
@@ -357,6 +357,7 @@ func TestExamples(t *testing.T) {
 	g.usageFile()
 	g.catalog()
 	g.deviceState()
+	g.remindState()
 	g.jsonOutput()
 	if t.Failed() && !*update {
 		return

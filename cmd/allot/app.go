@@ -112,6 +112,7 @@ func (e *env) newApp() *cli.App {
 			e.rebalanceCommand(),
 			e.verifyCommand(),
 			e.statusCommand(),
+			e.remindCommand(),
 			e.demoCommand(),
 			e.completionCommand(),
 			e.manCommand(),

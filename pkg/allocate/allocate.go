@@ -232,7 +232,9 @@ func (p *Plan) renew(w *wallet.Wallet, req Request, need map[string]int) error {
 		p.Periods = running(prev, today)
 		p.Sequence = prev.Sequence + 1
 	}
-	until := from.AddDate(req.Years, 0, 0)
+	// Subscription years in months: 29 February plus a year is 28
+	// February, not 1 March, which would cost a thirteenth month.
+	until := bundle.AddMonths(from, 12*req.Years)
 	if horizon := today.AddDate(pol.MaxRenewalYears, 0, 0); until.After(horizon) {
 		return fmt.Errorf("%w: the subscription would run until %s, more than %d years ahead (until %s at most)",
 			ErrRequest, until.Format(time.DateOnly), pol.MaxRenewalYears, horizon.Format(time.DateOnly))

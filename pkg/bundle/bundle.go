@@ -309,10 +309,17 @@ func (b *Bundle) validate() error {
 	if len(b.Binding.Servers) == 0 || len(b.Binding.Servers) > MaxServers {
 		return fmt.Errorf("binding.server: want 1 to %d servers", MaxServers)
 	}
+	names := make(map[string]bool, len(b.Binding.Servers))
 	for i, s := range b.Binding.Servers {
 		if err := system.ValidID(s.Name); err != nil {
 			return fmt.Errorf("binding.server[%d].name: %v", i+1, err)
 		}
+		// Usage files report servers by name: two entries of one name
+		// would be two machines counted as one.
+		if names[s.Name] {
+			return fmt.Errorf("binding.server[%d].name: %q is listed twice", i+1, s.Name)
+		}
+		names[s.Name] = true
 		if len(s.Identifiers) < b.Binding.Required || len(s.Identifiers) > hwidMax {
 			return fmt.Errorf("binding.server[%d].identifiers: %d, want %d to %d", i+1, len(s.Identifiers), b.Binding.Required, hwidMax)
 		}

@@ -56,8 +56,22 @@ type State struct {
 const DeviceKeyID = "\x00device-state"
 
 // DeviceKey derives the MAC key of the device state from the machine's
-// hardware identifiers.
-func DeviceKey(ids []hwid.Identifier) []byte { return StateKey(hwid.HashAll(DeviceKeyID, ids)) }
+// hardware identifiers: from the ones that stay while the machine does
+// (machine-id, the DMI product UUID) where it has any, so that a USB disk
+// plugged in or a network card replaced does not make the device's own
+// state read as another machine's; from all of them otherwise.
+func DeviceKey(ids []hwid.Identifier) []byte {
+	var stable []hwid.Identifier
+	for _, id := range ids {
+		if id.Kind == hwid.MachineID || id.Kind == hwid.ProductUUID {
+			stable = append(stable, id)
+		}
+	}
+	if len(stable) > 0 {
+		ids = stable
+	}
+	return StateKey(hwid.HashAll(DeviceKeyID, ids))
+}
 
 // StateKey derives the MAC key of the device state from the machine's
 // hashed hardware identifiers.

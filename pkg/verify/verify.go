@@ -110,12 +110,16 @@ type Report struct {
 
 // Summary identifies a bundle.
 type Summary struct {
-	ID           string   `json:"id"`
-	Sequence     int      `json:"sequence"`
-	Organization string   `json:"organization"`
-	System       string   `json:"system"`
-	WalletID     string   `json:"wallet_id"`
-	Features     []string `json:"features"`
+	ID           string `json:"id"`
+	Sequence     int    `json:"sequence"`
+	Organization string `json:"organization"`
+	System       string `json:"system"`
+	WalletID     string `json:"wallet_id"`
+	// Features are the features the bundle lists; a feature is licensed
+	// only where a period's keys pay for it, and FeaturesGranted are those
+	// of the period in force now: what a device may switch on.
+	Features        []string `json:"features"`
+	FeaturesGranted []string `json:"features_granted"`
 }
 
 // TimeReport is where now falls in the bundle's validity.
@@ -242,6 +246,9 @@ func (r *Report) emptyLists() {
 	if r.Bundle != nil && r.Bundle.Features == nil {
 		r.Bundle.Features = []string{}
 	}
+	if r.Bundle != nil && r.Bundle.FeaturesGranted == nil {
+		r.Bundle.FeaturesGranted = []string{}
+	}
 }
 
 func statusOf(r *Report, err error) string {
@@ -283,6 +290,7 @@ func (v *Verifier) check(r *Report, doc []byte, trustOnly bool) (*bundle.Bundle,
 	if err := v.checkTrust(r, b, opts.Trust); err != nil || trustOnly {
 		return b, err
 	}
+	r.Bundle.FeaturesGranted = r.featuresAt(b, opts.Now)
 	if err := checkTime(r, b, opts.Now); err != nil {
 		return b, err
 	}
@@ -394,8 +402,10 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 		if n, prod := chains[i].BindingAny(); n > binding {
 			binding, bindingWhy = n, fmt.Sprintf("the certificates of key %s require %d for product %s", k.Serial, n, prod)
 		}
-		if p, err := v.catalog().Product(k.Product); err == nil && p.BindingRequired > binding {
-			binding, bindingWhy = p.BindingRequired, fmt.Sprintf("the catalog requires %d for product %s", p.BindingRequired, k.Product)
+		// The catalog's rule too binds a key by what it carries, whatever
+		// product it names: the product of each of its license types.
+		if n, prod := catalogBinding(v.catalog(), k); n > binding {
+			binding, bindingWhy = n, fmt.Sprintf("the catalog requires %d for product %s", n, prod)
 		}
 		r.Keys = append(r.Keys, KeyReport{Serial: k.Serial.String(), Issuer: k.Issuer.String(),
 			Product: k.Product, Kind: k.Kind.String(), Bearer: k.Bearer, Chain: len(chains[i])})
@@ -511,6 +521,27 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	}
 	// Hardware licenses, trials and the first-day grace (lifecycle.go).
 	return lc.check(r, b, funders, creditDays)
+}
+
+// catalogBinding returns the highest binding_required of the catalog's
+// products that sell k's product or any of its license types, and that
+// product.
+func catalogBinding(cat *catalog.Catalog, k *licensekey.Key) (int, string) {
+	n, product := 0, ""
+	consider := func(p *catalog.Product) {
+		if p.BindingRequired > n {
+			n, product = p.BindingRequired, p.Code
+		}
+	}
+	if p, err := cat.Product(k.Product); err == nil {
+		consider(p)
+	}
+	for _, l := range k.Licenses {
+		if _, p, err := cat.LicenseType(l.Type); err == nil {
+			consider(p)
+		}
+	}
+	return n, product
 }
 
 // catalog returns the catalog of the options, or the default.

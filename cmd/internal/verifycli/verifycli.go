@@ -23,6 +23,7 @@ import (
 	"allot.dev/allot/pkg/catalog"
 	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/parallel"
+	"allot.dev/allot/pkg/payload"
 	"allot.dev/allot/pkg/termtext"
 	"allot.dev/allot/pkg/tomlfile"
 	"allot.dev/allot/pkg/verify"
@@ -392,13 +393,19 @@ func ParseNow(s string) (time.Time, error) {
 
 // ParseTime parses RFC 3339 or a date (midnight UTC).
 func ParseTime(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC(), nil
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t, err = time.Parse(time.DateOnly, s)
 	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, nil
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not a time: want RFC 3339 (2026-11-22T10:00:00Z) or a date (2026-11-22)", s)
 	}
-	return time.Time{}, fmt.Errorf("%q is not a time: want RFC 3339 (2026-11-22T10:00:00Z) or a date (2026-11-22)", s)
+	// Every date allot reads or writes lies in these years; a clock
+	// outside them would be written into a device state no reader takes.
+	if t = t.UTC(); !payload.ValidTime(t) {
+		return time.Time{}, fmt.Errorf("%q: want a time in the years %d to %d", s, payload.MinYear, payload.MaxYear)
+	}
+	return t, nil
 }
 
 // printReport prints r for people. Every string in it may come from an

@@ -108,6 +108,7 @@ func (e *env) newApp() *cli.App {
 			e.fingerprintCommand(),
 			e.walletCommand(),
 			e.allocateCommand(),
+			e.subscriptionCommand(),
 			e.rebalanceCommand(),
 			e.verifyCommand(),
 			e.statusCommand(),

@@ -12,7 +12,6 @@ import (
 
 	"allot.dev/allot/cmd/internal/input"
 	"allot.dev/allot/cmd/internal/ui"
-	"allot.dev/allot/pkg/cert"
 	"allot.dev/allot/pkg/wallet"
 )
 
@@ -51,6 +50,7 @@ func (e *env) walletCommand() *cli.Command {
 				},
 				Action: e.walletRedeem,
 			},
+			e.walletRegisterCommand(),
 			{
 				Name:      "status",
 				Usage:     "show the wallet's licenses, allocations and credits",
@@ -141,21 +141,9 @@ func (e *env) walletRedeem(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var extra *cert.Trust
-	if p := c.String("trust"); p != "" {
-		t, err := input.Trust(p)
-		if err != nil {
-			return err
-		}
-		extra = &t.Trust
-	}
-	var certs []*cert.Certificate
-	for _, f := range c.StringSlice("cert") {
-		chain, err := readChain(f)
-		if err != nil {
-			return err
-		}
-		certs = append(certs, chain...)
+	extra, certs, err := redeemSources(c)
+	if err != nil {
+		return err
 	}
 	var res *wallet.RedeemResult
 	path := walletPath(c)
@@ -224,7 +212,8 @@ func (e *env) walletStatus(c *cli.Context) error {
 	bal := w.Balances(now, cat.Policy.UnallocatedExpiryYears)
 	if c.Bool("json") {
 		return e.out().JSON("wallet.status", &walletStatusResult{Wallet: w.Path, Organization: w.Organization,
-			WalletID: w.ID.String(), Keys: len(w.Keys), Balances: bal, Allocations: allocationsJSON(w), Credits: w.Credits})
+			WalletID: w.ID.String(), Keys: len(w.Keys), Balances: bal, Allocations: allocationsJSON(w),
+			Credits: w.CreditBalances(now, cat.Policy.UnallocatedExpiryYears)})
 	}
 	e.out().Printf("wallet %s of %q, id %s: %d key%s\n", w.Path, w.Organization, w.ID, len(w.Keys), plural(len(w.Keys)))
 	if len(bal) > 0 {
@@ -238,12 +227,13 @@ func (e *env) walletStatus(c *cli.Context) error {
 			return err
 		}
 	}
+	if err := e.printCredits(w.CreditBalances(now, cat.Policy.UnallocatedExpiryYears)); err != nil {
+		return err
+	}
 	if len(w.Allocations) > 0 {
 		var rows [][]string
 		for _, a := range w.Allocations {
-			last := a.Periods[len(a.Periods)-1]
-			rows = append(rows, []string{a.System, strconv.Itoa(a.Sequence), a.BundleID,
-				a.Periods[0].From.Format(time.DateOnly), last.Until.Format(time.DateOnly), formatNeed(last.Quota)})
+			rows = append(rows, allocationRow(a))
 		}
 		fmt.Fprintln(e.stdout, "allocations:")
 		return e.out().Table([]string{"system", "bundle", "id", "from", "until", "quota"}, rows)
@@ -278,13 +268,13 @@ type redeemedKey struct {
 // walletStatusResult is the JSON of `allot wallet status`.
 type walletStatusResult struct {
 	ui.Head
-	Wallet       string           `json:"wallet"`
-	Organization string           `json:"organization"`
-	WalletID     string           `json:"wallet_id"`
-	Keys         int              `json:"keys"`
-	Balances     []wallet.Balance `json:"balances"`
-	Allocations  []allocationJSON `json:"allocations"`
-	Credits      []wallet.Credit  `json:"credits"`
+	Wallet       string                 `json:"wallet"`
+	Organization string                 `json:"organization"`
+	WalletID     string                 `json:"wallet_id"`
+	Keys         int                    `json:"keys"`
+	Balances     []wallet.Balance       `json:"balances"`
+	Allocations  []allocationJSON       `json:"allocations"`
+	Credits      []wallet.CreditBalance `json:"credits"`
 }
 
 // walletBundleResult is the JSON of `allot wallet bundle`.

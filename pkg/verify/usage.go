@@ -25,6 +25,8 @@ const (
 	MaxUsageAnalytics = 1024
 	// MaxUsageFeatures bounds the features.
 	MaxUsageFeatures = 1024
+	// MaxUsageHardware bounds the devices listed on hardware licenses.
+	MaxUsageHardware = 4096
 	maxCount         = 100_000_000
 )
 
@@ -34,7 +36,7 @@ const (
 var usageLimits = tomlfile.Limits{
 	Tables: MaxUsageServers + MaxUsageAnalytics + 8,
 	Keys:   3*MaxUsageServers + 2*MaxUsageAnalytics + 8,
-	Values: MaxUsageServers + MaxUsageAnalytics + MaxUsageFeatures + 8,
+	Values: MaxUsageServers + MaxUsageAnalytics + MaxUsageFeatures + MaxUsageHardware + 8,
 	String: 1024,
 }
 
@@ -45,6 +47,9 @@ type Usage struct {
 	Features  []string         `toml:"features"`
 	Servers   []ServerUsage    `toml:"server"`
 	Analytics []AnalyticsUsage `toml:"analytics"`
+	// Hardware lists the devices (by serial) that run on their perpetual
+	// hardware license rather than on the subscription's quota.
+	Hardware []string `toml:"hardware"`
 }
 
 // ServerUsage is what one server uses.
@@ -139,5 +144,27 @@ func ParseUsage(name string, data []byte) (*Usage, error) {
 			return nil, errf("features", "%v", err)
 		}
 	}
+	if err := checkHardwareUsage(u.Hardware); err != nil {
+		return nil, errf("hardware", "%v", err)
+	}
 	return u, nil
+}
+
+// checkHardwareUsage checks the device serials of a usage file's hardware
+// list: valid serials, each once.
+func checkHardwareUsage(serials []string) error {
+	if len(serials) > MaxUsageHardware {
+		return fmt.Errorf("more than %d devices", MaxUsageHardware)
+	}
+	seen := map[string]bool{}
+	for _, s := range serials {
+		if err := licensekey.ValidDevice(s); err != nil || s == "" {
+			return fmt.Errorf("%q is not a device serial", s)
+		}
+		if seen[s] {
+			return fmt.Errorf("device %s is listed twice", s)
+		}
+		seen[s] = true
+	}
+	return nil
 }

@@ -32,7 +32,7 @@ func (e *env) allocateCommand() *cli.Command {
 			&cli.StringFlag{Name: "start", Usage: "start `DATE` of a first allocation (default: today)"},
 			&cli.BoolFlag{Name: "top-up", Usage: "raise the running periods to the current need instead of adding years"},
 			outFlag("the bundle `FILE` (default: ID.lic)"),
-			walletFlag(), nowFlag(), catalogFlag(), jsonFlag(),
+			walletFlag(), nowFlag(), catalogFlag(), jsonFlag(), asFlag(),
 		}, secretFlags()...),
 		Action: e.allocate,
 	}
@@ -75,7 +75,7 @@ func (e *env) allocate(c *cli.Context) error {
 	var plan *allocate.Plan
 	var doc []byte
 	path := walletPath(c)
-	_, err = wallet.Update(path, now, e.who(), func(w *wallet.Wallet) (*wallet.Change, error) {
+	_, err = e.updateWallet(c, now, func(w *wallet.Wallet) (*wallet.Change, error) {
 		if plan, err = allocate.Make(w, req); err != nil {
 			return nil, err
 		}

@@ -12,6 +12,7 @@ import (
 
 	"allot.dev/allot/pkg/atomicfile"
 	"allot.dev/allot/pkg/crashpoint"
+	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/wallet"
 )
 
@@ -177,7 +178,7 @@ func Migrate(src, dir string, key ed25519.PrivateKey, author Author) (*wallet.Wa
 		return nil, 0, err
 	}
 	if wallet.GitDir(src) != "" {
-		return nil, 0, fmt.Errorf("%s: %w already", src, wallet.ErrGitWallet)
+		return nil, 0, errclass.Wrap(errclass.Input, fmt.Errorf("%s: %w already", src, wallet.ErrGitWallet))
 	}
 	if !w.PublicKey.Key.Equal(publicOf(key)) {
 		return nil, 0, fmt.Errorf("%s: %w: the key given is not the wallet's", src, ErrUnsigned)
@@ -204,4 +205,48 @@ func Migrate(src, dir string, key ed25519.PrivateKey, author Author) (*wallet.Wa
 		return err
 	})
 	return w, n, err
+}
+
+// Status is what Check found.
+type Status struct {
+	Head    string // the branch's last commit
+	Commits int    // commits on the branch, every one signed by the wallet's key
+	Pending int    // records of the file not committed yet (a change was killed)
+}
+
+// Check verifies the git wallet at path, whose file reads as w: every
+// commit of the branch is signed by the wallet's key, and the file is the
+// last commit's wallet followed by whole records (Pending), which the next
+// change commits.
+func Check(path string, w *wallet.Wallet) (*Status, error) {
+	r, err := Open(wallet.GitDir(path))
+	if err != nil {
+		return nil, err
+	}
+	logs, err := r.History(w.PublicKey.Key)
+	if err != nil {
+		return nil, err
+	}
+	st := &Status{Commits: len(logs), Pending: len(w.RecordEnds())}
+	for _, l := range logs {
+		if l.Signed != nil {
+			return nil, l.Signed
+		}
+	}
+	if len(logs) == 0 {
+		return st, nil
+	}
+	st.Head = logs[0].Hash
+	committed, err := r.entry(plumbing.NewHash(st.Head), filepath.Base(path))
+	if err != nil || committed.IsZero() {
+		return st, err
+	}
+	data, ends := w.Bytes(), w.RecordEnds()
+	for i := len(ends) - 1; i >= 0; i-- {
+		if blobHash(data[:ends[i]]) == committed {
+			st.Pending = len(ends) - 1 - i
+			return st, nil
+		}
+	}
+	return nil, fmt.Errorf("%s: %w: the file is not its last commit (%s) followed by new records", path, ErrDiverged, short(plumbing.NewHash(st.Head)))
 }

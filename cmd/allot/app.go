@@ -114,6 +114,7 @@ func (e *env) newApp() *cli.App {
 			e.allocateCommand(),
 			e.verifyCommand(),
 			e.statusCommand(),
+			e.revokeCommand(),
 			e.demoCommand(),
 			e.completionCommand(),
 			e.manCommand(),

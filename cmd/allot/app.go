@@ -115,6 +115,7 @@ func (e *env) newApp() *cli.App {
 			e.verifyCommand(),
 			e.statusCommand(),
 			e.revokeCommand(),
+			e.auditCommand(),
 			e.demoCommand(),
 			e.completionCommand(),
 			e.manCommand(),

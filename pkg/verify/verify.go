@@ -337,7 +337,7 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	for i, k := range order {
 		c, err := pool.ChainFor(k.Issuer)
 		if err != nil {
-			return fail("key %s: %v", k.Serial, err)
+			return keepRevoked(err, fail("key %s: %v", k.Serial, err))
 		}
 		chains[i] = c
 	}
@@ -351,7 +351,7 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	binding, bindingWhy := 0, ""
 	for i, k := range order {
 		if kerrs[i] != nil {
-			return fail("%v", kerrs[i])
+			return keepRevoked(kerrs[i], fail("%v", kerrs[i]))
 		}
 		if !k.Bearer && k.Wallet != b.WalletID {
 			return fail("key %s is issued to wallet %s, not to this bundle's wallet %s", k.Serial, k.Wallet, b.WalletID)

@@ -3,6 +3,8 @@ package main
 import (
 	"crypto/ed25519"
 	"crypto/sha256"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -156,4 +158,88 @@ type walletMigrateResult struct {
 	Wallet   string `json:"wallet"`
 	WalletID string `json:"wallet_id"`
 	Commits  int    `json:"commits"`
+}
+
+func (e *env) walletSyncCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "sync",
+		Usage:     "pull, merge and push a git wallet through a bare repository",
+		UsageText: "allot wallet sync REMOTE [--wallet DIR] [--as NAME]",
+		Description: "REMOTE is a bare git repository in a folder (a USB stick, a share), made on the\n" +
+			"first sync. Commits pulled must be signed by the wallet's key. When both sides\n" +
+			"changed, the ledgers are merged: keys united by serial, allocations united, in one\n" +
+			"order whoever syncs first; a key spent beyond its quantity by the two sides is a\n" +
+			"double-spend, refused (exit 13) with both commits and systems named, and neither\n" +
+			"the wallet nor REMOTE changes.",
+		Flags: append([]cli.Flag{walletFlag(), nowFlag(), asFlag(), jsonFlag()}, secretFlags()...),
+		Action: e.walletSync,
+	}
+}
+
+func (e *env) walletSync(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return usageErrorf("wallet sync: name one REMOTE (a bare repository's folder)")
+	}
+	remote := c.Args().First()
+	path := walletPath(c)
+	if wallet.GitDir(path) == "" {
+		if _, err := os.Stat(path); err != nil {
+			return withHint(fmt.Errorf("%w at %s", wallet.ErrNotFound, path), "create it with allot wallet init --git, or give --wallet")
+		}
+		return withHint(inputErrorf("%s is a single-file wallet; only a git wallet syncs", path), "allot wallet migrate makes it a git wallet")
+	}
+	now, err := now(c)
+	if err != nil {
+		return err
+	}
+	key, err := e.walletKey(c, path)
+	if err != nil {
+		return err
+	}
+	res, err := gitwallet.Sync(path, remote, key, e.author(c, path), now)
+	if err != nil {
+		var ds *wallet.DoubleSpendError
+		if errors.As(err, &ds) {
+			return withHint(fmt.Errorf("%s: %w", path, err), "nothing was merged and the wallet is as it was; the two bundles cannot both stand: agree which system keeps the key")
+		}
+		if errors.Is(err, gitwallet.ErrRemote) {
+			return withHint(err, "for a git server: git clone --bare URL DIR, allot wallet sync DIR, then git -C DIR push")
+		}
+		return err
+	}
+	if c.Bool("json") {
+		return e.out().JSON("wallet.sync", &walletSyncResult{Wallet: path, Remote: remote, Action: res.Action,
+			Ours: res.Ours, Theirs: res.Theirs, KeysUnited: res.KeysUnited, HeadCommit: res.Head})
+	}
+	switch res.Action {
+	case "merged":
+		e.out().Printf("merged %s into %s: %d record%s of theirs, %d of ours", remote, path, res.Theirs, plural(res.Theirs), res.Ours)
+		if res.KeysUnited > 0 {
+			e.out().Printf(", %d key%s redeemed on both sides kept once", res.KeysUnited, plural(res.KeysUnited))
+		}
+		e.out().Printf("; pushed\n")
+	case "pulled":
+		e.out().Printf("pulled %d commit%s from %s into %s\n", res.Theirs, plural(res.Theirs), remote, path)
+	case "pushed", "created":
+		e.out().Printf("pushed %d commit%s to %s", res.Ours, plural(res.Ours), remote)
+		if res.Action == "created" {
+			e.out().Printf(" (a new bare repository)")
+		}
+		e.out().Printf("\n")
+	default:
+		e.out().Printf("%s and %s are up to date\n", path, remote)
+	}
+	return nil
+}
+
+// walletSyncResult is the JSON of `allot wallet sync`.
+type walletSyncResult struct {
+	ui.Head
+	Wallet     string `json:"wallet"`
+	Remote     string `json:"remote"`
+	Action     string `json:"action"` // created, pushed, pulled, merged, up to date
+	Ours       int    `json:"ours"`
+	Theirs     int    `json:"theirs"`
+	KeysUnited int    `json:"keys_united"`
+	HeadCommit string `json:"head"`
 }

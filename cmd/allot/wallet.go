@@ -84,6 +84,7 @@ func (e *env) walletCommand() *cli.Command {
 				Action: e.walletHistory,
 			},
 			e.walletMigrateCommand(),
+			e.walletSyncCommand(),
 		},
 	}
 }

@@ -139,13 +139,9 @@ func Create(gitDir string, bare bool) (*Repo, error) {
 	if err := st.SetConfig(cfg); err != nil {
 		return nil, err
 	}
+	r := &Repo{GitDir: gitDir, st: st}
 	if !bare {
-		// The wallet's lock and a killed writer's temporary files are no
-		// part of the history.
-		if err := os.MkdirAll(filepath.Join(gitDir, "info"), 0o755); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(filepath.Join(gitDir, "info", "exclude"), []byte("# allot: the wallet's lock and temporary files\n*.lock\n.allot-tmp-*\n"), 0o644); err != nil {
+		if err := r.exclude(); err != nil {
 			return nil, err
 		}
 	}
@@ -153,7 +149,29 @@ func Create(gitDir string, bare bool) (*Repo, error) {
 	if err := atomicfile.Replace(filepath.Join(gitDir, "HEAD"), []byte("ref: refs/heads/"+Branch+"\n"), 0o644); err != nil {
 		return nil, err
 	}
-	return &Repo{GitDir: gitDir, st: st}, nil
+	return r, nil
+}
+
+// exclude keeps the wallet's lock and a killed writer's temporary files
+// out of `git status` (info/exclude, added to once: a clone made with
+// stock git has none of it).
+func (r *Repo) exclude() error {
+	p := filepath.Join(r.GitDir, "info", "exclude")
+	data, err := os.ReadFile(p)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if bytes.Contains(data, []byte("\n*.lock\n")) {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		data = append(data, '\n')
+	}
+	data = append(data, "# allot: the wallet's lock and temporary files\n*.lock\n.allot-tmp-*\n"...)
+	return atomicfile.Replace(p, data, 0o644)
 }
 
 // branch returns the ref HEAD points to.

@@ -24,6 +24,9 @@ func Hooks(path string, key ed25519.PrivateKey, author Author) (wallet.Hooks, er
 	if err != nil {
 		return wallet.Hooks{}, err
 	}
+	if err := r.exclude(); err != nil {
+		return wallet.Hooks{}, err
+	}
 	catch := func(w *wallet.Wallet) error {
 		_, err := r.CatchUp(path, w, key, author)
 		return err

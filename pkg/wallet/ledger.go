@@ -44,3 +44,22 @@ func GitDir(path string) string {
 	}
 	return ""
 }
+
+// Parse reads a wallet from data, as Open reads a file; name is used in
+// errors.
+func Parse(name string, data []byte) (*Wallet, error) { return parse(name, data) }
+
+// LockFile takes an exclusive lock on the file at path, creating it if
+// needed, and returns its release: what serialises two syncs through one
+// bare repository.
+func LockFile(path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, FileMode)
+	if err != nil {
+		return nil, err
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking %s: %w", path, err)
+	}
+	return func() { f.Close() }, nil
+}

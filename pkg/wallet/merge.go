@@ -53,12 +53,17 @@ type DoubleSpendError struct {
 	Serial   string
 	License  string
 	Capacity int
-	Spends   []Spend // the allocation that overflowed, last, and the other side's before it
+	Before   int     // what allocations both sides share took from it
+	Spends   []Spend // the other side's allocations of it, then the one that overflowed
 }
 
 func (e *DoubleSpendError) Error() string {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "key %s spent twice: its %d of %s are taken by ", e.Serial, e.Capacity, e.License)
+	fmt.Fprintf(&b, "key %s spent beyond its quantity (%d of %s", e.Serial, e.Capacity, e.License)
+	if e.Before > 0 {
+		fmt.Fprintf(&b, ", %d of them taken before", e.Before)
+	}
+	b.WriteString("): ")
 	for i, s := range e.Spends {
 		if i > 0 {
 			b.WriteString(" and ")
@@ -67,13 +72,13 @@ func (e *DoubleSpendError) Error() string {
 		if s.Commit != "" {
 			fmt.Fprintf(&b, "commit %s, ", s.Commit)
 		}
-		fmt.Fprintf(&b, "%s, %s: %d)", s.Who, s.Time.UTC().Format(time.RFC3339), s.Months)
+		fmt.Fprintf(&b, "%s, %s) takes %d", s.Who, s.Time.UTC().Format(time.RFC3339), s.Months)
 	}
 	return b.String()
 }
 
-// Is makes a double-spend of class ErrDoubleSpend.
-func (e *DoubleSpendError) Is(target error) bool { return target == ErrDoubleSpend }
+// Unwrap makes a double-spend of class ErrDoubleSpend.
+func (e *DoubleSpendError) Unwrap() error { return ErrDoubleSpend }
 
 // MergeResult says what a merge took from each side.
 type MergeResult struct {
@@ -285,7 +290,11 @@ func Merge(name string, base, ours, theirs []byte) ([]byte, *MergeResult, error)
 					capacity = e.Key.Capacity(over.License)
 				}
 			}
-			return nil, nil, doubleSpend(over, capacity, placed[k], side, tailO, tailT)
+			earlier := map[[32]byte]bool{}
+			for _, r := range placed[:k] {
+				earlier[r.id] = true
+			}
+			return nil, nil, doubleSpend(over, capacity, placed[k], side, earlier, tailO, tailT)
 		}
 		return nil, nil, err
 	}
@@ -341,7 +350,7 @@ func uniteKeys(r rawRecord, held map[licensekey.Ref]bool) ([]byte, int, error) {
 
 // doubleSpend describes an overspent key: the allocation that overflowed
 // and the other side's allocations of the same key and license.
-func doubleSpend(over *OverspendError, capacity int, last rawRecord, side map[[32]byte]string, tailO, tailT []rawRecord) error {
+func doubleSpend(over *OverspendError, capacity int, last rawRecord, side map[[32]byte]string, earlier map[[32]byte]bool, tailO, tailT []rawRecord) error {
 	e := &DoubleSpendError{Key: over.Key, Serial: over.Key, License: over.License, Capacity: capacity}
 	if _, serial, ok := strings.Cut(over.Key, ":"); ok {
 		e.Serial = serial
@@ -367,9 +376,11 @@ func doubleSpend(over *OverspendError, capacity int, last rawRecord, side map[[3
 	if side[last.id] == "theirs" {
 		other = tailO
 	}
+	e.Before = capacity - over.Left
 	for _, r := range other {
-		if s, ok := spendOf(r); ok {
+		if s, ok := spendOf(r); ok && earlier[r.id] {
 			e.Spends = append(e.Spends, s)
+			e.Before -= s.Months
 		}
 	}
 	if s, ok := spendOf(last); ok {

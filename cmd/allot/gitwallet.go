@@ -171,7 +171,7 @@ func (e *env) walletSyncCommand() *cli.Command {
 			"order whoever syncs first; a key spent beyond its quantity by the two sides is a\n" +
 			"double-spend, refused (exit 13) with both commits and systems named, and neither\n" +
 			"the wallet nor REMOTE changes.",
-		Flags: append([]cli.Flag{walletFlag(), nowFlag(), asFlag(), jsonFlag()}, secretFlags()...),
+		Flags:  append([]cli.Flag{walletFlag(), nowFlag(), asFlag(), jsonFlag()}, secretFlags()...),
 		Action: e.walletSync,
 	}
 }

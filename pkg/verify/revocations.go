@@ -14,7 +14,7 @@ import (
 )
 
 // MaxRevocations bounds the signed revocations a trust file holds.
-const MaxRevocations = 4096
+const MaxRevocations = 1024
 
 // addRevocations reads the trust file's signed revocations: each the
 // base64 of a revocation document (cert.ParseRevocation), its signature

@@ -26,7 +26,6 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -40,7 +39,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/index"
-	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 
 	"allot.dev/allot/pkg/atomicfile"
@@ -219,42 +217,14 @@ func (r *Repo) setRef(name plumbing.ReferenceName, h plumbing.Hash) error {
 	return atomicfile.Replace(p, []byte(h.String()+"\n"), 0o644)
 }
 
-// Commit returns a commit.
-func (r *Repo) Commit(h plumbing.Hash) (*object.Commit, error) {
-	return object.GetCommit(r.st, h)
-}
-
 // fileAt returns the content of name in commit h's tree, or nil.
 func (r *Repo) fileAt(h plumbing.Hash, name string) ([]byte, plumbing.Hash, error) {
-	if h.IsZero() {
-		return nil, plumbing.ZeroHash, nil
+	e, err := r.entry(h, name)
+	if err != nil || e.IsZero() {
+		return nil, e, err
 	}
-	c, err := r.Commit(h)
-	if err != nil {
-		return nil, plumbing.ZeroHash, err
-	}
-	t, err := c.Tree()
-	if err != nil {
-		return nil, plumbing.ZeroHash, err
-	}
-	e, err := t.FindEntry(name)
-	if errors.Is(err, object.ErrEntryNotFound) || errors.Is(err, object.ErrDirectoryNotFound) {
-		return nil, plumbing.ZeroHash, nil
-	}
-	if err != nil {
-		return nil, plumbing.ZeroHash, err
-	}
-	b, err := object.GetBlob(r.st, e.Hash)
-	if err != nil {
-		return nil, plumbing.ZeroHash, err
-	}
-	rd, err := b.Reader()
-	if err != nil {
-		return nil, plumbing.ZeroHash, err
-	}
-	defer rd.Close()
-	data, err := io.ReadAll(rd)
-	return data, e.Hash, err
+	data, err := r.read(plumbing.BlobObject, e)
+	return data, e, err
 }
 
 // blobHash is git's object id of a blob with data, computed with the
@@ -289,22 +259,6 @@ func (r *Repo) put(typ plumbing.ObjectType, data []byte) (plumbing.Hash, error) 
 		return o.Hash(), nil
 	}
 	return r.st.SetEncodedObject(o)
-}
-
-func (r *Repo) putObject(enc func(plumbing.EncodedObject) error) (plumbing.Hash, error) {
-	o := &plumbing.MemoryObject{}
-	if err := enc(o); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	rd, err := o.Reader()
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	data, err := io.ReadAll(rd)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	return r.put(o.Type(), data)
 }
 
 // syncObjects makes written loose objects durable before a ref names
@@ -352,81 +306,48 @@ func syncDir(dir string) error {
 // treeWith returns the tree of commit parent with name set to blob, every
 // other entry kept.
 func (r *Repo) treeWith(parent plumbing.Hash, name string, blob plumbing.Hash) (plumbing.Hash, error) {
-	var entries []object.TreeEntry
+	var entries []treeEntry
 	if !parent.IsZero() {
-		c, err := r.Commit(parent)
+		c, err := r.commitAt(parent)
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
-		t, err := c.Tree()
+		es, err := r.tree(c.Tree)
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
-		for _, e := range t.Entries {
+		for _, e := range es {
 			if e.Name != name {
 				entries = append(entries, e)
 			}
 		}
 	}
-	entries = append(entries, object.TreeEntry{Name: name, Mode: filemode.Regular, Hash: blob})
-	// git's order: by name, a tree's name compared as if it ended in "/".
-	key := func(e object.TreeEntry) string {
-		if e.Mode == filemode.Dir {
-			return e.Name + "/"
-		}
-		return e.Name
-	}
-	sort.Slice(entries, func(i, j int) bool { return key(entries[i]) < key(entries[j]) })
-	t := &object.Tree{Entries: entries}
-	return r.putObject(t.Encode)
+	entries = append(entries, treeEntry{Mode: "100644", Name: name, Hash: blob})
+	return r.put(plumbing.TreeObject, encodeTree(entries))
 }
 
 // commit writes a commit signed by key and returns its id.
 func (r *Repo) commit(tree plumbing.Hash, parents []plumbing.Hash, who Author, when time.Time, msg string, key ed25519.PrivateKey) (plumbing.Hash, error) {
-	sig := object.Signature{Name: who.Name, Email: who.Email, When: when}
-	c := &object.Commit{Author: sig, Committer: sig, Message: msg, TreeHash: tree, ParentHashes: parents}
-	payload := &plumbing.MemoryObject{}
-	if err := c.EncodeWithoutSignature(payload); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	rd, err := payload.Reader()
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	data, err := io.ReadAll(rd)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	c.PGPSignature = string(sign.SignSSH(key, Namespace, data))
-	return r.putObject(c.Encode)
+	p := person{Name: who.Name, Email: who.Email, When: when.UTC()}
+	c := &commit{Tree: tree, Parents: parents, Author: p, Committer: p, Message: msg}
+	c.Signature = string(sign.SignSSH(key, Namespace, c.encode(false)))
+	return r.put(plumbing.CommitObject, c.encode(true))
 }
 
-// VerifyCommit checks that commit c is signed by pub in git's SSH
+// verifyCommit checks that commit c is signed by pub in git's SSH
 // signature format.
-func VerifyCommit(c *object.Commit, pub ed25519.PublicKey) error {
-	if c.PGPSignature == "" {
+func verifyCommit(c *commit, pub ed25519.PublicKey) error {
+	if c.Signature == "" {
 		return fmt.Errorf("commit %s: %w: it is not signed", short(c.Hash), ErrUnsigned)
 	}
-	s, err := sign.ParseSignature([]byte(c.PGPSignature))
+	s, err := sign.ParseSignature([]byte(c.Signature))
 	if err != nil {
 		return fmt.Errorf("commit %s: %w: %v", short(c.Hash), ErrUnsigned, err)
-	}
-	payload := &plumbing.MemoryObject{}
-	if err := c.EncodeWithoutSignature(payload); err != nil {
-		return err
-	}
-	rd, err := payload.Reader()
-	if err != nil {
-		return err
-	}
-	data, err := io.ReadAll(rd)
-	if err != nil {
-		return err
 	}
 	if !s.PublicKey.Equal(pub) {
 		return fmt.Errorf("commit %s: %w: signed by %s", short(c.Hash), ErrUnsigned, sign.IDOf(s.PublicKey))
 	}
-	if err := s.Verify(Namespace, data); err != nil {
+	if err := s.Verify(Namespace, c.payload); err != nil {
 		return fmt.Errorf("commit %s: %w: %v", short(c.Hash), ErrUnsigned, err)
 	}
 	return nil
@@ -478,14 +399,10 @@ func (r *Repo) History(pub ed25519.PublicKey) ([]Log, error) {
 	if err != nil || h.IsZero() {
 		return nil, err
 	}
-	c, err := r.Commit(h)
-	if err != nil {
-		return nil, err
-	}
 	var out []Log
-	err = object.NewCommitPreorderIter(c, nil, nil).ForEach(func(c *object.Commit) error {
+	err = r.ancestors(h, nil, func(c *commit) error {
 		out = append(out, Log{Hash: c.Hash.String(), Author: Author{c.Author.Name, c.Author.Email}, When: c.Author.When,
-			Message: strings.TrimSpace(c.Message), Parents: c.NumParents(), Signed: VerifyCommit(c, pub)})
+			Message: strings.TrimSpace(c.Message), Parents: len(c.Parents), Signed: verifyCommit(c, pub)})
 		return nil
 	})
 	return out, err

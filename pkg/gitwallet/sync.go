@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"allot.dev/allot/pkg/atomicfile"
 	"allot.dev/allot/pkg/errclass"
@@ -133,22 +132,13 @@ func (local *Repo) sync(path, remoteDir string, w *wallet.Wallet, key ed25519.Pr
 	if err != nil {
 		return nil, err
 	}
-	oc, err := local.Commit(ours)
+	base, err := local.mergeBase(ours, theirs)
 	if err != nil {
 		return nil, err
 	}
-	tc, err := local.Commit(theirs)
-	if err != nil {
-		return nil, err
-	}
-	bases, err := oc.MergeBase(tc)
-	if err != nil {
-		return nil, err
-	}
-	if len(bases) == 0 {
+	if base.IsZero() {
 		return nil, fmt.Errorf("%s: %w: it holds another wallet's history", remoteDir, ErrRemote)
 	}
-	base := bases[0].Hash
 	switch base {
 	case theirs: // we are ahead
 		res.Action = "pushed"
@@ -234,7 +224,8 @@ func (r *Repo) publish(path string, data []byte, branch plumbing.ReferenceName, 
 // their trees and blobs, from src to dst, checking that each is signed by
 // pub; it returns how many it copied.
 func copyCommits(src, dst *Repo, head plumbing.Hash, pub ed25519.PublicKey) (int, error) {
-	var todo []plumbing.Hash
+	var objs []plumbing.Hash
+	n := 0
 	stack := []plumbing.Hash{head}
 	seen := map[plumbing.Hash]bool{}
 	for len(stack) > 0 {
@@ -244,52 +235,49 @@ func copyCommits(src, dst *Repo, head plumbing.Hash, pub ed25519.PublicKey) (int
 			continue
 		}
 		seen[h] = true
-		c, err := src.Commit(h)
+		c, err := src.commitAt(h)
 		if err != nil {
 			return 0, err
 		}
-		if err := VerifyCommit(c, pub); err != nil {
+		if err := verifyCommit(c, pub); err != nil {
 			return 0, fmt.Errorf("%s: %w", src.GitDir, err)
 		}
-		todo = append(todo, h)
-		stack = append(stack, c.ParentHashes...)
+		n++
+		objs = append(objs, h)
+		trees := []plumbing.Hash{c.Tree}
+		for len(trees) > 0 {
+			t := trees[len(trees)-1]
+			trees = trees[:len(trees)-1]
+			objs = append(objs, t)
+			es, err := src.tree(t)
+			if err != nil {
+				return 0, err
+			}
+			for _, e := range es {
+				if e.isTree() {
+					trees = append(trees, e.Hash)
+				} else if e.Mode != "160000" { // a submodule's commit is not here
+					objs = append(objs, e.Hash)
+				}
+			}
+		}
+		stack = append(stack, c.Parents...)
 	}
 	var written []plumbing.Hash
-	for _, h := range todo {
-		c, err := src.Commit(h)
+	for _, o := range objs {
+		if dst.st.HasEncodedObject(o) == nil {
+			continue
+		}
+		obj, err := src.st.EncodedObject(plumbing.AnyObject, o)
 		if err != nil {
 			return 0, err
 		}
-		objs := []plumbing.Hash{h}
-		t, err := c.Tree()
-		if err != nil {
+		if _, err := dst.st.SetEncodedObject(obj); err != nil {
 			return 0, err
 		}
-		objs = append(objs, t.Hash)
-		walker := object.NewTreeWalker(t, true, nil)
-		for {
-			_, e, err := walker.Next()
-			if err != nil {
-				break
-			}
-			objs = append(objs, e.Hash)
-		}
-		walker.Close()
-		for _, o := range objs {
-			if dst.st.HasEncodedObject(o) == nil {
-				continue
-			}
-			obj, err := src.st.EncodedObject(plumbing.AnyObject, o)
-			if err != nil {
-				return 0, err
-			}
-			if _, err := dst.st.SetEncodedObject(obj); err != nil {
-				return 0, err
-			}
-			written = append(written, o)
-		}
+		written = append(written, o)
 	}
-	return len(todo), dst.syncObjects(written...)
+	return n, dst.syncObjects(written...)
 }
 
 // nameCommits fills in the commit of each spend of a double-spend: the
@@ -297,12 +285,8 @@ func copyCommits(src, dst *Repo, head plumbing.Hash, pub ed25519.PublicKey) (int
 func (r *Repo) nameCommits(ds *wallet.DoubleSpendError, name string, base plumbing.Hash, heads ...plumbing.Hash) {
 	byRecord := map[[32]byte]string{}
 	for _, h := range heads {
-		c, err := r.Commit(h)
-		if err != nil {
-			continue
-		}
-		object.NewCommitPreorderIter(c, nil, []plumbing.Hash{base}).ForEach(func(c *object.Commit) error {
-			if c.NumParents() > 1 {
+		r.ancestors(h, map[plumbing.Hash]bool{base: true}, func(c *commit) error {
+			if len(c.Parents) > 1 {
 				return nil
 			}
 			data, _, err := r.fileAt(c.Hash, name)

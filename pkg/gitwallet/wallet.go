@@ -111,15 +111,18 @@ func (r *Repo) CatchUp(path string, w *wallet.Wallet, key ed25519.PrivateKey, au
 
 // entry returns the blob id of name in commit h's tree, or the zero hash.
 func (r *Repo) entry(h plumbing.Hash, name string) (plumbing.Hash, error) {
-	c, err := r.Commit(h)
+	if h.IsZero() {
+		return plumbing.ZeroHash, nil
+	}
+	c, err := r.commitAt(h)
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	t, err := c.Tree()
+	es, err := r.tree(c.Tree)
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	for _, e := range t.Entries {
+	for _, e := range es {
 		if e.Name == name {
 			return e.Hash, nil
 		}

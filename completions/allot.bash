@@ -7,7 +7,7 @@ _allot() {
         esac
     done
     case "$prev" in
-        --as|--catalog|--cert|--count|--device|--devices|--dir|--feature|--file|--grace-days|--growth-allowance|--id|--identity|--kind|--license|--max-term|--name|--need|--now|--org|--out|--passphrase-file|--product|--pub|--reason|--require|--require-binding|--role|--sequence|--server|--signer|--start|--state|--system|--system-id|--term|--trust|--usage|--valid-from|--valid-until|--wallet|--wallet-id|--years) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --as|--catalog|--cert|--count|--device|--devices|--dir|--feature|--file|--grace-days|--growth-allowance|--html|--id|--identity|--kind|--license|--max-term|--name|--need|--now|--org|--out|--passphrase-file|--product|--pub|--reason|--require|--require-binding|--role|--sequence|--server|--signer|--start|--state|--system|--system-id|--term|--trust|--usage|--valid-from|--valid-until|--wallet|--wallet-id|--years) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac
     case "$cmdpath" in
         "") words="signer key system fingerprint wallet allocate verify status revoke audit demo completion --help" ;;
@@ -31,7 +31,7 @@ _allot() {
         "wallet sync") words="--wallet --now --as --json --passphrase-file --identity --help" ;;
         "allocate") words="--system --years --start --top-up --out --wallet --now --catalog --json --as --passphrase-file --identity --help" ;;
         "verify") words="--trust --usage --system --state --state-init --catalog --now --json --quiet --help" ;;
-        "status") words="--usage --now --json --help" ;;
+        "status") words="--usage --state --trust --html --catalog --now --json --help" ;;
         "revoke") words="--signer --trust --reason --out --now --json --passphrase-file --identity --help" ;;
         "audit") words="--trust --quiet --json --help" ;;
         "demo") words="--dir --now --help" ;;

@@ -30,7 +30,7 @@ Register-ArgumentCompleter -Native -CommandName allot -ScriptBlock {
         'wallet sync' = @('--wallet', '--now', '--as', '--json', '--passphrase-file', '--identity', '--help')
         'allocate' = @('--system', '--years', '--start', '--top-up', '--out', '--wallet', '--now', '--catalog', '--json', '--as', '--passphrase-file', '--identity', '--help')
         'verify' = @('--trust', '--usage', '--system', '--state', '--state-init', '--catalog', '--now', '--json', '--quiet', '--help')
-        'status' = @('--usage', '--now', '--json', '--help')
+        'status' = @('--usage', '--state', '--trust', '--html', '--catalog', '--now', '--json', '--help')
         'revoke' = @('--signer', '--trust', '--reason', '--out', '--now', '--json', '--passphrase-file', '--identity', '--help')
         'audit' = @('--trust', '--quiet', '--json', '--help')
         'demo' = @('--dir', '--now', '--help')

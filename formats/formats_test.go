@@ -1488,7 +1488,7 @@ func (g *gen) usageFile() {
 	}
 	g.put(spec, "verify-json.txt", tr.String())
 
-	over := string(g.usageDoc) + "\n[[analytics]]\ntype = \"face-recognition\"\ncameras = 1\n"
+	over := string(g.usageDoc) + "\n[[analytics]]\ntype = \"face-recognition\"\ncameras = 1\nusers = 12\n"
 	over = replaceOnce(g.t, over, "cameras = 5\n", "cameras = 17\n")
 	g.write("site-42-over.usage.toml", []byte(over))
 	g.put(spec, "site-42-over.usage.toml", over)
@@ -1527,14 +1527,11 @@ func (g *gen) deviceState() {
 	g.must(err)
 	hashed := hwid.HashAll(verify.DeviceKeyID, ids)
 	key := verify.DeviceKey(ids)
-	st, err := verify.OpenState("lib-state", key, true)
-	g.must(err)
+	st := verify.NewState(key)
 	b, err := bundle.Open(g.bundleDoc)
 	g.must(err)
 	g.must(st.Check(b, verifyNow, verify.DefaultClockTolerance))
-	g.must(st.Save())
-	state, err := os.ReadFile(filepath.Join("lib-state", verify.StateFile))
-	g.must(err)
+	state := st.Marshal()
 	g.put(spec, "allot.state", string(state))
 
 	var k strings.Builder
@@ -1576,8 +1573,8 @@ func (g *gen) deviceState() {
 	// Damaged: the sequence in the state file lowered by hand.
 	bad := replaceOnce(g.t, string(state), " 1\nmac ", " 0\nmac ")
 	g.write("edited-state/allot.state", []byte(bad))
-	_, err = verify.OpenState("edited-state", key, false)
-	g.put(spec, "allot.state.err", damage("allot.state, copied to edited-state/, with the bundle sequence 1 changed to 0", "verify.OpenState", err))
+	_, err = verify.ParseState("edited-state/allot.state", []byte(bad), key)
+	g.put(spec, "allot.state.err", damage("allot.state, copied to edited-state/, with the bundle sequence 1 changed to 0", "verify.ParseState", err))
 }
 
 // ---------------------------------------------------------------------------
@@ -2073,13 +2070,10 @@ func TestCatalogExample(t *testing.T) {
 }
 
 func TestDeviceStateExample(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, verify.StateFile), []byte(example(t, "device-state.md", "allot.state")), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	data := []byte(example(t, "device-state.md", "allot.state"))
 	nvr1, nvr2, _ := exampleIdentifiers()
 	key := verify.DeviceKey(nvr1)
-	st, err := verify.OpenState(dir, key, false)
+	st, err := verify.ParseState("allot.state", data, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -2093,11 +2087,8 @@ func TestDeviceStateExample(t *testing.T) {
 	if err := st.Check(b, verifyNow.Add(-verify.DefaultClockTolerance-time.Second), verify.DefaultClockTolerance); !errors.Is(err, verify.ErrRollback) {
 		t.Errorf("a clock set back: %v, want verify.ErrRollback", err)
 	}
-	if _, err := verify.OpenState(dir, verify.DeviceKey(nvr2), false); !errors.Is(err, verify.ErrRollback) {
+	if _, err := verify.ParseState("allot.state", data, verify.DeviceKey(nvr2)); !errors.Is(err, verify.ErrRollback) {
 		t.Errorf("another machine's key: %v, want verify.ErrRollback", err)
-	}
-	if _, err := verify.OpenState(t.TempDir(), key, false); !errors.Is(err, verify.ErrStateMissing) {
-		t.Errorf("no state: %v, want verify.ErrStateMissing", err)
 	}
 }
 

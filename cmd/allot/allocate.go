@@ -6,12 +6,12 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"allot.dev/allot/cmd/internal/input"
 	"allot.dev/allot/cmd/internal/ui"
 	"allot.dev/allot/cmd/internal/verifycli"
 	"allot.dev/allot/pkg/allocate"
 	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/crashpoint"
-	"allot.dev/allot/pkg/system"
 	"allot.dev/allot/pkg/wallet"
 )
 
@@ -55,7 +55,7 @@ func (e *env) allocate(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	sys, err := system.Load(c.String("system"), cat)
+	sys, err := input.System(c.String("system"), cat)
 	if err != nil {
 		return err
 	}

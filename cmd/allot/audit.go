@@ -10,12 +10,12 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"allot.dev/allot/cmd/internal/input"
 	"allot.dev/allot/cmd/internal/ui"
 	"allot.dev/allot/pkg/audit"
 	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/gitwallet"
-	"allot.dev/allot/pkg/verify"
 	"allot.dev/allot/pkg/wallet"
 )
 
@@ -44,7 +44,7 @@ func (e *env) audit(c *cli.Context) error {
 	}
 	var opts audit.Options
 	if p := c.String("trust"); p != "" {
-		t, err := verify.LoadTrust(p)
+		t, err := input.Trust(p)
 		if err != nil {
 			return err
 		}
@@ -151,7 +151,7 @@ func (e *env) audit(c *cli.Context) error {
 // readBundle reads a bundle file for the audit; one it cannot read is
 // reported among the findings.
 func readBundle(path string) audit.Bundle {
-	data, err := readInput(path, bundle.MaxSize)
+	data, err := input.ReadFile(path, bundle.MaxSize)
 	if err != nil {
 		return audit.Bundle{Source: path, Err: fmt.Errorf("cannot be read: %v", err)}
 	}

@@ -682,16 +682,11 @@ intercoms = 0
 	mids, err := hwid.Collect(os.DirFS(root))
 	g.check(err)
 	g.stateKey = verify.DeviceKey(mids)
-	sdir := filepath.Join(g.tmp, "state")
-	st, err := verify.OpenState(sdir, g.stateKey, true)
-	g.check(err)
+	st := verify.NewState(g.stateKey)
 	b, err := bundle.Open(g.doc)
 	g.check(err)
 	g.check(st.Check(b, allottest.Now, verify.DefaultClockTolerance))
-	g.check(st.Save())
-	data, err = os.ReadFile(filepath.Join(sdir, verify.StateFile))
-	g.check(err)
-	g.put("ok/state/allot.state", data)
+	g.put("ok/state/allot.state", st.Marshal())
 }
 
 // keyEdit decodes a key's text, lets fn change its bytes, and encodes it
@@ -788,6 +783,7 @@ func (g *badGen) systemFiles() {
 	g.put("system-truncated.system.toml", sys[:bytes.Index(sys, []byte("CAM-2, AXIS"))+len("CAM-2, AXIS")])
 	i := bytes.Index(sys, []byte("\"machine-id:")) + len("\"machine-id:")
 	g.put("system-bad-identifier.system.toml", slices.Concat(sys[:i], bytes.ToUpper(sys[i:i+32]), sys[i+32:]))
+	g.put("system-date-out-of-range.system.toml", g.edit(sys, "camera = 5\n", "camera = 1969-12-31\n"))
 }
 
 func (g *badGen) devicesFiles() {
@@ -848,6 +844,9 @@ func (g *badGen) trustFiles() {
 	g.put("trust-bad-key-line.pub", append(slices.Clone(pub), "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI!!! second-vendor\n"...))
 	g.put("trust-invalid-utf8.pub", g.edit(pub, "ssh-ed25519 AAAA", "ssh-ed25519 AAAA\xff\xfe"))
 	g.put("trust-bom.pub", bom(pub))
+	g.put("trust-date-out-of-range.trust.toml", g.edit(tr, "\"24h\"", "0001-01-01T00:00:00Z"))
+	// More roots than a trust file may hold (verify.MaxTrustRoots).
+	g.put("trust-too-many-roots.pub", bytes.Repeat(pub, verify.MaxTrustRoots+1))
 }
 
 func (g *badGen) usageFiles() {
@@ -859,6 +858,13 @@ func (g *badGen) usageFiles() {
 	g.put("usage-wrong-version.usage.toml", g.edit(u, "version = 1\n", "version = 2\n"))
 	g.put("usage-duplicate-server.usage.toml", append(slices.Clone(u), "\n[[server]]\nname = \"nvr-1\"\ncameras = 2\n"...))
 	g.put("usage-invalid-utf8.usage.toml", g.edit(u, "system = \"site-1\"\n", "system = \"site-\xff1\"\n"))
+	g.put("usage-date-out-of-range.usage.toml", g.edit(u, "cameras = 20\n", "cameras = 1969-12-31T23:59:59Z\n"))
+	// More servers than a bundle may have (verify.MaxUsageServers).
+	var servers bytes.Buffer
+	for i := range verify.MaxUsageServers + 1 {
+		fmt.Fprintf(&servers, "\n[[server]]\nname = \"nvr-%d\"\ncameras = 1\n", i+2)
+	}
+	g.put("usage-too-many-servers.usage.toml", append(slices.Clone(u), servers.Bytes()...))
 }
 
 // walletRecords splits a wallet into its records: a JSON line and the key
@@ -934,6 +940,7 @@ func (g *badGen) walletFiles() {
 	g.put("wallet-bom.wallet", bom(wl))
 	// Announces ten million keys: a reader must not trust the count.
 	g.put("wallet-huge-key-lines.wallet", edit(1, `"key_lines":3`, `"key_lines":10000000`))
+	g.put("wallet-date-out-of-range.wallet", edit(1, `"time":"2026-11-22T10:00:00Z"`, `"time":"0001-01-01T00:00:00Z"`))
 }
 
 func (g *badGen) catalogFiles() {
@@ -942,6 +949,7 @@ func (g *badGen) catalogFiles() {
 	g.put("catalog-wrong-version.toml", g.edit(c, "version = 1\n", "version = 2\n"))
 	g.put("catalog-duplicate-product.toml", g.edit(c, "code = \"intercom\"", "code = \"vms\""))
 	g.put("catalog-negative-grace.toml", g.edit(c, "grace_days = 30", "grace_days = -30"))
+	g.put("catalog-date-out-of-range.toml", g.edit(c, "grace_days = 30", "grace_days = 1969-12-31"))
 }
 
 // stateFiles damages the device state; all but the first two are sealed
@@ -964,6 +972,7 @@ func (g *badGen) stateFiles() {
 	g.put("state-unknown-line/allot.state", reseal(g.edit(st, "last_seen", "colour red\nlast_seen")))
 	g.put("state-huge-sequence/allot.state", reseal(g.edit(st, string(seq), string(seq[:len(seq)-1])+"99999999999999999999")))
 	g.put("state-crlf/allot.state", crlf(st))
+	g.put("state-date-out-of-range/allot.state", reseal(g.edit(st, "last_seen 2026-11-22T10:00:00Z", "last_seen 0001-01-01T00:00:00Z")))
 }
 
 func (g *badGen) signerFiles() {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"allot.dev/allot/cmd/internal/input"
 	"allot.dev/allot/cmd/internal/ui"
 	"allot.dev/allot/pkg/allocate"
 	"allot.dev/allot/pkg/catalog"
@@ -301,7 +302,7 @@ func (e *env) keyInspect(c *cli.Context) error {
 	var trust *verify.Trust
 	var pool *cert.Pool
 	if p := c.String("trust"); p != "" {
-		if trust, err = verify.LoadTrust(p); err != nil {
+		if trust, err = input.Trust(p); err != nil {
 			return err
 		}
 		pool = cert.NewPool(&trust.Trust)

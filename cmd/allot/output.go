@@ -34,27 +34,6 @@ func (e *env) writeOutFunc(path string, perm fs.FileMode, write func(w io.Writer
 	return nil
 }
 
-// readInput reads an input file of at most limit bytes, refusing a larger
-// one by its size before reading it, so a wrong file given by mistake (or
-// /dev/zero) costs nothing.
-func readInput(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > limit {
-		return nil, inputErrorf("%s: larger than %d bytes: not the file allot expects here", path, limit)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, inputErrorf("%s: larger than %d bytes: not the file allot expects here", path, limit)
-	}
-	return data, nil
-}
 
 // Size limits of the small input files.
 const (

@@ -11,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"allot.dev/allot/cmd/internal/input"
 	"allot.dev/allot/cmd/internal/ui"
 	"allot.dev/allot/pkg/atomicfile"
 	"allot.dev/allot/pkg/cert"
@@ -55,7 +56,7 @@ func (e *env) revoke(c *cli.Context) error {
 		return err
 	}
 	path := c.String("trust")
-	data, err := readInput(path, verify.MaxTrustFileSize)
+	data, err := input.ReadFile(path, verify.MaxTrustFileSize)
 	if err != nil {
 		return err
 	}

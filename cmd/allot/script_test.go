@@ -137,6 +137,12 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 			env.Setenv("ALLOT_SYSROOT", root)
 			return fakeMachine(root, "machine-a")
 		},
+		Condition: func(cond string) (bool, error) {
+			if cond == "chromium" {
+				return chromiumCondition()
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode":  cmdExitcode,
 			"cmpjson":   cmdCmpJSON,
@@ -145,6 +151,7 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 			"machine":   cmdMachine,
 			"tamperkey": cmdTamperkey,
 			"plain":     cmdPlain,
+			"pagecheck": cmdPagecheck,
 		},
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"allot.dev/allot/cmd/internal/input"
 	"allot.dev/allot/pkg/sign/keyfile"
 )
 
@@ -31,7 +32,7 @@ func secretFlags() []cli.Flag {
 // asks twice on a terminal, for new keys.
 func (e *env) passphrase(c *cli.Context, what string, confirm bool) (string, error) {
 	if path := c.String("passphrase-file"); path != "" {
-		data, err := readInput(path, maxPassphraseFile)
+		data, err := input.ReadFile(path, maxPassphraseFile)
 		if err != nil {
 			return "", err
 		}
@@ -144,7 +145,7 @@ func (e *env) openKeyUncached(c *cli.Context, data []byte, where, what string) (
 
 // openKeyFile reads and decrypts a signer's private key file.
 func (e *env) openKeyFile(c *cli.Context, path string) (ed25519.PrivateKey, error) {
-	data, err := readInput(path, keyfile.MaxSize)
+	data, err := input.ReadFile(path, keyfile.MaxSize)
 	if err != nil {
 		return nil, err
 	}

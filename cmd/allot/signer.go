@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"allot.dev/allot/cmd/internal/input"
 	"allot.dev/allot/cmd/internal/ui"
 	"allot.dev/allot/cmd/internal/verifycli"
 	"allot.dev/allot/pkg/catalog"
@@ -155,7 +156,7 @@ func (e *env) signerCertify(c *cli.Context) error {
 			return err
 		}
 	}
-	pubData, err := readInput(c.String("pub"), maxPubFile)
+	pubData, err := input.ReadFile(c.String("pub"), maxPubFile)
 	if err != nil {
 		return err
 	}
@@ -352,7 +353,7 @@ func parseTerm(s string) (int, error) {
 }
 
 func readChain(path string) (cert.Chain, error) {
-	data, err := readInput(path, cert.MaxDepth*cert.MaxDocumentSize)
+	data, err := input.ReadFile(path, cert.MaxDepth*cert.MaxDocumentSize)
 	if err != nil {
 		return nil, err
 	}
@@ -365,7 +366,7 @@ func readChain(path string) (cert.Chain, error) {
 
 func loadCatalog(c *cli.Context) (*catalog.Catalog, error) {
 	if p := c.String("catalog"); p != "" {
-		cat, err := catalog.Load(p)
+		cat, err := input.Catalog(p)
 		if err != nil {
 			return nil, inputErrorf("%v", err)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"allot.dev/allot/cmd/internal/input"
 	"allot.dev/allot/cmd/internal/ui"
 	"allot.dev/allot/cmd/internal/verifycli"
 	"allot.dev/allot/pkg/hwid"
@@ -129,7 +130,7 @@ func (e *env) systemCreate(c *cli.Context) error {
 		}
 	}
 	if path := c.String("devices"); path != "" {
-		data, err := readInput(path, system.MaxFileSize)
+		data, err := input.ReadFile(path, system.MaxFileSize)
 		if err != nil {
 			return err
 		}
@@ -245,7 +246,7 @@ func (e *env) systemInspect(c *cli.Context) error {
 		return err
 	}
 	path := c.Args().First()
-	sys, err := system.Load(path, cat)
+	sys, err := input.System(path, cat)
 	if err != nil {
 		return err
 	}

@@ -10,10 +10,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"allot.dev/allot/cmd/internal/input"
 	"allot.dev/allot/cmd/internal/ui"
 	"allot.dev/allot/pkg/cert"
 	"allot.dev/allot/pkg/gitwallet"
-	"allot.dev/allot/pkg/verify"
 	"allot.dev/allot/pkg/wallet"
 )
 
@@ -107,7 +107,7 @@ func (e *env) walletInit(c *cli.Context) error {
 	}
 	var roots []ed25519.PublicKey
 	if p := c.String("trust"); p != "" {
-		t, err := verify.LoadTrust(p)
+		t, err := input.Trust(p)
 		if err != nil {
 			return err
 		}
@@ -160,7 +160,7 @@ func (e *env) walletRedeem(c *cli.Context) error {
 	}
 	var extra *cert.Trust
 	if p := c.String("trust"); p != "" {
-		t, err := verify.LoadTrust(p)
+		t, err := input.Trust(p)
 		if err != nil {
 			return err
 		}

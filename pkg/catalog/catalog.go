@@ -86,22 +86,33 @@ func Default() *Catalog {
 // DefaultSource returns the embedded default catalog's file.
 func DefaultSource() []byte { return slices.Clone(defaultTOML) }
 
-// MaxFileSize bounds the catalog file a reader accepts.
-const MaxFileSize = 1 << 20
+// Limits a reader enforces. Catalogs are looked up by name for every
+// license type, analytics entry and feature a file mentions: the caps keep
+// the lookups cheap.
+const (
+	MaxFileSize       = 1 << 20 // bytes of a catalog file
+	MaxProducts       = 256
+	MaxLicenseTypes   = 1024 // in all products
+	MaxAnalyticsTypes = 1024 // in all levels
+	MaxFeatures       = 1024 // of one product
+)
 
-// Load reads a catalog file.
-func Load(path string) (*Catalog, error) {
-	data, err := tomlfile.ReadFile(path, MaxFileSize)
-	if err != nil {
-		return nil, err
-	}
-	return Parse(path, data)
+// fileLimits bound a catalog before the TOML library reads it: tables for
+// the products, license types and analytics levels, six keys a product
+// and three a license type, and the strings of kinds, features and
+// analytics types.
+var fileLimits = tomlfile.Limits{
+	Tables: MaxProducts + MaxLicenseTypes + 64,
+	Keys:   6*MaxProducts + 3*MaxLicenseTypes + 2*64 + 16,
+	Values: 8192,
+	String: 4096,
 }
+
 
 // Parse parses a catalog; name is used in errors.
 func Parse(name string, data []byte) (*Catalog, error) {
 	var c Catalog
-	if err := tomlfile.Decode(name, data, &c); err != nil {
+	if err := tomlfile.DecodeLimits(name, data, &c, fileLimits); err != nil {
 		return nil, err
 	}
 	if err := c.validate(); err != nil {
@@ -134,6 +145,9 @@ func (c *Catalog) validate() error {
 	if len(c.Products) == 0 {
 		return ferr("product", "no products")
 	}
+	if len(c.Products) > MaxProducts {
+		return ferr("product", "%d products, at most %d", len(c.Products), MaxProducts)
+	}
 	if err := c.Policy.Validate(); err != nil {
 		field, msg, _ := strings.Cut(err.Error(), ": ")
 		return ferr(field, "%s", msg)
@@ -153,6 +167,12 @@ func (c *Catalog) validate() error {
 		codes[pr.Code] = true
 		if len(pr.Kinds) == 0 {
 			return ferr(field+".kinds", "none")
+		}
+		if len(types)+len(pr.Licenses) > MaxLicenseTypes {
+			return ferr(field+".licenses", "more than %d license types in the catalog", MaxLicenseTypes)
+		}
+		if len(pr.Features) > MaxFeatures {
+			return ferr(field+".features", "%d features, at most %d", len(pr.Features), MaxFeatures)
 		}
 		if pr.BindingRequired < 0 || pr.BindingRequired > cert.MaxBindingRequired {
 			return ferr(field+".binding_required", "%d is not between 0 and %d", pr.BindingRequired, cert.MaxBindingRequired)
@@ -181,6 +201,9 @@ func (c *Catalog) validate() error {
 		field := fmt.Sprintf("analytics[%d]", i+1)
 		if a.Level < 1 || a.Level > 3 {
 			return ferr(field+".level", "%d is not 1, 2 or 3 (level 4 licenses every type)", a.Level)
+		}
+		if len(level)+len(a.Types) > MaxAnalyticsTypes {
+			return ferr(field+".types", "more than %d analytics types in the catalog", MaxAnalyticsTypes)
 		}
 		// An analytics type needs one level, or the license it needs is
 		// ambiguous.

@@ -1,10 +1,6 @@
 package catalog
 
 import (
-	"errors"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -128,30 +124,6 @@ func TestDefaultSource(t *testing.T) {
 	}
 }
 
-func TestLoad(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "vendor.catalog.toml")
-	if err := os.WriteFile(path, DefaultSource(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	c, err := Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(c, Default()) {
-		t.Fatal("Load of the default source differs from Default")
-	}
-	if _, err := Load(filepath.Join(dir, "missing.toml")); !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("Load of a missing file: %v, want ErrNotExist", err)
-	}
-	bad := filepath.Join(dir, "bad.toml")
-	if err := os.WriteFile(bad, []byte("version = 2\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Load(bad); err == nil || !strings.HasPrefix(err.Error(), bad+":1: version: ") {
-		t.Fatalf("Load of a bad file: %v, want the file named", err)
-	}
-}
 
 func TestParseRejects(t *testing.T) {
 	src := string(DefaultSource())

@@ -75,14 +75,45 @@ type Section struct {
 	Fields []Field
 }
 
-// MaxLineLen bounds a line; base64 certificate documents are the longest.
-const MaxLineLen = 64 << 10
+// Limits of a payload. Parse counts a payload's lines before it allocates
+// anything for them, so that what it allocates is bounded by the payload's
+// size and by these numbers, whoever signed it: a bundle of 4 MiB of
+// "[[x]]" lines would otherwise have cost hundreds of megabytes. They are
+// sized for the largest bundle (bundle.MaxFunding funding sections of four
+// fields, bundle.MaxServers servers of 32 identifiers); formats/signer.md
+// lists them.
+const (
+	// MaxLineLen bounds a line, and so a string; base64 certificate
+	// documents are the longest.
+	MaxLineLen = 64 << 10
+	// MaxSections bounds the tables and array-of-tables elements.
+	MaxSections = 16_384
+	// MaxFields bounds the key = value lines of all sections.
+	MaxFields = 49_152
+	// MaxSectionFields bounds the fields of one section.
+	MaxSectionFields = 1_024
+	// MaxArrayLen bounds the strings of one array.
+	MaxArrayLen = 1_024
+	// MaxArrayValues bounds the strings of all arrays.
+	MaxArrayValues = 65_536
+)
 
 // Parse splits a payload into sections. The first section is the top level.
 func Parse(data []byte) ([]Section, error) {
-	secs := []Section{{Line: 1}}
-	cur := &secs[0]
-	var seen map[string]bool // cur's keys, once it has too many to scan
+	nsecs, nfields, err := count(data)
+	if err != nil {
+		return nil, err
+	}
+	// One array of sections and one of fields, each exactly as long as the
+	// payload needs: no slice grows, and nothing is left over.
+	secs := make([]Section, 1, 1+nsecs)
+	secs[0].Line = 1
+	fields := make([]Field, 0, nfields)
+	p := &parser{names: map[string]string{}}
+	cur, start := &secs[0], 0
+	// Past a few fields, a section's keys are looked up in a map: scanning
+	// them for every key would be quadratic. One map serves every section.
+	var seen map[string]bool
 	n := 0
 	for len(data) > 0 {
 		n++
@@ -97,7 +128,7 @@ func Parse(data []byte) ([]Section, error) {
 		}
 		if !utf8.Valid(line) {
 			what := ""
-			if k, _, ok := bytes.Cut(line, []byte(" = ")); ok && validKey(string(k)) {
+			if k, _, ok := bytes.Cut(line, []byte(" = ")); ok && validKey(k) {
 				what = string(k) + ": "
 			}
 			return nil, fmt.Errorf("%w: line %d: %snot UTF-8", ErrSyntax, n, what)
@@ -106,69 +137,146 @@ func Parse(data []byte) ([]Section, error) {
 		case len(line) == 0 || line[0] == '#':
 			continue
 		case line[0] == '[':
-			name, array, err := header(line)
+			name, array, err := p.header(line)
 			if err != nil {
 				return nil, fmt.Errorf("%w: line %d: %v", ErrSyntax, n, err)
 			}
+			cur.Fields = own(fields, start)
 			secs = append(secs, Section{Name: name, Array: array, Line: n})
-			cur = &secs[len(secs)-1]
-			seen = nil
+			cur, start = &secs[len(secs)-1], len(fields)
+			if len(seen) > 0 {
+				clear(seen)
+			}
 		default:
-			f, err := field(line)
+			f, err := p.field(line)
 			if err != nil {
 				return nil, fmt.Errorf("%w: line %d: %v", ErrSyntax, n, err)
 			}
 			f.Line = n
-			// Past a few fields, a section's keys are looked up in a map:
-			// scanning them for every key would be quadratic.
-			if seen == nil && len(cur.Fields) >= 16 {
-				seen = make(map[string]bool, 2*len(cur.Fields))
-				for _, g := range cur.Fields {
-					seen[g.Key] = true
-				}
-			}
-			dup := seen[f.Key]
-			if seen == nil {
-				for _, g := range cur.Fields {
+			mine := fields[start:]
+			dup := false
+			switch {
+			case len(mine) < scanFields:
+				for _, g := range mine {
 					dup = dup || g.Key == f.Key
 				}
-			} else {
+			default:
+				if seen == nil {
+					seen = make(map[string]bool, MaxSectionFields)
+				}
+				if len(seen) == 0 {
+					for _, g := range mine {
+						seen[g.Key] = true
+					}
+				}
+				dup = seen[f.Key]
 				seen[f.Key] = true
 			}
 			if dup {
 				return nil, fmt.Errorf("%w: line %d: %s is defined twice", ErrSyntax, n, f.Key)
 			}
-			cur.Fields = append(cur.Fields, f)
+			fields = append(fields, f)
 		}
 	}
+	cur.Fields = own(fields, start)
 	return secs, nil
 }
 
-func header(line []byte) (string, bool, error) {
-	s := string(line)
-	array := strings.HasPrefix(s, "[[")
-	var name string
+// scanFields is how many fields of a section Parse compares a new key with
+// one by one; past them, it looks keys up in a map.
+const scanFields = 64
+
+// own returns the fields of the section that starts at fields[start], with
+// no room to grow into the next section's; nil if it has none.
+func own(fields []Field, start int) []Field {
+	if start == len(fields) {
+		return nil
+	}
+	return fields[start:len(fields):len(fields)]
+}
+
+// count counts a payload's sections and fields, and refuses one that has
+// more than the limits allow, naming the line where the limit is passed.
+// It allocates nothing.
+func count(data []byte) (secs, fields int, err error) {
+	own := 0 // fields of the current section
+	for n := 1; len(data) > 0; n++ {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			i = len(data) - 1
+		}
+		line := data[:i]
+		data = data[i+1:]
+		switch {
+		case len(line) == 0 || line[0] == '#':
+		case line[0] == '[':
+			if secs++; secs > MaxSections {
+				return 0, 0, fmt.Errorf("%w: line %d: more than %d tables", ErrSyntax, n, MaxSections)
+			}
+			own = 0
+		default:
+			if fields++; fields > MaxFields {
+				return 0, 0, fmt.Errorf("%w: line %d: more than %d fields", ErrSyntax, n, MaxFields)
+			}
+			if own++; own > MaxSectionFields {
+				return 0, 0, fmt.Errorf("%w: line %d: more than %d fields in one table", ErrSyntax, n, MaxSectionFields)
+			}
+		}
+	}
+	return secs, fields, nil
+}
+
+// parser holds what Parse shares between lines: the strings of the keys
+// and table names it has made, so that the ten thousand "key" fields of a
+// bundle share one string, and the count of array values.
+type parser struct {
+	names  map[string]string
+	values int
+}
+
+// name returns b as a string, the same string for the same bytes.
+func (p *parser) name(b []byte) string {
+	if s, ok := p.names[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	// Any number of distinct keys may come: keep the first few, which
+	// allot's own keys are.
+	if len(p.names) < 256 {
+		p.names[s] = s
+	}
+	return s
+}
+
+func (p *parser) header(line []byte) (string, bool, error) {
+	array := bytes.HasPrefix(line, []byte("[["))
+	var name []byte
 	if array {
-		if !strings.HasSuffix(s, "]]") || len(s) < 5 {
+		if !bytes.HasSuffix(line, []byte("]]")) || len(line) < 5 {
 			return "", false, errors.New("bad array-of-tables header")
 		}
-		name = s[2 : len(s)-2]
+		name = line[2 : len(line)-2]
 	} else {
-		if !strings.HasSuffix(s, "]") || len(s) < 3 {
+		if !bytes.HasSuffix(line, []byte("]")) || len(line) < 3 {
 			return "", false, errors.New("bad table header")
 		}
-		name = s[1 : len(s)-1]
+		name = line[1 : len(line)-1]
 	}
-	for _, part := range strings.Split(name, ".") {
+	for rest := name; ; {
+		part, more, dotted := bytes.Cut(rest, []byte("."))
 		if !validKey(part) {
 			return "", false, fmt.Errorf("bad table name %q", name)
 		}
+		if !dotted {
+			break
+		}
+		rest = more
 	}
-	return name, array, nil
+	return p.name(name), array, nil
 }
 
-func validKey(k string) bool {
-	if k == "" {
+func validKey(k []byte) bool {
+	if len(k) == 0 {
 		return false
 	}
 	for i := 0; i < len(k); i++ {
@@ -180,23 +288,23 @@ func validKey(k string) bool {
 	return true
 }
 
-func field(line []byte) (Field, error) {
+func (p *parser) field(line []byte) (Field, error) {
 	i := bytes.Index(line, []byte(" = "))
 	if i <= 0 {
 		return Field{}, errors.New(`want "key = value"`)
 	}
-	key := string(line[:i])
-	if !validKey(key) {
-		return Field{}, fmt.Errorf("bad key %q", key)
+	if !validKey(line[:i]) {
+		return Field{}, fmt.Errorf("bad key %q", line[:i])
 	}
-	v, err := value(line[i+3:])
+	key := p.name(line[:i])
+	v, err := p.value(line[i+3:])
 	if err != nil {
 		return Field{}, fmt.Errorf("%s: %v", key, err)
 	}
 	return Field{Key: key, Val: v}, nil
 }
 
-func value(b []byte) (Value, error) {
+func (p *parser) value(b []byte) (Value, error) {
 	if len(b) == 0 {
 		return Value{}, errors.New("no value")
 	}
@@ -211,7 +319,7 @@ func value(b []byte) (Value, error) {
 		}
 		return Value{Kind: String, Str: s}, nil
 	case c == '[':
-		return stringArray(b)
+		return p.stringArray(b)
 	case string(b) == "true" || string(b) == "false":
 		return Value{Kind: Bool, Bool: string(b) == "true"}, nil
 	case len(b) == len("2006-01-02T15:04:05Z") && b[4] == '-':
@@ -291,7 +399,7 @@ func basicString(b []byte) (string, []byte, error) {
 	return "", nil, errors.New("unterminated string")
 }
 
-func stringArray(b []byte) (Value, error) {
+func (p *parser) stringArray(b []byte) (Value, error) {
 	v := Value{Kind: Strings, List: []string{}}
 	if string(b) == "[]" {
 		return v, nil
@@ -300,6 +408,12 @@ func stringArray(b []byte) (Value, error) {
 	for {
 		if len(rest) == 0 || rest[0] != '"' {
 			return Value{}, errors.New("bad array: want strings, [\"a\", \"b\"]")
+		}
+		if len(v.List) == MaxArrayLen {
+			return Value{}, fmt.Errorf("more than %d strings in one array", MaxArrayLen)
+		}
+		if p.values++; p.values > MaxArrayValues {
+			return Value{}, fmt.Errorf("more than %d strings in all arrays", MaxArrayValues)
 		}
 		s, r, err := basicString(rest)
 		if err != nil {

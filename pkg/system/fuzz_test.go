@@ -7,6 +7,8 @@ package system_test
 import (
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -175,4 +177,40 @@ func FuzzParseDevices(f *testing.F) {
 			t.Fatalf("devices changed:\n%+v\n%+v", devs, again)
 		}
 	})
+}
+
+// ReadServers, the device's reader, agrees with Parse on every system file
+// of the script tests and of the bad-input catalogue: the same servers,
+// or an error on the same line, but for damage in the devices block and
+// the analytics, which it does not read.
+func TestReadServersAgrees(t *testing.T) {
+	files := allottest.ScriptFiles(t, ".system.toml")
+	bad, err := filepath.Glob("../../testdata/bad/*.system.toml")
+	if err != nil || len(bad) == 0 {
+		t.Fatalf("no system files in testdata/bad: %v", err)
+	}
+	for _, p := range bad {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, data)
+	}
+	cat := catalog.Default()
+	for i, data := range files {
+		want, perr := system.Parse("s.toml", data, cat)
+		got, err := system.ReadServers("s.toml", bytes.NewReader(data), cat)
+		where := func(err error) string { return strings.SplitN(err.Error(), ": ", 2)[0] }
+		switch {
+		case perr == nil && err == nil:
+			if !reflect.DeepEqual(normal(got).Servers, normal(want).Servers) || got.ID != want.ID || got.Binding != want.Binding {
+				t.Errorf("file %d: ReadServers = %+v, Parse = %+v", i, got, want)
+			}
+		case perr != nil && err != nil && where(err) == where(perr):
+		case perr != nil && (strings.Contains(perr.Error(), "devices") || strings.Contains(perr.Error(), "analytics")):
+			// Damage ReadServers passes over.
+		default:
+			t.Errorf("file %d:\nReadServers: %v\nParse:       %v", i, err, perr)
+		}
+	}
 }

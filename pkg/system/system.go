@@ -34,8 +34,23 @@ const (
 	MaxServers     = 1024
 	MaxIdentifiers = 32
 	MaxDevices     = 1_000_000
+	// MaxAnalytics bounds the [[analytics]] entries, and MaxAssignments
+	// the cameras they list in all.
+	MaxAnalytics   = 1024
+	MaxAssignments = MaxDevices
 	maxIDLen       = 64
 )
+
+// fileLimits bound a system file before the TOML library reads it: tables
+// for the servers and analytics entries, their keys and the need's, the
+// identifiers and the cameras assigned, and the devices block, a string
+// as long as the file.
+var fileLimits = tomlfile.Limits{
+	Tables: MaxServers + MaxAnalytics + 16,
+	Keys:   2*MaxServers + 2*MaxAnalytics + catalog.MaxLicenseTypes + 16,
+	Values: MaxServers*MaxIdentifiers + MaxAssignments + 16,
+	String: MaxFileSize,
+}
 
 // Device types.
 const (
@@ -94,22 +109,18 @@ type file struct {
 	Analytics    []Assignment   `toml:"analytics"`
 }
 
-// Load reads and checks a system file against cat.
-func Load(path string, cat *catalog.Catalog) (*System, error) {
-	data, err := tomlfile.ReadFile(path, MaxFileSize)
-	if err != nil {
-		return nil, err
-	}
-	return Parse(path, data, cat)
-}
 
 // Parse parses a system file; name is used in errors.
 func Parse(name string, data []byte, cat *catalog.Catalog) (*System, error) {
 	if len(data) > MaxFileSize {
 		return nil, &tomlfile.Error{File: name, Err: fmt.Errorf("larger than %d MiB", MaxFileSize>>20)}
 	}
+	return parse(name, data, cat, fileLimits)
+}
+
+func parse(name string, data []byte, cat *catalog.Catalog, lim tomlfile.Limits) (*System, error) {
 	var f file
-	if err := tomlfile.Decode(name, data, &f); err != nil {
+	if err := tomlfile.DecodeLimits(name, data, &f, lim); err != nil {
 		return nil, err
 	}
 	errf := func(field, format string, args ...any) error {
@@ -249,8 +260,15 @@ func (s *System) check(cat *catalog.Catalog) error {
 		}
 		serials[d.Serial] = d.Type
 	}
+	if len(s.Analytics) > MaxAnalytics {
+		return fieldErr("analytics", "%d entries, at most %d", len(s.Analytics), MaxAnalytics)
+	}
+	assigned := 0
 	for i, a := range s.Analytics {
 		field := fmt.Sprintf("analytics[%d]", i+1)
+		if assigned += len(a.Cameras); assigned > MaxAssignments {
+			return fieldErr(field+".cameras", "more than %d cameras assigned in all", MaxAssignments)
+		}
 		if _, err := cat.AnalyticsLevel(a.Type); err != nil {
 			return fieldErr(field+".type", "%v", err)
 		}

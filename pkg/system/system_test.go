@@ -3,9 +3,6 @@ package system
 import (
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -336,31 +333,6 @@ func TestParseDevices(t *testing.T) {
 	}
 }
 
-func TestLoad(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "site.system.toml")
-	if err := os.WriteFile(path, []byte(site), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s, err := Load(path, cat())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(s, wantSite()) {
-		t.Fatalf("Load = %+v", s)
-	}
-	if _, err := Load(filepath.Join(dir, "missing.toml"), cat()); !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("Load of a missing file: %v, want ErrNotExist", err)
-	}
-	bad := filepath.Join(dir, "bad.toml")
-	if err := os.WriteFile(bad, []byte(strings.Replace(site, "version = 1", "version = 3", 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var e *tomlfile.Error
-	if _, err := Load(bad, cat()); !errors.As(err, &e) || e.File != bad || e.Line != 2 {
-		t.Fatalf("Load of a bad file: %v, want it to name %s:2", err, bad)
-	}
-}
 
 func TestCheck(t *testing.T) {
 	s := wantSite()

@@ -12,8 +12,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -51,44 +49,23 @@ func (e *Error) Unwrap() error { return e.Err }
 // (errclass.Input).
 func (e *Error) Is(target error) bool { return target == errclass.Input }
 
-// ReadFile reads a file of at most limit bytes. A larger one is refused,
-// by its size before it is read where the file system tells the size, so a
-// wrong file given by mistake (or /dev/zero) costs nothing.
-func ReadFile(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	size := fmt.Sprintf("%d bytes", limit)
-	if limit >= 1<<20 && limit%(1<<20) == 0 {
-		size = fmt.Sprintf("%d MiB", limit>>20)
-	}
-	tooBig := &Error{File: path, Err: fmt.Errorf("larger than %s", size)}
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > limit {
-		return nil, tooBig
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, tooBig
-	}
-	return data, nil
-}
 
 // ErrBOM reports a file that starts with a UTF-8 byte order mark.
 var ErrBOM = errclass.Sentinel(errclass.Input, "starts with a byte order mark; save the file as UTF-8 without BOM")
 
-// Decode parses data into v. Unknown fields, syntax errors and type errors
-// are returned as *Error.
+// Decode parses data into v, within DefaultLimits. Unknown fields, syntax
+// errors and type errors are returned as *Error.
 func Decode(file string, data []byte, v any) error {
+	return DecodeLimits(file, data, v, DefaultLimits)
+}
+
+// DecodeLimits parses data into v, as Decode does, but within lim.
+func DecodeLimits(file string, data []byte, v any, lim Limits) error {
 	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
 		return &Error{File: file, Line: 1, Err: ErrBOM}
 	}
-	if line, err := checkDepth(data); err != nil {
-		return &Error{File: file, Line: line, Err: err}
+	if line, field, err := scan(data, lim); err != nil {
+		return &Error{File: file, Line: line, Field: field, Err: err}
 	}
 	md, err := toml.Decode(string(data), v)
 	if err != nil {
@@ -115,65 +92,289 @@ func Decode(file string, data []byte, v any) error {
 	return nil
 }
 
-// Limits of how deeply a file nests, checked before the TOML library reads
-// it: the library recurses once per level of arrays and inline tables, so
-// a file of a million '[' overflowed the stack and killed the process, and
-// it spends time and memory on every key in proportion to the depth of its
-// table, so 4 MiB of keys under a 1 KB table header took 40 s and 26 GB.
-// allot's files nest two deep and have no dotted keys.
+// Limits bound what a file may hold. They are counted by a pass over the
+// file that allocates next to nothing, before the TOML library reads it:
+// the library spends about half a kilobyte on a table, a kilobyte on a key
+// and 150 bytes on an array value, so that 256 KiB of "a = 1" lines cost
+// 27 MiB, and 64 MiB of "[[server]]" lines 2 GB. Each reader sets them to
+// what its files need (formats/README.md, "Limits").
+type Limits struct {
+	Tables int // table headers, array-of-tables elements and inline tables
+	Keys   int // keys, in all tables
+	Values int // array values, in all arrays
+	String int // bytes of one string
+}
+
+// DefaultLimits are the limits of Decode.
+var DefaultLimits = Limits{Tables: 4096, Keys: 16384, Values: 65536, String: 64 << 10}
+
+// Limits of how deeply a file nests, the same for every file: the library
+// recurses once per level of arrays and inline tables, so a file of a
+// million '[' overflowed the stack and killed the process, and it spends
+// time and memory on every key in proportion to the depth of its table,
+// so 4 MiB of keys under a 1 KB table header took 40 s and 26 GB. allot's
+// files nest two deep and have no dotted keys.
 const (
 	maxNesting  = 4 // arrays, inline tables and header brackets open at once
 	maxLineDots = 3 // dots outside strings and comments on one line
 )
 
-// checkDepth returns the first line of data that nests deeper than the
-// limits. It skips strings and comments as the TOML library reads them.
-func checkDepth(data []byte) (int, error) {
-	line, depth, dots := 1, 0, 0
+// scanner is the state of scan.
+type scanner struct {
+	data                 []byte
+	lim                  Limits
+	line                 int
+	stack                [maxNesting]byte // the brackets open: '[' array, '{' inline table, 'h' header
+	depth                int
+	prev                 byte           // the last byte outside white space, strings and comments
+	start                bool           // nothing but white space yet on this line, outside brackets
+	header               int            // where the open header's name starts, or -1
+	nameEnd              int            // where the name of an array-of-tables header ends
+	table                []byte         // the current table's name: errors name fields by it
+	index                int            // the current table's element of its array, or 0
+	key                  []byte         // the last key read
+	arrays               map[string]int // elements seen of each array of tables
+	tables, keys, values int
+}
+
+// scan checks data against lim, the nesting limits and the date range, as
+// the TOML library reads it, skipping strings and comments; it returns the
+// line and field of the first problem. It takes time linear in data.
+func scan(data []byte, lim Limits) (int, string, error) {
+	s := &scanner{data: data, lim: lim, line: 1, start: true, header: -1}
+	err := s.run()
+	return s.line, s.field(), err
+}
+
+// field names the key being read, as errors do: "server[2].name". The
+// scan keeps names as slices of the file, and makes strings only here.
+func (s *scanner) field() string {
+	table := string(s.table)
+	if s.index > 0 {
+		table += "[" + strconv.Itoa(s.index) + "]"
+	}
+	switch {
+	case table == "":
+		return string(s.key)
+	case len(s.key) == 0:
+		return table
+	}
+	return table + "." + string(s.key)
+}
+
+// inArray reports whether the innermost open bracket is an array's.
+func (s *scanner) inArray() bool { return s.depth > 0 && s.stack[s.depth-1] == '[' }
+
+// valueStarts is called at the first byte of a token: it counts an array's
+// values, and checks dates.
+func (s *scanner) valueStarts(i int) error {
+	if s.inArray() && (s.prev == '[' || s.prev == ',') {
+		if s.values++; s.values > s.lim.Values {
+			return fmt.Errorf("more than %d array values in the file", s.lim.Values)
+		}
+	} else if s.prev != '=' {
+		return nil
+	}
+	return checkDate(s.data[i:])
+}
+
+func (s *scanner) run() error {
+	data := s.data
+	dots := 0
 	for i := 0; i < len(data); i++ {
-		switch c := data[i]; c {
+		c := data[i]
+		switch c {
+		case ' ', '\t', '\r':
+			continue
 		case '\n':
-			line, dots = line+1, 0
+			s.line, dots = s.line+1, 0
+			s.start = s.depth == 0
+			continue
 		case '#':
 			for i+1 < len(data) && data[i+1] != '\n' {
 				i++
 			}
-		case '"', '\'':
-			delim := []byte{c}
-			if bytes.HasPrefix(data[i:], []byte{c, c, c}) {
-				delim = []byte{c, c, c}
-			}
-			// A multi-line string ends at the last """ of a run of quotes;
-			// a one-line string ends at the end of the line at the latest.
-			j := i + len(delim)
-			for ; j < len(data); j++ {
-				if bytes.HasPrefix(data[j:], delim) && (len(delim) == 1 || j+3 == len(data) || data[j+3] != c) ||
-					len(delim) == 1 && data[j] == '\n' {
-					break
-				}
-				if data[j] == '\n' {
-					line++
-				}
-				if c == '"' && data[j] == '\\' && j+1 < len(data) && data[j+1] != '\n' {
-					j++
-				}
-			}
-			if i = j + len(delim) - 1; j < len(data) && data[j] == '\n' {
-				i = j - 1
-			}
-		case '[', '{':
-			if depth++; depth > maxNesting {
-				return line, fmt.Errorf("arrays and tables nested more than %d deep", maxNesting)
-			}
-		case ']', '}':
-			depth = max(depth-1, 0)
-		case '.':
-			if dots++; dots > maxLineDots {
-				return line, fmt.Errorf("more than %d dots outside strings: keys nested too deeply", maxLineDots)
+			continue
+		}
+		atStart := s.start
+		if s.start {
+			s.start = false
+			if c != '[' {
+				s.key = nil
 			}
 		}
+		switch c {
+		case '"', '\'':
+			if err := s.valueStarts(i); err != nil {
+				return err
+			}
+			end, err := s.skipString(i)
+			if err != nil {
+				return err
+			}
+			if s.prev != '=' && !s.inArray() && s.header < 0 {
+				s.key = data[i+1 : max(i+1, end-len(delimOf(data, i))+1)] // a quoted key
+			}
+			i = end
+		case '[', '{':
+			if err := s.valueStarts(i); err != nil {
+				return err
+			}
+			if s.depth == maxNesting {
+				return fmt.Errorf("arrays and tables nested more than %d deep", maxNesting)
+			}
+			kind := c
+			switch {
+			case c == '[' && s.depth == 0 && atStart:
+				kind, s.header, s.nameEnd = 'h', i+1, -1
+			case c == '[' && s.header == i && s.depth == 1:
+				kind, s.header = 'h', i+1 // "[[": an array of tables
+			case c == '{':
+				if s.tables++; s.tables > s.lim.Tables {
+					return fmt.Errorf("more than %d tables in the file", s.lim.Tables)
+				}
+			}
+			s.stack[s.depth] = kind
+			s.depth++
+		case ']', '}':
+			if s.depth > 0 {
+				s.depth--
+				if s.stack[s.depth] == 'h' && s.header >= 0 {
+					if err := s.endHeader(i); err != nil {
+						return err
+					}
+				}
+			}
+			s.start = false
+		case '.':
+			if dots++; dots > maxLineDots {
+				return fmt.Errorf("more than %d dots outside strings: keys nested too deeply", maxLineDots)
+			}
+		case '=':
+			if k := s.bareKey(i); len(k) > 0 {
+				s.key = k
+			}
+			if s.keys++; s.keys > s.lim.Keys {
+				return fmt.Errorf("more than %d keys in the file", s.lim.Keys)
+			}
+		case ',':
+		default:
+			// The rest of a token follows a 'v', not a value's start.
+			if err := s.valueStarts(i); err != nil {
+				return err
+			}
+			c = 'v'
+		}
+		s.prev = c
 	}
-	return 0, nil
+	return nil
+}
+
+// endHeader is called at a ']' that closes a table header's bracket.
+func (s *scanner) endHeader(i int) error {
+	if s.depth == 1 {
+		s.nameEnd = i // the inner bracket of "[[name]]"
+		return nil
+	}
+	end, array := i, s.nameEnd >= 0
+	if array {
+		end = s.nameEnd
+	}
+	name := bytes.TrimSpace(s.data[s.header:end])
+	s.header = -1
+	s.table, s.index, s.key = name, 0, nil
+	if array {
+		if s.arrays == nil {
+			s.arrays = map[string]int{}
+		}
+		s.arrays[string(name)]++
+		s.index = s.arrays[string(name)]
+	}
+	if s.tables++; s.tables > s.lim.Tables {
+		s.index = 0
+		return fmt.Errorf("more than %d tables in the file", s.lim.Tables)
+	}
+	return nil
+}
+
+// bareKey returns the bare key that ends before the '=' at i, if any.
+func (s *scanner) bareKey(i int) []byte {
+	j := i
+	for j > 0 && (s.data[j-1] == ' ' || s.data[j-1] == '\t') {
+		j--
+	}
+	k := j
+	for k > 0 && isBare(s.data[k-1]) {
+		k--
+	}
+	return s.data[k:j]
+}
+
+func isBare(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
+}
+
+// skipString returns the index of the last byte of the string that starts
+// at i, and checks its length. A multi-line string ends at the last """ of
+// a run of quotes; a one-line string ends at the end of the line at the
+// latest, where the TOML library will report it.
+func (s *scanner) skipString(i int) (int, error) {
+	data := s.data
+	c := data[i]
+	delim := delimOf(data, i)
+	j := i + len(delim)
+	for ; j < len(data); j++ {
+		if bytes.HasPrefix(data[j:], delim) && (len(delim) == 1 || j+3 == len(data) || data[j+3] != c) ||
+			len(delim) == 1 && data[j] == '\n' {
+			break
+		}
+		if data[j] == '\n' {
+			s.line++
+		}
+		if c == '"' && data[j] == '\\' && j+1 < len(data) && data[j+1] != '\n' {
+			j++
+		}
+	}
+	if n := j - i - len(delim); n > s.lim.String {
+		return 0, fmt.Errorf("a string of more than %d bytes", s.lim.String)
+	}
+	if j < len(data) && data[j] == '\n' {
+		return j - 1, nil
+	}
+	return j + len(delim) - 1, nil
+}
+
+// delimOf returns the delimiter of the string that starts at i: one quote,
+// or three.
+func delimOf(data []byte, i int) []byte {
+	if i+2 < len(data) && data[i+1] == data[i] && data[i+2] == data[i] {
+		return data[i : i+3]
+	}
+	return data[i : i+1]
+}
+
+// checkDate refuses a date whose year lies outside payload.MinYear to
+// payload.MaxYear, as every date allot reads must (TOML dates have four
+// digits: only years before 1970 can occur).
+func checkDate(b []byte) error {
+	if len(b) < 10 || b[4] != '-' || b[7] != '-' {
+		return nil
+	}
+	year := 0
+	for _, c := range b[:4] {
+		if c < '0' || c > '9' {
+			return nil
+		}
+		year = 10*year + int(c-'0')
+	}
+	if year >= payload.MinYear && year <= payload.MaxYear {
+		return nil
+	}
+	end := 0
+	for end < len(b) && bytes.IndexByte([]byte(" \t\r\n,]}#"), b[end]) < 0 {
+		end++
+	}
+	return fmt.Errorf("date %s: want a year from %d to %d", b[:end], payload.MinYear, payload.MaxYear)
 }
 
 // typeError takes apart the library's type errors, "toml: line N (last key

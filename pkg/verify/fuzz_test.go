@@ -13,8 +13,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -120,18 +118,14 @@ func seal(body []byte) []byte {
 
 const stateBody = "allot-state v1\nlast_seen 2027-05-22T10:00:00Z\nbundle site-42 Y03TZYD9ZR2ZEA5CZVZN6YE9GC 3\nbundle site-43 Y03TZYD9ZR2ZEA5CZVZN6YE9GC 1\n"
 
-// openState writes data as the state file of a fresh folder and opens it.
+// openState reads data as a state file.
 // Every failure is a rollback: a device that cannot read its state must
-// not trust its clock. What opens is saved and read back the same.
+// not trust its clock. What reads is written and read back the same.
 func openState(t *testing.T, data []byte) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, verify.StateFile), data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s, err := verify.OpenState(dir, stateKey, false)
+	s, err := verify.ParseState("allot.state", data, stateKey)
 	if err != nil {
 		if !errors.Is(err, verify.ErrRollback) {
-			t.Fatalf("OpenState fails without ErrRollback: %v", err)
+			t.Fatalf("ParseState fails without ErrRollback: %v", err)
 		}
 		if strings.ContainsAny(err.Error(), "\n\r") {
 			t.Fatalf("error is not one line: %q", err)
@@ -145,12 +139,9 @@ func openState(t *testing.T, data []byte) {
 	if err := s.Check(b, allottest.Now, verify.DefaultClockTolerance); err != nil && !errors.Is(err, verify.ErrRollback) {
 		t.Fatalf("Check: %v", err)
 	}
-	if err := s.Save(); err != nil {
-		t.Fatal(err)
-	}
-	s2, err := verify.OpenState(dir, stateKey, false)
+	s2, err := verify.ParseState("allot.state", s.Marshal(), stateKey)
 	if err != nil {
-		t.Fatalf("the state Save wrote does not open: %v", err)
+		t.Fatalf("the state Marshal wrote does not read back: %v", err)
 	}
 	if !s2.LastSeen.Equal(s.LastSeen.Truncate(time.Second)) || len(s2.Seq) != len(s.Seq) {
 		t.Fatalf("state changed: %v %v, then %v %v", s.LastSeen, s.Seq, s2.LastSeen, s2.Seq)
@@ -203,13 +194,9 @@ func FuzzBundle(f *testing.F) {
 	machine := []verify.Machine{{Name: "nvr-1", Identifiers: []string{"mac:0a1b2c3d4e5f60718293a4b5c6d7e8f9"}}}
 	usage := &verify.Usage{System: "site-1", Servers: []verify.ServerUsage{{Name: "nvr-1", Cameras: 5}},
 		Analytics: []verify.AnalyticsUsage{{Type: "line-crossing", Cameras: 1}}}
-	// Nothing is saved: every run starts from a new, empty state.
-	stateDir := f.TempDir()
+	// Every run starts from a new, empty state.
 	f.Fuzz(func(t *testing.T, doc []byte) {
-		state, err := verify.OpenState(stateDir, stateKey, true)
-		if err != nil {
-			t.Fatal(err)
-		}
+		state := verify.NewState(stateKey)
 		opts := verify.Options{Trust: w.Trust, Now: allottest.Now.Add(24 * time.Hour), Usage: usage, State: state,
 			Machines: func(string) ([]verify.Machine, error) { return machine, nil }}
 		for _, o := range []verify.Options{opts, {Trust: w.Trust, Now: allottest.Now.AddDate(1, 0, 10)}} {

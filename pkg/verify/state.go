@@ -8,26 +8,30 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"allot.dev/allot/pkg/atomicfile"
 	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/hwid"
+	"allot.dev/allot/pkg/payload"
 )
 
 // StateFile is the name of the device state file inside the state folder.
 const StateFile = "allot.state"
 
-// MaxStateFileSize bounds the state file a reader accepts.
-const MaxStateFileSize = 1 << 20
+// Limits of the device state.
+const (
+	// MaxStateFileSize bounds the state file a reader accepts.
+	MaxStateFileSize = 1 << 20
+	// MaxStateBundles bounds the bundle series (system and wallet) a state
+	// remembers. A line takes at most 110 bytes, so a state the device
+	// writes always fits in MaxStateFileSize, and is read back.
+	MaxStateBundles = 4096
+)
 
 // ErrStateMissing reports a state folder without a state file: a new device
 // (initialise it explicitly) or a deleted file (a possible rollback).
@@ -38,7 +42,6 @@ var ErrStateMissing = errclass.Sentinel(errclass.Input, "device state is missing
 // It is sealed with a MAC keyed by the machine's hardware identifiers, so it
 // cannot be edited, nor copied from another machine, without detection.
 type State struct {
-	path     string
 	key      []byte
 	LastSeen time.Time
 	Seq      map[string]int // "system wallet-id" → highest sequence accepted
@@ -68,31 +71,29 @@ func StateKey(identifiers []string) []byte {
 	return h.Sum(nil)
 }
 
-// OpenState reads the state in dir. If there is none, it fails with
-// ErrStateMissing unless create is set, in which case it starts an empty
-// state that Save will write.
-func OpenState(dir string, key []byte, create bool) (*State, error) {
-	s := &State{path: filepath.Join(dir, StateFile), key: key, Seq: map[string]int{}}
-	data, err := readLimited(s.path, MaxStateFileSize)
-	if errors.Is(err, fs.ErrNotExist) {
-		if !create {
-			return nil, fmt.Errorf("%w: %w at %s", ErrRollback, ErrStateMissing, s.path)
-		}
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, err
-		}
-		s.changed = true
-		return s, nil
-	}
-	if err != nil {
-		// Whatever stops the state from being read stops trusting the clock.
-		return nil, errclass.Wrap(ErrRollback, err)
-	}
+// NewState returns the empty state of a new device, sealed with key; it
+// counts as changed, so that it is written.
+func NewState(key []byte) *State {
+	return &State{key: key, Seq: map[string]int{}, changed: true}
+}
+
+// ParseState reads a state file's content, checking its MAC with key;
+// name is used in errors. A state that does not read is a rollback: a
+// device must not be made to forget what it has seen.
+func ParseState(name string, data []byte, key []byte) (*State, error) {
+	s := &State{key: key, Seq: map[string]int{}}
 	if err := s.parse(data); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrRollback, s.path, err)
+		return nil, fmt.Errorf("%w: %s: %v", ErrRollback, name, err)
 	}
 	return s, nil
 }
+
+// Changed reports whether the state has changed since it was read or last
+// marshalled for saving.
+func (s *State) Changed() bool { return s.changed }
+
+// Saved records that the state as it is has been written.
+func (s *State) Saved() { s.changed = false }
 
 const stateMagic = "allot-state v1"
 
@@ -110,7 +111,7 @@ func (s *State) parse(data []byte) error {
 	if !sc.Scan() || sc.Text() != stateMagic {
 		return errors.New("not a state file")
 	}
-	for sc.Scan() {
+	for n := 2; sc.Scan(); n++ {
 		f := strings.Fields(sc.Text())
 		switch {
 		case len(f) == 2 && f[0] == "last_seen":
@@ -118,8 +119,14 @@ func (s *State) parse(data []byte) error {
 			if err != nil {
 				return fmt.Errorf("last_seen: %v", err)
 			}
+			if !payload.ValidTime(t) {
+				return fmt.Errorf("last_seen: date %s: want a year from %d to %d", f[1], payload.MinYear, payload.MaxYear)
+			}
 			s.LastSeen = t
 		case len(f) == 4 && f[0] == "bundle":
+			if len(s.Seq) == MaxStateBundles {
+				return fmt.Errorf("line %d: more than %d bundle lines", n, MaxStateBundles)
+			}
 			n, err := strconv.Atoi(f[3])
 			if err != nil {
 				return fmt.Errorf("bundle sequence: %v", err)
@@ -154,6 +161,11 @@ func (s *State) Check(b *bundle.Bundle, now time.Time, tolerance time.Duration) 
 			ErrRollback, now.UTC().Format(time.RFC3339), b.Issued.UTC().Format(time.RFC3339))
 	}
 	k := b.System + " " + b.WalletID.String()
+	if _, ok := s.Seq[k]; !ok && len(s.Seq) >= MaxStateBundles {
+		// Forgetting a series to make room would let its bundles roll back.
+		return fmt.Errorf("%w: the device state already remembers %d bundle series (system and wallet), the most it may; system %s would be one more",
+			ErrRollback, len(s.Seq), b.System)
+	}
 	if seq := s.Seq[k]; b.Sequence < seq {
 		return fmt.Errorf("%w: bundle sequence %d is older than sequence %d, already accepted for system %s",
 			ErrRollback, b.Sequence, seq, b.System)
@@ -197,11 +209,8 @@ func maxTime(a, b time.Time) time.Time {
 	return b
 }
 
-// Save writes the state if it changed, atomically.
-func (s *State) Save() error {
-	if !s.changed {
-		return nil
-	}
+// Marshal returns the state file's content, sealed with its MAC.
+func (s *State) Marshal() []byte {
 	var b bytes.Buffer
 	b.WriteString(stateMagic + "\n")
 	fmt.Fprintf(&b, "last_seen %s\n", s.LastSeen.UTC().Format(time.RFC3339))
@@ -210,9 +219,26 @@ func (s *State) Save() error {
 		fmt.Fprintf(&b, "bundle %s %s %d\n", sys, wid, s.Seq[k])
 	}
 	fmt.Fprintf(&b, "mac %s\n", hex.EncodeToString(s.mac(b.Bytes())))
-	if err := atomicfile.Replace(s.path, b.Bytes(), 0o600); err != nil {
-		return err
+	return b.Bytes()
+}
+
+// ReadStateUnverified parses a state file without checking its MAC: for a
+// reader that lacks the machine's identifiers the MAC key is made from,
+// such as `allot status` on an administrator's laptop reading the states
+// collected from a site's servers. What it returns is what the file says,
+// not what the device vouches for; it is never used to accept a bundle.
+func ReadStateUnverified(data []byte) (*State, error) {
+	i := bytes.LastIndex(data, []byte("mac "))
+	if i < 0 || !bytes.HasSuffix(data, []byte("\n")) {
+		return nil, errclass.New(ErrMalformed, "the state file is damaged: no MAC line")
 	}
-	s.changed = false
-	return nil
+	// Seal the body again under a key of this reader's own, so that it is
+	// read by the device's own parser, every rule but the MAC's included.
+	s := &State{Seq: map[string]int{}}
+	body := data[:i]
+	resealed := fmt.Appendf(bytes.Clone(body), "mac %x\n", s.mac(body))
+	if err := s.parse(resealed); err != nil {
+		return nil, errclass.New(ErrMalformed, "%v", err)
+	}
+	return s, nil
 }

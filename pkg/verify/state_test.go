@@ -2,7 +2,6 @@ package verify_test
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -53,42 +52,29 @@ func TestState(t *testing.T) {
 	b1, b2 := twoBundles(t)
 	machine := []hwid.Identifier{{Kind: hwid.MachineID, Value: "0123456789abcdef0123456789abcdef"}, {Kind: hwid.MAC, Value: "00:1a:2b:3c:4d:5e"}}
 	key := verify.DeviceKey(machine)
-	dir := filepath.Join(t.TempDir(), "state")
 	const tol = 24 * time.Hour
 	now := allottest.Now.Add(48 * time.Hour)
 
-	// A device without state refuses, unless told it is new.
-	if _, err := verify.OpenState(dir, key, false); !errors.Is(err, verify.ErrRollback) || !errors.Is(err, verify.ErrStateMissing) {
-		t.Fatalf("missing state: %v", err)
-	}
-	st, err := verify.OpenState(dir, key, true)
-	if err != nil {
-		t.Fatal(err)
+	st := verify.NewState(key)
+	if !st.Changed() {
+		t.Error("a new state is not marked to be written")
 	}
 	if err := st.Check(b2, now, tol); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Save(); err != nil {
-		t.Fatal(err)
-	}
-	fi, err := os.Stat(filepath.Join(dir, verify.StateFile))
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("state file: %v, mode %v", err, fi.Mode())
-	}
-
+	before := st.Marshal()
 	reopen := func() *verify.State {
 		t.Helper()
-		st, err := verify.OpenState(dir, key, false)
+		st, err := verify.ParseState("allot.state", before, key)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return st
 	}
 	st = reopen()
-	if !st.LastSeen.Equal(now) {
-		t.Errorf("last seen %s, want %s", st.LastSeen, now)
+	if !st.LastSeen.Equal(now) || st.Changed() {
+		t.Errorf("last seen %s, want %s; changed %v", st.LastSeen, now, st.Changed())
 	}
-	before, _ := os.ReadFile(filepath.Join(dir, verify.StateFile))
 
 	for _, tt := range []struct {
 		name string
@@ -107,14 +93,9 @@ func TestState(t *testing.T) {
 		if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
 			t.Errorf("%s: %v, want %v", tt.name, err, tt.want)
 		}
-		if err != nil {
-			// A refused bundle changes nothing.
-			if err := st.Save(); err != nil {
-				t.Fatal(err)
-			}
-			if after, _ := os.ReadFile(filepath.Join(dir, verify.StateFile)); string(after) != string(before) {
-				t.Errorf("%s: the refusal changed the state", tt.name)
-			}
+		// A refused bundle changes nothing.
+		if err != nil && (st.Changed() || string(st.Marshal()) != string(before)) {
+			t.Errorf("%s: the refusal changed the state", tt.name)
 		}
 	}
 
@@ -123,15 +104,11 @@ func TestState(t *testing.T) {
 	if edited == string(before) {
 		t.Fatal("test setup: no bundle line")
 	}
-	if err := os.WriteFile(filepath.Join(dir, verify.StateFile), []byte(edited), 0o600); err != nil {
-		t.Fatal(err)
+	if _, err := verify.ParseState("allot.state", []byte(edited), key); !errors.Is(err, verify.ErrRollback) {
+		t.Errorf("edited state: %v, want ErrRollback", err)
 	}
-	if _, err := verify.OpenState(dir, key, true); !errors.Is(err, verify.ErrRollback) {
-		t.Errorf("edited state: %v, want ErrRollback even with create", err)
-	}
-	os.WriteFile(filepath.Join(dir, verify.StateFile), before, 0o600)
 	other := verify.DeviceKey([]hwid.Identifier{{Kind: hwid.MachineID, Value: "ffffffffffffffffffffffffffffffff"}})
-	if _, err := verify.OpenState(dir, other, true); !errors.Is(err, verify.ErrRollback) {
+	if _, err := verify.ParseState("allot.state", before, other); !errors.Is(err, verify.ErrRollback) {
 		t.Errorf("state of another machine: %v, want ErrRollback", err)
 	}
 }

@@ -3,13 +3,12 @@ package verify
 import (
 	"bufio"
 	"bytes"
-	"errors"
+	"fmt"
 	"strings"
 	"time"
 
 	"allot.dev/allot/pkg/catalog"
 	"allot.dev/allot/pkg/cert"
-	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/sign"
 	"allot.dev/allot/pkg/tomlfile"
 )
@@ -17,8 +16,20 @@ import (
 // TrustVersion is the trust file version this package reads.
 const TrustVersion = 1
 
-// MaxTrustFileSize bounds the trust file a reader accepts.
-const MaxTrustFileSize = 256 << 10
+// Limits of trust files.
+const (
+	// MaxTrustFileSize bounds the trust file a reader accepts.
+	MaxTrustFileSize = 256 << 10
+	// MaxTrustRoots bounds the root keys: a vendor's few, with room to
+	// rotate them.
+	MaxTrustRoots = 256
+	// MaxRevoked bounds the revoked serials and key ids, about as many as
+	// the file's size holds.
+	MaxRevoked = 8192
+)
+
+// trustLimits bound a TOML trust file before the TOML library reads it.
+var trustLimits = tomlfile.Limits{Tables: 8, Keys: 16, Values: MaxTrustRoots + MaxRevoked + 8, String: 4096}
 
 // DefaultClockTolerance is how far the clock may seem to go back before
 // verification calls it a rollback, when the trust file does not say.
@@ -53,18 +64,10 @@ type trustFile struct {
 	Policy         *cert.Policy `toml:"policy"`
 }
 
-// LoadTrust reads a trust file: either allot's TOML trust file, or a plain
-// OpenSSH public key file (one or more "ssh-ed25519 …" lines), which trusts
-// those keys as roots.
-func LoadTrust(path string) (*Trust, error) {
-	data, err := readLimited(path, MaxTrustFileSize)
-	if err != nil {
-		return nil, err
-	}
-	return ParseTrust(path, data)
-}
 
-// ParseTrust parses a trust file; name is used in errors.
+// ParseTrust parses a trust file: either allot's TOML trust file, or a
+// plain OpenSSH public key file (one or more "ssh-ed25519 …" lines), which
+// trusts those keys as roots. name is used in errors.
 func ParseTrust(name string, data []byte) (*Trust, error) {
 	t := &Trust{Trust: cert.Trust{Revoked: map[string]bool{}}, ClockTolerance: DefaultClockTolerance,
 		Policy: catalog.Default().Policy}
@@ -74,6 +77,9 @@ func ParseTrust(name string, data []byte) (*Trust, error) {
 			line := strings.TrimSpace(sc.Text())
 			if line == "" || line[0] == '#' {
 				continue
+			}
+			if len(t.Roots) == MaxTrustRoots {
+				return nil, &tomlfile.Error{File: name, Line: n, Err: fmt.Errorf("more than %d root keys", MaxTrustRoots)}
 			}
 			k, err := sign.ParseAuthorized(line)
 			if err != nil {
@@ -87,7 +93,7 @@ func ParseTrust(name string, data []byte) (*Trust, error) {
 		return t, nil
 	}
 	var f trustFile
-	if err := tomlfile.Decode(name, data, &f); err != nil {
+	if err := tomlfile.DecodeLimits(name, data, &f, trustLimits); err != nil {
 		return nil, err
 	}
 	errf := func(field, format string, args ...any) error {
@@ -98,6 +104,12 @@ func ParseTrust(name string, data []byte) (*Trust, error) {
 	}
 	if len(f.Roots) == 0 {
 		return nil, errf("roots", "no root keys")
+	}
+	if len(f.Roots) > MaxTrustRoots {
+		return nil, errf("roots", "more than %d root keys", MaxTrustRoots)
+	}
+	if len(f.Revoked) > MaxRevoked {
+		return nil, errf("revoked", "more than %d entries", MaxRevoked)
 	}
 	for _, r := range f.Roots {
 		k, err := sign.ParseAuthorized(r)
@@ -161,13 +173,3 @@ func validRevoked(s string) bool {
 	return hex16(s)
 }
 
-// readLimited reads a file of at most limit bytes; a larger one is
-// malformed input.
-func readLimited(path string, limit int64) ([]byte, error) {
-	data, err := tomlfile.ReadFile(path, limit)
-	var te *tomlfile.Error
-	if errors.As(err, &te) {
-		return nil, errclass.Wrap(ErrMalformed, err)
-	}
-	return data, err
-}

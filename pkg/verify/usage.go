@@ -15,9 +15,28 @@ const (
 	// A usage file lists servers and analytics types: a few kilobytes. The
 	// cap keeps the TOML reader's memory inside a device's budget.
 	MaxUsageFileSize = 256 << 10
-	maxUsageEntries  = 10_000
+	// MaxUsageServers bounds the [[server]] entries: a usage file's
+	// servers must be servers of the bundle, which has at most
+	// bundle.MaxServers.
+	MaxUsageServers = 1024
+	// MaxUsageAnalytics bounds the [[analytics]] entries, one per
+	// analytics type of the catalog, which has at most
+	// catalog.MaxAnalyticsTypes.
+	MaxUsageAnalytics = 1024
+	// MaxUsageFeatures bounds the features.
+	MaxUsageFeatures = 1024
 	maxCount         = 100_000_000
 )
+
+// usageLimits bound a usage file before the TOML library reads it: the
+// entries above, three keys a server and two an analytics entry, and
+// strings no longer than an id.
+var usageLimits = tomlfile.Limits{
+	Tables: MaxUsageServers + MaxUsageAnalytics + 8,
+	Keys:   3*MaxUsageServers + 2*MaxUsageAnalytics + 8,
+	Values: MaxUsageServers + MaxUsageAnalytics + MaxUsageFeatures + 8,
+	String: 1024,
+}
 
 // Usage is what a system uses now (*.usage.toml), written by the device
 // software or by hand.
@@ -39,26 +58,25 @@ type ServerUsage struct {
 type AnalyticsUsage struct {
 	Type    string `toml:"type"`
 	Cameras int    `toml:"cameras"`
+	// Users counts the people enrolled for face recognition, which the
+	// licensing page shows beside its cameras (devices). No quota counts
+	// it; other types have none.
+	Users int `toml:"users"`
 }
+
+// FaceRecognition is the one analytics type that counts users too.
+const FaceRecognition = "face-recognition"
 
 type usageFile struct {
 	Version int `toml:"version"`
 	Usage
 }
 
-// LoadUsage reads a usage file.
-func LoadUsage(path string) (*Usage, error) {
-	data, err := readLimited(path, MaxUsageFileSize)
-	if err != nil {
-		return nil, err
-	}
-	return ParseUsage(path, data)
-}
 
 // ParseUsage parses a usage file; name is used in errors.
 func ParseUsage(name string, data []byte) (*Usage, error) {
 	var f usageFile
-	if err := tomlfile.Decode(name, data, &f); err != nil {
+	if err := tomlfile.DecodeLimits(name, data, &f, usageLimits); err != nil {
 		return nil, err
 	}
 	errf := func(field, format string, args ...any) error {
@@ -71,11 +89,14 @@ func ParseUsage(name string, data []byte) (*Usage, error) {
 	if u.System == "" {
 		return nil, errf("system", "missing")
 	}
-	if len(u.Servers) > maxUsageEntries {
-		return nil, errf("server", "more than %d servers", maxUsageEntries)
+	if len(u.Servers) > MaxUsageServers {
+		return nil, errf(fmt.Sprintf("server[%d]", MaxUsageServers+1), "more than %d servers", MaxUsageServers)
 	}
-	if len(u.Analytics) > maxUsageEntries {
-		return nil, errf("analytics", "more than %d entries", maxUsageEntries)
+	if len(u.Analytics) > MaxUsageAnalytics {
+		return nil, errf(fmt.Sprintf("analytics[%d]", MaxUsageAnalytics+1), "more than %d entries", MaxUsageAnalytics)
+	}
+	if len(u.Features) > MaxUsageFeatures {
+		return nil, errf("features", "more than %d features", MaxUsageFeatures)
 	}
 	seen := map[string]bool{}
 	for i, s := range u.Servers {
@@ -106,6 +127,12 @@ func ParseUsage(name string, data []byte) (*Usage, error) {
 		seen[a.Type] = true
 		if a.Cameras < 0 || a.Cameras > maxCount {
 			return nil, errf(field+".cameras", "%d is not a count between 0 and %d", a.Cameras, maxCount)
+		}
+		if a.Users < 0 || a.Users > maxCount {
+			return nil, errf(field+".users", "%d is not a count between 0 and %d", a.Users, maxCount)
+		}
+		if a.Users != 0 && a.Type != FaceRecognition {
+			return nil, errf(field+".users", "users are counted for %s only, not for %s", FaceRecognition, a.Type)
 		}
 	}
 	for _, ft := range u.Features {

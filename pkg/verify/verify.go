@@ -595,18 +595,36 @@ func checkBinding(r *Report, b *bundle.Bundle, machines func(string) ([]Machine,
 	// identifiers, and more than half of the server's, are the server's:
 	// one server entry listing the identifiers of several machines cannot
 	// license each of them.
-	for _, m := range ms {
-		best, bestServer, bestOf := 0, "", 0
-		for _, s := range b.Binding.Servers {
-			n := 0
-			for _, id := range m.Identifiers {
-				if slices.Contains(s.Identifiers, id) {
-					n++
-				}
+	// Index the servers by identifier once: a machine's identifiers are
+	// then counted against every server in one pass, linear in the
+	// bundle's size however many servers it lists.
+	where := map[string][]int{}
+	of := make([]int, len(b.Binding.Servers))
+	for i, s := range b.Binding.Servers {
+		for _, id := range s.Identifiers {
+			if at := where[id]; len(at) == 0 || at[len(at)-1] != i {
+				where[id] = append(at, i)
+				of[i]++
 			}
-			of := distinct(s.Identifiers)
-			if n > best || n == best && of < bestOf {
-				best, bestServer, bestOf = n, s.Name, of
+		}
+	}
+	counts := make([]int, len(b.Binding.Servers))
+	for _, m := range ms {
+		clear(counts)
+		seen := map[string]bool{}
+		for _, id := range m.Identifiers {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			for _, i := range where[id] {
+				counts[i]++
+			}
+		}
+		best, bestServer, bestOf := 0, "", 0
+		for i, s := range b.Binding.Servers {
+			if n := counts[i]; n > best || n == best && of[i] < bestOf {
+				best, bestServer, bestOf = n, s.Name, of[i]
 			}
 		}
 		br.Matched, br.Server = best, bestServer
@@ -624,16 +642,6 @@ func checkBinding(r *Report, b *bundle.Bundle, machines func(string) ([]Machine,
 	return nil
 }
 
-// distinct counts the different strings of ids.
-func distinct(ids []string) int {
-	n := 0
-	for i, id := range ids {
-		if !slices.Contains(ids[:i], id) {
-			n++
-		}
-	}
-	return n
-}
 
 func plural(n int) string {
 	if n == 1 {
@@ -701,13 +709,9 @@ func checkQuotas(r *Report, b *bundle.Bundle, opts Options) error {
 	// and takes what each lower level cannot cover. A catalog given to the
 	// device can raise a type's level, never lower it below the embedded
 	// catalog's: it is a file on the device, not the vendor's word.
-	var need [5]int64
-	for _, a := range u.Analytics {
-		lvl, err := analyticsLevel(opts.Catalog, a.Type)
-		if err != nil {
-			return errclass.New(ErrMalformed, "usage file: %v", err)
-		}
-		need[lvl] += int64(a.Cameras)
+	need, err := AnalyticsNeed(u, opts.Catalog)
+	if err != nil {
+		return err
 	}
 	var overflow int64
 	for lvl := 1; lvl <= 3; lvl++ {
@@ -759,6 +763,21 @@ func (r *Report) featuresAt(b *bundle.Bundle, t time.Time) []string {
 		return r.periodFeatures[n-1]
 	}
 	return nil
+}
+
+// AnalyticsNeed returns the camera assignments of u per analytics level,
+// need[1] to need[3], each type counted at the level that licenses it (see
+// analyticsLevel; cat nil is the embedded catalog). An analytics type that
+// no catalog knows is malformed input.
+func AnalyticsNeed(u *Usage, cat *catalog.Catalog) (need [5]int64, err error) {
+	for _, a := range u.Analytics {
+		lvl, err := analyticsLevel(cat, a.Type)
+		if err != nil {
+			return need, errclass.New(ErrMalformed, "usage file: %v", err)
+		}
+		need[lvl] += int64(a.Cameras)
+	}
+	return need, nil
 }
 
 // analyticsLevel returns the level that licenses an analytics type: the

@@ -148,19 +148,13 @@ func TestWalletTimeBoundedByKeys(t *testing.T) {
 		// Two periods: the second funded by an entry taken from the
 		// first, which is then short.
 		b := clone(w.b)
-		p := b.Periods[0]
-		b.Periods = []bundle.Period{p, {From: p.Until, Until: p.Until.AddDate(1, 0, 0), Quota: map[string]int{"camera": 1}}}
-		b.Validity.Until = b.Periods[1].Until
-		b.Validity.GraceUntil = b.Validity.Until.AddDate(0, 0, 30)
+		appendPeriod(b, 1, map[string]int{"camera": 1})
 		b.Funding[len(b.Funding)-1].Period = 2
 		expectClass(t, w.reseal(t, wk, b, w.opts), verify.ErrTrust, "period 1: the keys fund")
 	})
 	t.Run("a period no key funds", func(t *testing.T) {
 		b := clone(w.b)
-		p := b.Periods[0]
-		b.Periods = []bundle.Period{p, {From: p.Until, Until: p.Until.AddDate(5, 0, 0), Quota: map[string]int{"camera": 0}}}
-		b.Validity.Until = b.Periods[1].Until
-		b.Validity.GraceUntil = b.Validity.Until.AddDate(0, 0, 30)
+		appendPeriod(b, 5, map[string]int{"camera": 0})
 		expectClass(t, w.reseal(t, wk, b, w.opts), verify.ErrTrust, "period 2 (2027-11-22 to 2032-11-22) is funded by no key")
 	})
 	t.Run("a grace of centuries", func(t *testing.T) {
@@ -170,6 +164,15 @@ func TestWalletTimeBoundedByKeys(t *testing.T) {
 		b.Validity.GraceUntil = time.Date(9999, 11, 22, 0, 0, 0, 0, time.UTC)
 		expectClass(t, w.reseal(t, wk, b, w.opts), verify.ErrTrust, "grace_until")
 	})
+}
+
+// appendPeriod adds a period of years with quota after b's last, and
+// moves the validity's end and grace with it.
+func appendPeriod(b *bundle.Bundle, years int, quota map[string]int) {
+	last := b.Periods[len(b.Periods)-1]
+	b.Periods = append(b.Periods, bundle.Period{From: last.Until, Until: last.Until.AddDate(years, 0, 0), Quota: quota})
+	b.Validity.Until = last.Until.AddDate(years, 0, 0)
+	b.Validity.GraceUntil = b.Validity.Until.AddDate(0, 0, 30)
 }
 
 // reissue signs the reseller certificate of w again, changed by edit, with

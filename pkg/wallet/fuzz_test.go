@@ -19,6 +19,7 @@ import (
 	"runtime/metrics"
 	"strings"
 	"testing"
+	"time"
 
 	"allot.dev/allot/pkg/allottest"
 	"allot.dev/allot/pkg/wallet"
@@ -187,5 +188,44 @@ func TestOpenClaimedKeyLines(t *testing.T) {
 	}
 	if !errors.Is(err, wallet.ErrCorrupt) {
 		t.Errorf("Open = %v, want ErrCorrupt", err)
+	}
+}
+
+// A record dated outside 1970 to 9999 is damage, reported with its record
+// and field; and no change is stamped with such a time, which would make
+// a wallet nobody can open.
+func TestDateRange(t *testing.T) {
+	files := realWallets(t)
+	data := prevHash.ReplaceAll(files[len(files)-1], []byte(`"prev":"PREV"`))
+	path := filepath.Join(t.TempDir(), "dates.wallet")
+	for _, tc := range []struct{ old, new, want string }{
+		{`"seq":1,"prev":"PREV","time":"2026-11-22T10:00:00Z"`, `"seq":1,"prev":"PREV","time":"0001-01-01T00:00:00Z"`,
+			"record 2: wallet is damaged: time: date 0001-01-01T00:00:00Z: want a year from 1970 to 9999"},
+		{`"periods":[{"from":"2026-11-22T00:00:00Z"`, `"periods":[{"from":"1969-11-22T00:00:00Z"`,
+			"record 3: wallet is damaged: allocation.periods[1].from: date 1969-11-22T00:00:00Z: want a year from 1970 to 9999"},
+	} {
+		if !bytes.Contains(data, []byte(tc.old)) {
+			t.Fatalf("%s is not in the wallet", tc.old)
+		}
+		if err := os.WriteFile(path, rechain(bytes.Replace(data, []byte(tc.old), []byte(tc.new), 1)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := wallet.Open(path)
+		if !errors.Is(err, wallet.ErrCorrupt) || err.Error() != path+": "+tc.want {
+			t.Errorf("%v, want %q", err, tc.want)
+		}
+	}
+	if err := os.WriteFile(path, files[0], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := wallet.Update(path, time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), "x", func(w *wallet.Wallet) (*wallet.Change, error) {
+		t.Fatal("a change at year 1 was made")
+		return nil, nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "want a year from 1970 to 9999") {
+		t.Errorf("Update at year 1: %v", err)
+	}
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, files[0]) {
+		t.Error("the wallet changed")
 	}
 }

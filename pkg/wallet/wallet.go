@@ -35,6 +35,7 @@ import (
 	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/parallel"
+	"allot.dev/allot/pkg/payload"
 	"allot.dev/allot/pkg/sign"
 )
 
@@ -261,6 +262,9 @@ func parse(path string, data []byte) (*Wallet, error) {
 		if r.Seq != seq {
 			return nil, fail("sequence number %d, want %d", r.Seq, seq)
 		}
+		if err := validDates(&r); err != nil {
+			return nil, fail("%v", err)
+		}
 		if want := prevString(seq, w.head); r.Prev != want {
 			return nil, fail("the hash chain is broken: prev %q, want %q (a record before it was changed or removed)", r.Prev, want)
 		}
@@ -298,6 +302,33 @@ func parse(path string, data []byte) (*Wallet, error) {
 		w.History = append(w.History, Event{Seq: r.Seq, Time: r.Time, Who: r.Who, Op: r.Op, Note: r.Note, Hash: hex.EncodeToString(w.head[:])})
 	}
 	return w, nil
+}
+
+// validDates refuses a record with a date outside the years every date
+// allot reads must lie in (payload.ValidTime): date arithmetic on them,
+// such as expiry five years after redemption, can then neither overflow
+// nor saturate.
+func validDates(r *record) error {
+	check := func(field string, t time.Time) error {
+		if !payload.ValidTime(t) {
+			return fmt.Errorf("%s: date %s: want a year from %d to %d", field, t.UTC().Format(time.RFC3339), payload.MinYear, payload.MaxYear)
+		}
+		return nil
+	}
+	if err := check("time", r.Time); err != nil {
+		return err
+	}
+	if a := r.Allocation; a != nil {
+		for i, p := range a.Periods {
+			if err := check(fmt.Sprintf("allocation.periods[%d].from", i+1), p.From); err != nil {
+				return err
+			}
+			if err := check(fmt.Sprintf("allocation.periods[%d].until", i+1), p.Until); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // decodeKeys decodes key lines, on every core for large redemptions: a

@@ -14,6 +14,7 @@ import (
 	"allot.dev/allot/pkg/atomicfile"
 	"allot.dev/allot/pkg/crashpoint"
 	"allot.dev/allot/pkg/licensekey"
+	"allot.dev/allot/pkg/payload"
 	"allot.dev/allot/pkg/sign"
 )
 
@@ -35,6 +36,9 @@ type InitParams struct {
 func Init(path string, p InitParams) (*Wallet, error) {
 	if p.Organization == "" {
 		return nil, errors.New("organization: missing")
+	}
+	if err := validNow(p.Time); err != nil {
+		return nil, err
 	}
 	pub := sign.PublicKey{Key: p.PublicKey, Comment: "wallet:" + sanitizeComment(p.Organization)}
 	r := &record{
@@ -104,6 +108,9 @@ type Hooks struct {
 
 // UpdateHooked is Update with hooks.
 func UpdateHooked(path string, now time.Time, who string, h Hooks, fn func(w *Wallet) (*Change, error)) (*Wallet, error) {
+	if err := validNow(now); err != nil {
+		return nil, err
+	}
 	unlock, err := lock(path)
 	if err != nil {
 		return nil, err
@@ -173,6 +180,14 @@ func Lock(path string, fn func() error) error {
 		return err
 	}
 	return fn()
+}
+
+// validNow refuses to stamp a record with a time no reader accepts.
+func validNow(now time.Time) error {
+	if !payload.ValidTime(now) {
+		return fmt.Errorf("the time %s: want a year from %d to %d", now.UTC().Format(time.RFC3339), payload.MinYear, payload.MaxYear)
+	}
+	return nil
 }
 
 // marshalRecord writes a record: its JSON line, then one line per key.

@@ -18,12 +18,11 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"allot.dev/allot/cmd/internal/input"
 	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/catalog"
 	"allot.dev/allot/pkg/errclass"
-	"allot.dev/allot/pkg/hwid"
 	"allot.dev/allot/pkg/parallel"
-	"allot.dev/allot/pkg/system"
 	"allot.dev/allot/pkg/termtext"
 	"allot.dev/allot/pkg/tomlfile"
 	"allot.dev/allot/pkg/verify"
@@ -269,13 +268,13 @@ func run(o *options, env Env) ([]*verify.Report, error) {
 	if err != nil {
 		return nil, &usageError{fmt.Sprintf("--now: %v", err), ""}
 	}
-	trust, err := verify.LoadTrust(o.trust)
+	trust, err := input.Trust(o.trust)
 	if err != nil {
 		return nil, inputErr(err)
 	}
 	cat := catalog.Default()
 	if o.catalog != "" {
-		if cat, err = catalog.Load(o.catalog); err != nil {
+		if cat, err = input.Catalog(o.catalog); err != nil {
 			return nil, inputErr(err)
 		}
 	}
@@ -284,48 +283,35 @@ func run(o *options, env Env) ([]*verify.Report, error) {
 	// more than it saves. Several bundles are verified side by side.
 	opts := verify.Options{Trust: trust, Now: now, Catalog: cat, Workers: 1}
 	if o.usage != "" {
-		if opts.Usage, err = verify.LoadUsage(o.usage); err != nil {
+		if opts.Usage, err = input.Usage(o.usage); err != nil {
 			return nil, inputErr(err)
 		}
 	}
 	root := Sysroot(env.Getenv)
+	var state *input.State
 	if o.system != "" {
-		sys, err := system.Load(o.system, cat)
+		sys, err := input.Servers(o.system, cat)
 		if err != nil {
 			return nil, inputErr(err)
 		}
-		opts.Machines = func(systemID string) ([]verify.Machine, error) {
-			if sys.ID != systemID {
-				return nil, fmt.Errorf("%w: %s describes system %q, the bundle licenses %q", verify.ErrBinding, o.system, sys.ID, systemID)
-			}
-			var ms []verify.Machine
-			for _, s := range sys.Servers {
-				ms = append(ms, verify.Machine{Name: "server " + s.Name + " of " + o.system, Identifiers: s.Identifiers})
-			}
-			return ms, nil
-		}
+		opts.Machines = verify.SystemMachines(o.system, sys)
 	} else {
-		opts.Machines = func(systemID string) ([]verify.Machine, error) {
-			ids, err := hwid.Collect(root)
-			if err != nil {
-				return nil, fmt.Errorf("%w: %v", verify.ErrBinding, err)
-			}
-			return []verify.Machine{{Name: "this machine", Identifiers: hwid.HashAll(systemID, ids)}}, nil
-		}
+		opts.Machines = verify.ThisMachine(root)
 	}
 	if o.state != "" {
-		ids, err := hwid.Collect(root)
+		key, err := verify.MachineStateKey(root)
 		if err != nil {
-			return nil, fmt.Errorf("%w: device state needs this machine's identifiers: %v", verify.ErrRollback, err)
+			return nil, err
 		}
-		st, err := verify.OpenState(o.state, verify.DeviceKey(ids), o.stateInit)
+		st, err := input.OpenState(o.state, key, o.stateInit)
 		if err != nil {
 			if errors.Is(err, verify.ErrStateMissing) {
 				return nil, fmt.Errorf("%w (a new device: run once with --state-init)", err)
 			}
 			return nil, err
 		}
-		opts.State = st
+		state = st
+		opts.State = st.State
 	}
 	// Bundles are independent: verify them on every core at once, sharing
 	// the certificates they have in common, and report them in order.
@@ -333,12 +319,16 @@ func run(o *options, env Env) ([]*verify.Report, error) {
 	reports := make([]*verify.Report, len(o.bundles))
 	check := func(i int) {
 		f := o.bundles[i]
-		doc, err := readBundle(f)
+		doc, err := input.ReadFile(f, bundle.MaxSize)
 		if err != nil {
 			// The report names the file: keep only what went wrong.
 			var pe *fs.PathError
-			if errors.As(err, &pe) {
+			var te *tomlfile.Error
+			switch {
+			case errors.As(err, &pe):
 				err = pe.Err
+			case errors.As(err, &te):
+				err = te.Err
 			}
 			reports[i] = verify.Unreadable(f, err)
 			return
@@ -359,8 +349,8 @@ func run(o *options, env Env) ([]*verify.Report, error) {
 		})
 		progress.Done()
 	}
-	if opts.State != nil {
-		if err := opts.State.Save(); err != nil {
+	if state != nil {
+		if err := state.Save(); err != nil {
 			return nil, err
 		}
 	}
@@ -383,24 +373,7 @@ func inputErr(err error) error {
 	return &inputError{err}
 }
 
-func readBundle(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxBundle+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxBundle {
-		return nil, fmt.Errorf("larger than %d MiB", maxBundle>>20)
-	}
-	return data, nil
-}
 
-// maxBundle is the most a reader takes from a bundle file.
-const maxBundle = bundle.MaxSize
 
 // Sysroot returns the file system hardware identifiers are read from: "/",
 // or $ALLOT_SYSROOT (for tests, and for containers that mount the host's).

@@ -34,7 +34,6 @@ func (e *env) writeOutFunc(path string, perm fs.FileMode, write func(w io.Writer
 	return nil
 }
 
-
 // Size limits of the small input files.
 const (
 	maxPubFile        = 8 << 10

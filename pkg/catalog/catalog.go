@@ -108,7 +108,6 @@ var fileLimits = tomlfile.Limits{
 	String: 4096,
 }
 
-
 // Parse parses a catalog; name is used in errors.
 func Parse(name string, data []byte) (*Catalog, error) {
 	var c Catalog

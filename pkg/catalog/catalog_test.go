@@ -124,7 +124,6 @@ func TestDefaultSource(t *testing.T) {
 	}
 }
 
-
 func TestParseRejects(t *testing.T) {
 	src := string(DefaultSource())
 	tests := []struct {

@@ -26,7 +26,6 @@ var serverLimits = tomlfile.Limits{
 	String: 4096,
 }
 
-
 // ReadServers reads what a device needs of a system file to check a
 // bundle's hardware binding against its servers (allot verify --system):
 // the id, organization, binding, need and servers, checked as Parse checks

@@ -109,7 +109,6 @@ type file struct {
 	Analytics    []Assignment   `toml:"analytics"`
 }
 
-
 // Parse parses a system file; name is used in errors.
 func Parse(name string, data []byte, cat *catalog.Catalog) (*System, error) {
 	if len(data) > MaxFileSize {

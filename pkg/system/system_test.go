@@ -333,7 +333,6 @@ func TestParseDevices(t *testing.T) {
 	}
 }
 
-
 func TestCheck(t *testing.T) {
 	s := wantSite()
 	if err := s.Check(cat()); err != nil {

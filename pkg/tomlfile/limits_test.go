@@ -91,4 +91,3 @@ func TestDecodeLimitsAllocations(t *testing.T) {
 		}
 	}
 }
-

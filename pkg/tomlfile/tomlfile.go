@@ -49,7 +49,6 @@ func (e *Error) Unwrap() error { return e.Err }
 // (errclass.Input).
 func (e *Error) Is(target error) bool { return target == errclass.Input }
 
-
 // ErrBOM reports a file that starts with a UTF-8 byte order mark.
 var ErrBOM = errclass.Sentinel(errclass.Input, "starts with a byte order mark; save the file as UTF-8 without BOM")
 

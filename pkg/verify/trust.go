@@ -64,7 +64,6 @@ type trustFile struct {
 	Policy         *cert.Policy `toml:"policy"`
 }
 
-
 // ParseTrust parses a trust file: either allot's TOML trust file, or a
 // plain OpenSSH public key file (one or more "ssh-ed25519 …" lines), which
 // trusts those keys as roots. name is used in errors.
@@ -172,4 +171,3 @@ func validRevoked(s string) bool {
 	}
 	return hex16(s)
 }
-

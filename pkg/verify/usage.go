@@ -72,7 +72,6 @@ type usageFile struct {
 	Usage
 }
 
-
 // ParseUsage parses a usage file; name is used in errors.
 func ParseUsage(name string, data []byte) (*Usage, error) {
 	var f usageFile

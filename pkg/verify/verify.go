@@ -642,7 +642,6 @@ func checkBinding(r *Report, b *bundle.Bundle, machines func(string) ([]Machine,
 	return nil
 }
 
-
 func plural(n int) string {
 	if n == 1 {
 		return ""

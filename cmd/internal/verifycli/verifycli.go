@@ -373,8 +373,6 @@ func inputErr(err error) error {
 	return &inputError{err}
 }
 
-
-
 // Sysroot returns the file system hardware identifiers are read from: "/",
 // or $ALLOT_SYSROOT (for tests, and for containers that mount the host's).
 func Sysroot(getenv func(string) string) fs.FS {

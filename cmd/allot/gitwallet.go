@@ -243,3 +243,22 @@ type walletSyncResult struct {
 	KeysUnited int    `json:"keys_united"`
 	HeadCommit string `json:"head"`
 }
+
+// gitHistory adds, for a git wallet, what its commits say to allot
+// wallet history: how many, all signed by the wallet's key, and any record
+// a killed change left for the next one to commit.
+func (e *env) gitHistory(w *wallet.Wallet) error {
+	if wallet.GitDir(w.Path) == "" {
+		return nil
+	}
+	st, err := gitwallet.Check(w.Path, w)
+	if err != nil {
+		return err
+	}
+	e.out().Printf("git: %d commit%s, each signed by the wallet's key; head %s", st.Commits, plural(st.Commits), st.Head)
+	if st.Pending > 0 {
+		e.out().Printf("; %d record%s not committed yet (the next change commits them)", st.Pending, plural(st.Pending))
+	}
+	e.out().Printf("\n")
+	return nil
+}

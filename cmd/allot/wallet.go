@@ -390,5 +390,5 @@ func (e *env) walletHistory(c *cli.Context) error {
 		return err
 	}
 	e.out().Printf("%d record%s, hash chain intact; head %s\n", len(w.History), plural(len(w.History)), hex.EncodeToString(head[:]))
-	return nil
+	return e.gitHistory(w)
 }

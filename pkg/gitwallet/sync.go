@@ -83,7 +83,7 @@ func (local *Repo) sync(path, remoteDir string, w *wallet.Wallet, key ed25519.Pr
 		return nil, err
 	}
 	created := false
-	if _, err := os.Stat(remoteDir); errors.Is(err, os.ErrNotExist) {
+	if ents, err := os.ReadDir(remoteDir); errors.Is(err, os.ErrNotExist) || err == nil && len(ents) == 0 {
 		if _, err := Create(remoteDir, true); err != nil {
 			return nil, err
 		}

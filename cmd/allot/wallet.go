@@ -42,7 +42,8 @@ func (e *env) walletCommand() *cli.Command {
 				UsageText: "allot wallet redeem KEY... | --file keys.txt [--cert R.cert]... [--trust vendor.pub] [--skip-invalid]",
 				Description: "Each key must verify and chain to a trusted vendor root through the given\n" +
 					"certificates (or those already in the wallet). A batch with an invalid key\n" +
-					"redeems nothing, unless --skip-invalid is given.",
+					"redeems nothing, unless --skip-invalid is given. In a git wallet the change is\n" +
+					"a commit signed by the wallet's key, which needs its passphrase or --identity.",
 				Flags: append([]cli.Flag{
 					&cli.StringFlag{Name: "file", Usage: "read keys from `FILE`, one a line ('-' for standard input)"},
 					&cli.StringSliceFlag{Name: "cert", Usage: "certificate chain `FILE` of the keys' issuer (repeat)"},

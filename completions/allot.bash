@@ -3,14 +3,14 @@ _allot() {
     local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}" cmdpath="" i words
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "${cmdpath// /_}:${COMP_WORDS[i]}" in
-            ":signer"|":key"|":system"|":fingerprint"|":wallet"|":allocate"|":verify"|":status"|":revoke"|":audit"|":demo"|":completion"|"signer:new"|"signer:certify"|"key:issue"|"key:inspect"|"system:create"|"system:inspect"|"wallet:init"|"wallet:redeem"|"wallet:status"|"wallet:bundle"|"wallet:history"|"wallet:migrate"|"wallet:sync") cmdpath="${cmdpath:+$cmdpath }${COMP_WORDS[i]}" ;;
+            ":signer"|":key"|":system"|":fingerprint"|":wallet"|":allocate"|":rebalance"|":verify"|":status"|":revoke"|":audit"|":remind"|":demo"|":completion"|"signer:new"|"signer:certify"|"key:issue"|"key:inspect"|"system:create"|"system:inspect"|"wallet:init"|"wallet:redeem"|"wallet:status"|"wallet:bundle"|"wallet:history"|"wallet:migrate"|"wallet:sync") cmdpath="${cmdpath:+$cmdpath }${COMP_WORDS[i]}" ;;
         esac
     done
     case "$prev" in
-        --as|--catalog|--cert|--count|--device|--devices|--dir|--feature|--file|--grace-days|--growth-allowance|--html|--id|--identity|--kind|--license|--max-term|--name|--need|--now|--org|--out|--passphrase-file|--product|--pub|--reason|--require|--require-binding|--role|--sequence|--server|--signer|--start|--state|--system|--system-id|--term|--trust|--usage|--valid-from|--valid-until|--wallet|--wallet-id|--years) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --as|--catalog|--cert|--count|--days|--device|--devices|--dir|--eml|--every|--feature|--file|--from|--grace-days|--growth-allowance|--html|--id|--identity|--kind|--license|--max-term|--name|--need|--now|--org|--out|--passphrase-file|--product|--pub|--reason|--require|--require-binding|--role|--sequence|--server|--signer|--start|--state|--system|--system-id|--term|--to|--trust|--usage|--valid-from|--valid-until|--wallet|--wallet-id|--years) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac
     case "$cmdpath" in
-        "") words="signer key system fingerprint wallet allocate verify status revoke audit demo completion --help" ;;
+        "") words="signer key system fingerprint wallet allocate rebalance verify status revoke audit remind demo completion --help" ;;
         "signer") words="new certify --help" ;;
         "signer new") words="--name --out --json --passphrase-file --identity --help" ;;
         "signer certify") words="--signer --cert --pub --role --product --license --kind --feature --max-term --bearer --require-binding --grace-days --growth-allowance --valid-from --valid-until --out --now --catalog --json --passphrase-file --identity --help" ;;
@@ -18,7 +18,7 @@ _allot() {
         "key issue") words="--signer --cert --product --kind --license --term --feature --wallet-id --bearer --device --count --out --now --catalog --json --quiet --passphrase-file --identity --help" ;;
         "key inspect") words="--file --trust --cert --json --help" ;;
         "system") words="create inspect --help" ;;
-        "system create") words="--id --org --collect --name --server --devices --need --require --out --now --catalog --json --help" ;;
+        "system create") words="--id --org --collect --name --server --devices --need --require --floating --out --now --catalog --json --help" ;;
         "system inspect") words="--catalog --json --help" ;;
         "fingerprint") words="--system-id --json --help" ;;
         "wallet") words="init redeem status bundle history migrate sync --help" ;;
@@ -30,10 +30,12 @@ _allot() {
         "wallet migrate") words="--out --wallet --as --json --passphrase-file --identity --help" ;;
         "wallet sync") words="--wallet --now --as --json --passphrase-file --identity --help" ;;
         "allocate") words="--system --years --start --top-up --out --wallet --now --catalog --json --as --passphrase-file --identity --help" ;;
+        "rebalance") words="--system --out --wallet --now --catalog --json --passphrase-file --identity --help" ;;
         "verify") words="--trust --usage --system --state --state-init --catalog --now --json --quiet --help" ;;
         "status") words="--usage --state --trust --html --catalog --now --json --help" ;;
         "revoke") words="--signer --trust --reason --out --now --json --passphrase-file --identity --help" ;;
         "audit") words="--trust --quiet --json --help" ;;
+        "remind") words="--state --eml --from --to --days --every --now --catalog --json --help" ;;
         "demo") words="--dir --now --help" ;;
         "completion") words="--help" ;;
     esac

@@ -3,7 +3,7 @@ function __allot_is
     set -l cmdpath ''
     for t in (commandline -opc)[2..-1]
         switch (string replace -a ' ' _ -- "$cmdpath"):$t
-            case ":signer" ":key" ":system" ":fingerprint" ":wallet" ":allocate" ":verify" ":status" ":revoke" ":audit" ":demo" ":completion" "signer:new" "signer:certify" "key:issue" "key:inspect" "system:create" "system:inspect" "wallet:init" "wallet:redeem" "wallet:status" "wallet:bundle" "wallet:history" "wallet:migrate" "wallet:sync"
+            case ":signer" ":key" ":system" ":fingerprint" ":wallet" ":allocate" ":rebalance" ":verify" ":status" ":revoke" ":audit" ":remind" ":demo" ":completion" "signer:new" "signer:certify" "key:issue" "key:inspect" "system:create" "system:inspect" "wallet:init" "wallet:redeem" "wallet:status" "wallet:bundle" "wallet:history" "wallet:migrate" "wallet:sync"
                 set cmdpath (string trim -- "$cmdpath $t")
         end
     end
@@ -15,10 +15,12 @@ complete -c allot -n '__allot_is ""' -f -a system -d 'describe a site\'s system:
 complete -c allot -n '__allot_is ""' -f -a fingerprint -d 'print this machine\'s hardware identifiers, as keyed hashes'
 complete -c allot -n '__allot_is ""' -f -a wallet -d 'the organization\'s wallet: redeem keys, see balances and history'
 complete -c allot -n '__allot_is ""' -f -a allocate -d 'allocate licenses from the wallet to a system and write its signed bundle'
+complete -c allot -n '__allot_is ""' -f -a rebalance -d 'write a system\'s next bundle after devices or servers moved, spending nothing'
 complete -c allot -n '__allot_is ""' -f -a verify -d 'verify license bundles: trust, time, hardware binding, quotas'
 complete -c allot -n '__allot_is ""' -f -a status -d 'the licensing page of a site: licenses used and available, servers, end dates'
 complete -c allot -n '__allot_is ""' -f -a revoke -d 'add signed revocations of certificates or keys to a trust file'
 complete -c allot -n '__allot_is ""' -f -a audit -d 'find keys spent twice, keys in two wallets and servers in two systems'
+complete -c allot -n '__allot_is ""' -f -a remind -d 'say what ends soon: subscriptions, grace periods, group windows, unallocated licenses'
 complete -c allot -n '__allot_is ""' -f -a demo -d 'run the whole flow on the embedded catalog, in a fresh folder'
 complete -c allot -n '__allot_is ""' -f -a completion -d 'print a shell completion script: bash, zsh, fish or powershell'
 complete -c allot -n '__allot_is ""' -l help -d 'show help'
@@ -91,6 +93,7 @@ complete -c allot -n '__allot_is "system create"' -l server -r -F -d 'a server, 
 complete -c allot -n '__allot_is "system create"' -l devices -r -F -d 'devices `FILE`: lines of serial, model, type, server'
 complete -c allot -n '__allot_is "system create"' -l need -r -F -d 'the current need, `TYPE=QTY` (repeat)'
 complete -c allot -n '__allot_is "system create"' -l require -r -F -d 'identifiers of a server that must match (default: up to 2)'
+complete -c allot -n '__allot_is "system create"' -l floating -d 'one pool for all the servers, a share for each (Eocortex network keys)'
 complete -c allot -n '__allot_is "system create"' -l out -r -F -d 'the system `FILE` (default: ID.system.toml) (\'-\' for standard output)'
 complete -c allot -n '__allot_is "system create"' -l now -r -F -d 'the current time, RFC 3339 or a date (default: $ALLOT_NOW, else the clock)'
 complete -c allot -n '__allot_is "system create"' -l catalog -r -F -d 'a catalog file (default: the embedded catalog)'
@@ -174,6 +177,15 @@ complete -c allot -n '__allot_is "allocate"' -l as -r -F -d 'who makes the chang
 complete -c allot -n '__allot_is "allocate"' -l passphrase-file -r -F -d 'read the passphrase from the first line of `FILE` (default: $ALLOT_PASSPHRASE, else a prompt)'
 complete -c allot -n '__allot_is "allocate"' -l identity -r -F -d 'use the age identity `FILE` instead of a passphrase'
 complete -c allot -n '__allot_is "allocate"' -l help -d 'show help'
+complete -c allot -n '__allot_is "rebalance"' -l system -r -F -d 'the system description `FILE`'
+complete -c allot -n '__allot_is "rebalance"' -l out -r -F -d 'the bundle `FILE` (default: ID.lic) (\'-\' for standard output)'
+complete -c allot -n '__allot_is "rebalance"' -l wallet -r -F -d 'the wallet file, or a git wallet\'s folder (default: $ALLOT_WALLET, else allot.wallet)'
+complete -c allot -n '__allot_is "rebalance"' -l now -r -F -d 'the current time, RFC 3339 or a date (default: $ALLOT_NOW, else the clock)'
+complete -c allot -n '__allot_is "rebalance"' -l catalog -r -F -d 'a catalog file (default: the embedded catalog)'
+complete -c allot -n '__allot_is "rebalance"' -l json -d 'print the result as JSON'
+complete -c allot -n '__allot_is "rebalance"' -l passphrase-file -r -F -d 'read the passphrase from the first line of `FILE` (default: $ALLOT_PASSPHRASE, else a prompt)'
+complete -c allot -n '__allot_is "rebalance"' -l identity -r -F -d 'use the age identity `FILE` instead of a passphrase'
+complete -c allot -n '__allot_is "rebalance"' -l help -d 'show help'
 complete -c allot -n '__allot_is "verify"' -l trust -r -F -d 'vendor roots: a trust file or an OpenSSH public key `FILE`'
 complete -c allot -n '__allot_is "verify"' -l usage -r -F -d 'what the system uses now (`FILE`.usage.toml)'
 complete -c allot -n '__allot_is "verify"' -l system -r -F -d 'check the binding against this system `FILE`'
@@ -205,6 +217,16 @@ complete -c allot -n '__allot_is "audit"' -l trust -r -F -d 'check every bundle 
 complete -c allot -n '__allot_is "audit"' -l quiet -d 'show no progress on a terminal'
 complete -c allot -n '__allot_is "audit"' -l json -d 'print the result as JSON'
 complete -c allot -n '__allot_is "audit"' -l help -d 'show help'
+complete -c allot -n '__allot_is "remind"' -l state -r -F -d 'the state `FILE` of what was already said (created if missing)'
+complete -c allot -n '__allot_is "remind"' -l eml -r -F -d 'write one .eml message per reminder into `DIR`, never overwriting'
+complete -c allot -n '__allot_is "remind"' -l from -r -F -d 'with --eml: the sender, `ADDRESS` ("allot <allot@example.com>")'
+complete -c allot -n '__allot_is "remind"' -l to -r -F -d 'with --eml: the recipients, `ADDRESS`es separated by commas (repeat)'
+complete -c allot -n '__allot_is "remind"' -l days -r -F -d 'remind `N` days before an end (default: the catalog\'s, per kind)'
+complete -c allot -n '__allot_is "remind"' -l every -r -F -d 'then again `E`: once, daily, weekly or 30d (default: the catalog\'s, per kind)'
+complete -c allot -n '__allot_is "remind"' -l now -r -F -d 'the current time, RFC 3339 or a date (default: $ALLOT_NOW, else the clock)'
+complete -c allot -n '__allot_is "remind"' -l catalog -r -F -d 'a catalog file (default: the embedded catalog)'
+complete -c allot -n '__allot_is "remind"' -l json -d 'print the result as JSON'
+complete -c allot -n '__allot_is "remind"' -l help -d 'show help'
 complete -c allot -n '__allot_is "demo"' -l dir -r -F -d 'the folder to work in: new or empty'
 complete -c allot -n '__allot_is "demo"' -l now -r -F -d 'the current time, RFC 3339 or a date (default: $ALLOT_NOW, else the clock)'
 complete -c allot -n '__allot_is "demo"' -l help -d 'show help'

@@ -2,14 +2,14 @@
 Register-ArgumentCompleter -Native -CommandName allot -ScriptBlock {
     param($wordToComplete, $commandAst, $cursorPosition)
     $subs = @{
-        '' = @('signer', 'key', 'system', 'fingerprint', 'wallet', 'allocate', 'verify', 'status', 'revoke', 'audit', 'demo', 'completion')
+        '' = @('signer', 'key', 'system', 'fingerprint', 'wallet', 'allocate', 'rebalance', 'verify', 'status', 'revoke', 'audit', 'remind', 'demo', 'completion')
         'signer' = @('new', 'certify')
         'key' = @('issue', 'inspect')
         'system' = @('create', 'inspect')
         'wallet' = @('init', 'redeem', 'status', 'bundle', 'history', 'migrate', 'sync')
     }
     $words = @{
-        '' = @('signer', 'key', 'system', 'fingerprint', 'wallet', 'allocate', 'verify', 'status', 'revoke', 'audit', 'demo', 'completion', '--help')
+        '' = @('signer', 'key', 'system', 'fingerprint', 'wallet', 'allocate', 'rebalance', 'verify', 'status', 'revoke', 'audit', 'remind', 'demo', 'completion', '--help')
         'signer' = @('new', 'certify', '--help')
         'signer new' = @('--name', '--out', '--json', '--passphrase-file', '--identity', '--help')
         'signer certify' = @('--signer', '--cert', '--pub', '--role', '--product', '--license', '--kind', '--feature', '--max-term', '--bearer', '--require-binding', '--grace-days', '--growth-allowance', '--valid-from', '--valid-until', '--out', '--now', '--catalog', '--json', '--passphrase-file', '--identity', '--help')
@@ -17,7 +17,7 @@ Register-ArgumentCompleter -Native -CommandName allot -ScriptBlock {
         'key issue' = @('--signer', '--cert', '--product', '--kind', '--license', '--term', '--feature', '--wallet-id', '--bearer', '--device', '--count', '--out', '--now', '--catalog', '--json', '--quiet', '--passphrase-file', '--identity', '--help')
         'key inspect' = @('--file', '--trust', '--cert', '--json', '--help')
         'system' = @('create', 'inspect', '--help')
-        'system create' = @('--id', '--org', '--collect', '--name', '--server', '--devices', '--need', '--require', '--out', '--now', '--catalog', '--json', '--help')
+        'system create' = @('--id', '--org', '--collect', '--name', '--server', '--devices', '--need', '--require', '--floating', '--out', '--now', '--catalog', '--json', '--help')
         'system inspect' = @('--catalog', '--json', '--help')
         'fingerprint' = @('--system-id', '--json', '--help')
         'wallet' = @('init', 'redeem', 'status', 'bundle', 'history', 'migrate', 'sync', '--help')
@@ -29,10 +29,12 @@ Register-ArgumentCompleter -Native -CommandName allot -ScriptBlock {
         'wallet migrate' = @('--out', '--wallet', '--as', '--json', '--passphrase-file', '--identity', '--help')
         'wallet sync' = @('--wallet', '--now', '--as', '--json', '--passphrase-file', '--identity', '--help')
         'allocate' = @('--system', '--years', '--start', '--top-up', '--out', '--wallet', '--now', '--catalog', '--json', '--as', '--passphrase-file', '--identity', '--help')
+        'rebalance' = @('--system', '--out', '--wallet', '--now', '--catalog', '--json', '--passphrase-file', '--identity', '--help')
         'verify' = @('--trust', '--usage', '--system', '--state', '--state-init', '--catalog', '--now', '--json', '--quiet', '--help')
         'status' = @('--usage', '--state', '--trust', '--html', '--catalog', '--now', '--json', '--help')
         'revoke' = @('--signer', '--trust', '--reason', '--out', '--now', '--json', '--passphrase-file', '--identity', '--help')
         'audit' = @('--trust', '--quiet', '--json', '--help')
+        'remind' = @('--state', '--eml', '--from', '--to', '--days', '--every', '--now', '--catalog', '--json', '--help')
         'demo' = @('--dir', '--now', '--help')
         'completion' = @('--help')
     }

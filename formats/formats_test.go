@@ -79,7 +79,7 @@ var (
 var specs = []string{
 	"README.md", "signer.md", "certificate.md", "license-key.md", "system-file.md", "wallet.md",
 	"bundle.md", "trust-file.md", "usage-file.md", "catalog.md", "device-state.md", "threat-model.md",
-	"json.md",
+	"json.md", "remind-state.md",
 }
 
 // seedKey returns the example signer name: its Ed25519 seed is the SHA-256
@@ -357,6 +357,7 @@ func TestExamples(t *testing.T) {
 	g.usageFile()
 	g.catalog()
 	g.deviceState()
+	g.remindState()
 	g.jsonOutput()
 	if t.Failed() && !*update {
 		return
@@ -1571,7 +1572,7 @@ func (g *gen) deviceState() {
 	g.put(spec, "verify-state.txt", tr.String())
 
 	// Damaged: the sequence in the state file lowered by hand.
-	bad := replaceOnce(g.t, string(state), " 1\nmac ", " 0\nmac ")
+	bad := replaceOnce(g.t, string(state), " 1\n", " 0\n")
 	g.write("edited-state/allot.state", []byte(bad))
 	_, err = verify.ParseState("edited-state/allot.state", []byte(bad), key)
 	g.put(spec, "allot.state.err", damage("allot.state, copied to edited-state/, with the bundle sequence 1 changed to 0", "verify.ParseState", err))

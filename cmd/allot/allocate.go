@@ -47,36 +47,56 @@ func (e *env) allocate(c *cli.Context) error {
 	case !c.Bool("top-up") && !c.IsSet("years"):
 		return usageErrorf("allocate: --years N is required (or --top-up)")
 	}
-	now, err := now(c)
+	req, out, err := e.bundleRequest(c)
 	if err != nil {
 		return err
+	}
+	req.Years, req.TopUp = c.Int("years"), c.Bool("top-up")
+	if s := c.String("start"); s != "" {
+		if req.Start, err = verifycli.ParseTime(s); err != nil {
+			return usageErrorf("--start: %v", err)
+		}
+	}
+	return e.signBundle(c, "allocate", req, out, func(w *wallet.Wallet) (*allocate.Plan, error) { return allocate.Make(w, req) })
+}
+
+// bundleRequest reads what allocate and rebalance share: the clock, the
+// catalog, the system file, and the bundle file to write (default ID.lic),
+// which must not exist yet.
+func (e *env) bundleRequest(c *cli.Context) (allocate.Request, string, error) {
+	now, err := now(c)
+	if err != nil {
+		return allocate.Request{}, "", err
 	}
 	cat, err := loadCatalog(c)
 	if err != nil {
-		return err
+		return allocate.Request{}, "", err
 	}
 	sys, err := input.System(c.String("system"), cat)
 	if err != nil {
-		return err
+		return allocate.Request{}, "", err
 	}
 	out := c.String("out")
 	if out == "" {
 		out = sys.ID + ".lic"
 	}
 	if err := checkOut(out); err != nil {
-		return err
+		return allocate.Request{}, "", err
 	}
-	req := allocate.Request{System: sys, Years: c.Int("years"), TopUp: c.Bool("top-up"), Now: now, Policy: cat.Policy, Rand: e.rand}
-	if s := c.String("start"); s != "" {
-		if req.Start, err = verifycli.ParseTime(s); err != nil {
-			return usageErrorf("--start: %v", err)
-		}
-	}
-	var plan *allocate.Plan
+	return allocate.Request{System: sys, Now: now, Policy: cat.Policy, Catalog: cat, Rand: e.rand}, out, nil
+}
+
+// signBundle plans the bundle req asks for with plan under the wallet's
+// lock, signs and records it, writes it to out and says what it wrote: the
+// common part of allocate and rebalance (typ, the JSON document's type).
+func (e *env) signBundle(c *cli.Context, typ string, req allocate.Request, out string, plan func(*wallet.Wallet) (*allocate.Plan, error)) error {
+	sys := req.System
+	var p *allocate.Plan
 	var doc []byte
 	path := walletPath(c)
-	_, err = e.updateWallet(c, now, func(w *wallet.Wallet) (*wallet.Change, error) {
-		if plan, err = allocate.Make(w, req); err != nil {
+	_, err := e.updateWallet(c, req.Now, func(w *wallet.Wallet) (*wallet.Change, error) {
+		var err error
+		if p, err = plan(w); err != nil {
 			return nil, err
 		}
 		priv, err := e.openKey(c, w.EncryptedKey, path, "the wallet of "+w.Organization)
@@ -84,7 +104,7 @@ func (e *env) allocate(c *cli.Context) error {
 			return nil, err
 		}
 		var ch *wallet.Change
-		doc, ch, err = plan.Sign(w, priv)
+		doc, ch, err = p.Sign(w, priv)
 		return ch, err
 	})
 	if err != nil {
@@ -99,30 +119,39 @@ func (e *env) allocate(c *cli.Context) error {
 		return withHint(fmt.Errorf("the allocation is recorded in %s, but writing %s failed: %w", path, out, err),
 			"the signed bundle is kept in the wallet: write it with allot wallet bundle --system %s --out FILE", sys.ID)
 	}
+	last := p.Periods[len(p.Periods)-1]
+	shares := p.Shares()
 	if c.Bool("json") {
-		last := plan.Periods[len(plan.Periods)-1]
-		return e.out().JSON("allocate", &allocateResult{File: out, BundleID: plan.BundleID, Sequence: plan.Sequence,
-			System: sys.ID, Quota: last.Quota, Validity: plan.Validity, Credits: plan.Credits})
+		return e.out().JSON(typ, &allocateResult{File: out, BundleID: p.BundleID, Sequence: p.Sequence,
+			System: sys.ID, Quota: last.Quota, Shares: shares, Validity: p.Validity, Credits: p.Credits})
 	}
-	last := plan.Periods[len(plan.Periods)-1]
+	what := bundle.FormatQuota(last.Quota)
+	if typ == "rebalance" {
+		what += ", the same periods and quotas, nothing spent"
+	}
 	e.out().Printf("wrote %s: bundle %d of system %s, %s, valid %s to %s (grace until %s)\n",
-		out, plan.Sequence, sys.ID, bundle.FormatQuota(last.Quota),
-		plan.Validity.From.Format(time.DateOnly), plan.Validity.Until.Format(time.DateOnly),
-		plan.Validity.GraceUntil.Format(time.DateOnly))
-	for _, cr := range plan.Credits {
+		out, p.Sequence, sys.ID, what,
+		p.Validity.From.Format(time.DateOnly), p.Validity.Until.Format(time.DateOnly),
+		p.Validity.GraceUntil.Format(time.DateOnly))
+	for _, s := range shares {
+		e.out().Printf("share of server %s: %s\n", s.Server, bundle.FormatQuota(s.Quota))
+	}
+	for _, cr := range p.Credits {
 		e.out().Printf("credited %d %s license-days to the wallet: %s\n", cr.Days, cr.License, cr.Reason)
 	}
 	return nil
 }
 
-// allocateResult is the JSON of `allot allocate`.
+// allocateResult is the JSON of `allot allocate` and `allot rebalance`.
 type allocateResult struct {
 	ui.Head
-	File     string          `json:"file"`
-	BundleID string          `json:"bundle_id"`
-	Sequence int             `json:"sequence"`
-	System   string          `json:"system"`
-	Quota    map[string]int  `json:"quota"` // of the last period
+	File     string         `json:"file"`
+	BundleID string         `json:"bundle_id"`
+	Sequence int            `json:"sequence"`
+	System   string         `json:"system"`
+	Quota    map[string]int `json:"quota"` // of the last period
+	// Shares: a floating system's servers' shares of the last period.
+	Shares   []bundle.Share  `json:"shares,omitempty"`
 	Validity bundle.Validity `json:"validity"`
 	Credits  []wallet.Credit `json:"credits"`
 }

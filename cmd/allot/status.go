@@ -257,14 +257,23 @@ func (e *env) printStatus(r *status.Report, html string) error {
 		if len(s.Servers) > 0 {
 			p.Printf("\n")
 			var rows [][]string
+			head := []string{"server", "status", "last recheck", "why"}
+			shared := slices.ContainsFunc(s.Servers, func(sv status.Server) bool { return sv.Share != nil })
+			if shared {
+				head = append(head, "share")
+			}
 			for _, sv := range s.Servers {
 				recheck := "-"
 				if sv.LastRecheck != nil {
 					recheck = sv.LastRecheck.UTC().Format(recheckLayout)
 				}
-				rows = append(rows, []string{sv.Name, serverWords[sv.Status], recheck, sv.Reason})
+				row := []string{sv.Name, serverWords[sv.Status], recheck, sv.Reason}
+				if shared {
+					row = append(row, bundle.FormatQuota(sv.Share))
+				}
+				rows = append(rows, row)
 			}
-			if err := p.Table([]string{"server", "status", "last recheck", "why"}, rows); err != nil {
+			if err := p.Table(head, rows); err != nil {
 				return err
 			}
 		}

@@ -25,13 +25,15 @@ func (e *env) systemCommand() *cli.Command {
 			{
 				Name:      "create",
 				Usage:     "write a system description file",
-				UsageText: "allot system create --id ID --org ORG [--collect] [--server NAME[:ID,...]]... [--devices FILE] [--need TYPE=QTY]... --out ID.system.toml",
+				UsageText: "allot system create --id ID --org ORG [--collect] [--server NAME[:ID,...]]... [--devices FILE] [--need TYPE=QTY]... [--floating] --out ID.system.toml",
 				Description: "--collect adds this machine as a server, with keyed hashes of its hardware\n" +
 					"identifiers. --server NAME:kind=value,... adds a server from raw identifiers\n" +
 					"(hashed before they are written); NAME:kind:hash,... takes the hashes that\n" +
 					"`allot fingerprint --system-id ID` printed on that server. --devices reads\n" +
 					"\"serial, model, type, server\" lines. Without --need, the need is counted\n" +
-					"from the devices: one camera license per camera, one intercom per intercom.",
+					"from the devices: one camera license per camera, one intercom per intercom.\n" +
+					"--floating makes one pool for all the servers, divided among them by where the\n" +
+					"devices are bound: each server verifies its own usage against its share.",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "id", Usage: "the system id"},
 					&cli.StringFlag{Name: "org", Usage: "the organization"},
@@ -41,6 +43,7 @@ func (e *env) systemCommand() *cli.Command {
 					&cli.StringFlag{Name: "devices", Usage: "devices `FILE`: lines of serial, model, type, server"},
 					&cli.StringSliceFlag{Name: "need", Usage: "the current need, `TYPE=QTY` (repeat)"},
 					&cli.IntFlag{Name: "require", Value: -1, Usage: "identifiers of a server that must match (default: up to 2)"},
+					&cli.BoolFlag{Name: "floating", Usage: "one pool for all the servers, a share for each (Eocortex network keys)"},
 					outFlag("the system `FILE` (default: ID.system.toml)"),
 					nowFlag(), catalogFlag(), jsonFlag(),
 				},
@@ -95,7 +98,7 @@ func (e *env) systemCreate(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	sys := &system.System{ID: id, Organization: org, Need: map[string]int{}}
+	sys := &system.System{ID: id, Organization: org, Need: map[string]int{}, Floating: c.Bool("floating")}
 	if c.Bool("collect") {
 		ids, err := hwid.Collect(verifycli.Sysroot(e.getenv))
 		if err != nil {
@@ -254,8 +257,12 @@ func (e *env) systemInspect(c *cli.Context) error {
 	if c.Bool("json") {
 		return e.out().JSON("system.inspect", systemJSON(path, sys))
 	}
-	e.out().Printf("%s: system %s of %s, need %s; %d identifier%s of a server must match\n",
-		path, sys.ID, sys.Organization, formatNeed(sys.Need), sys.Binding.Required, plural(sys.Binding.Required))
+	floating := ""
+	if sys.Floating {
+		floating = "; floating: one pool, a share for each server"
+	}
+	e.out().Printf("%s: system %s of %s, need %s; %d identifier%s of a server must match%s\n",
+		path, sys.ID, sys.Organization, formatNeed(sys.Need), sys.Binding.Required, plural(sys.Binding.Required), floating)
 	var rows [][]string
 	for _, s := range sys.Servers {
 		rows = append(rows, []string{s.Name, strconv.Itoa(len(s.Identifiers)),
@@ -298,6 +305,7 @@ type systemResult struct {
 	ID              string         `json:"id"`
 	Organization    string         `json:"organization"`
 	BindingRequired int            `json:"binding_required"`
+	Floating        bool           `json:"floating"`
 	Need            map[string]int `json:"need"`
 	Servers         []serverJSON   `json:"servers"`
 	Devices         int            `json:"devices"`
@@ -312,7 +320,7 @@ type serverJSON struct {
 func systemJSON(file string, sys *system.System) *systemResult {
 	counts := sys.Counts()
 	res := &systemResult{File: file, ID: sys.ID, Organization: sys.Organization,
-		BindingRequired: sys.Binding.Required, Need: sys.Need, Devices: len(sys.Devices)}
+		BindingRequired: sys.Binding.Required, Floating: sys.Floating, Need: sys.Need, Devices: len(sys.Devices)}
 	for _, s := range sys.Servers {
 		devs := counts[s.Name]
 		if devs == nil {

@@ -47,6 +47,9 @@ type Request struct {
 	Now    time.Time
 	Policy catalog.Policy
 	Rand   io.Reader // bundle ids
+	// Catalog gives the analytics levels a floating system's shares are
+	// counted by; nil is the embedded catalog.
+	Catalog *catalog.Catalog
 }
 
 // ErrRequest reports a request that cannot be honoured as asked.
@@ -111,6 +114,8 @@ type Plan struct {
 	GraceDays int
 	Policy    catalog.Policy
 	toppedUp  bool
+	demand    *demand // a floating system's, for its shares (shares.go)
+	rebalance bool    // the next bundle, nothing spent (rebalance.go)
 }
 
 // Day returns t's date: midnight UTC.
@@ -140,8 +145,10 @@ func Make(w *wallet.Wallet, req Request) (*Plan, error) {
 	if len(need) == 0 {
 		return nil, fmt.Errorf("%w: system %s needs nothing: its [need] section is empty", ErrRequest, sys.ID)
 	}
-	p := &Plan{System: sys, Issued: req.Now.UTC().Truncate(time.Second), GraceDays: pol.GraceDays, Policy: pol}
-	var err error
+	p, err := newPlan(w, req)
+	if err != nil {
+		return nil, err
+	}
 	if p.toppedUp = req.TopUp; p.toppedUp {
 		err = p.topUp(w, req, need)
 	} else {
@@ -150,8 +157,14 @@ func Make(w *wallet.Wallet, req Request) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	return p, p.finish(w, req)
+}
+
+// finish sets the validity from the periods, the keys that fund them and
+// the bundle id.
+func (p *Plan) finish(w *wallet.Wallet, req Request) error {
 	last := p.Periods[len(p.Periods)-1]
-	p.Validity = bundle.Validity{From: p.Periods[0].From, Until: last.Until, GraceUntil: last.Until.AddDate(0, 0, pol.GraceDays)}
+	p.Validity = bundle.Validity{From: p.Periods[0].From, Until: last.Until, GraceUntil: last.Until.AddDate(0, 0, req.Policy.GraceDays)}
 
 	seen := map[string]bool{}
 	for _, per := range p.Periods {
@@ -160,7 +173,7 @@ func Make(w *wallet.Wallet, req Request) (*Plan, error) {
 				seen[f.Key] = true
 				e, ok := w.Key(f.Key)
 				if !ok {
-					return nil, fmt.Errorf("wallet: allocation funded by unknown key %s", f.Key)
+					return fmt.Errorf("wallet: allocation funded by unknown key %s", f.Key)
 				}
 				p.Keys = append(p.Keys, e)
 			}
@@ -168,10 +181,10 @@ func Make(w *wallet.Wallet, req Request) (*Plan, error) {
 	}
 	var id [8]byte
 	if _, err := io.ReadFull(req.Rand, id[:]); err != nil {
-		return nil, err
+		return err
 	}
 	p.BundleID = hex.EncodeToString(id[:])
-	return p, nil
+	return nil
 }
 
 // renew adds a period of req.Years: the first, from the start date, or one
@@ -196,7 +209,9 @@ func (p *Plan) renew(w *wallet.Wallet, req Request, need map[string]int) error {
 		p.Periods = running(prev, today)
 		p.Sequence = prev.Sequence + 1
 	}
-	until := from.AddDate(req.Years, 0, 0)
+	// Subscription years in months: 29 February plus a year is 28
+	// February, not 1 March, which would cost a thirteenth month.
+	until := bundle.AddMonths(from, 12*req.Years)
 	if horizon := today.AddDate(pol.MaxRenewalYears, 0, 0); until.After(horizon) {
 		return fmt.Errorf("%w: the subscription would run until %s, more than %d years ahead (until %s at most)",
 			ErrRequest, until.Format(time.DateOnly), pol.MaxRenewalYears, horizon.Format(time.DateOnly))
@@ -384,6 +399,13 @@ func (p *Plan) Bundle(w *wallet.Wallet, pool *cert.Pool) (*bundle.Bundle, error)
 			b.Funding = append(b.Funding, bundle.Funding{Key: text[f.Key], Period: i + 1, License: f.License, Months: f.Months})
 		}
 	}
+	if p.demand != nil {
+		if n := len(sys.Servers) * len(b.Periods); n > bundle.MaxShares {
+			return nil, fmt.Errorf("%w: system %s is floating: %d servers for %d periods need %d shares, and a bundle holds %d at most; allocate fewer years ahead",
+				ErrRequest, sys.ID, len(sys.Servers), len(b.Periods), n, bundle.MaxShares)
+		}
+		b.Shares = p.demand.shares(b.Periods)
+	}
 	return b, nil
 }
 
@@ -411,6 +433,9 @@ func (p *Plan) Sign(w *wallet.Wallet, priv ed25519.PrivateKey) ([]byte, *wallet.
 	if err := verify.NewVerifier(verify.Options{Trust: trust, Workers: 1}).Authority(doc); err != nil {
 		return nil, nil, fmt.Errorf("the bundle would not verify on a device: %w", err)
 	}
+	if p.rebalance {
+		return doc, w.Rebalance(p.Record(doc), p.Note()), nil
+	}
 	return doc, w.Allocate(p.Record(doc), p.Note()), nil
 }
 
@@ -426,8 +451,11 @@ func (p *Plan) Record(doc []byte) *wallet.Allocation {
 func (p *Plan) Note() string {
 	last := p.Periods[len(p.Periods)-1]
 	verb := "allocated"
-	if p.toppedUp {
+	switch {
+	case p.toppedUp:
 		verb = "topped up to"
+	case p.rebalance:
+		verb = "rebalanced"
 	}
 	s := fmt.Sprintf("%s bundle %d of system %s: %s from %s until %s", verb,
 		p.Sequence, p.System.ID, bundle.FormatQuota(last.Quota),

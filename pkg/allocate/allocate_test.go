@@ -257,8 +257,7 @@ func TestKeysConsumedOldestRedemptionFirst(t *testing.T) {
 	// What one allocation took is not taken again: a second system gets
 	// the rest of the older key first.
 	f.mustAllocate(f.request(site(map[string]int{"camera": 5}), 1, t0))
-	other := site(map[string]int{"camera": 10})
-	other.ID = "site-2"
+	other := siteOf("site-2", map[string]int{"camera": 10})
 	plan, err = allocate.Make(f.open(), f.request(other, 1, t0))
 	if err != nil {
 		t.Fatal(err)
@@ -659,5 +658,25 @@ func TestWalletRefusesOvertaking(t *testing.T) {
 	}
 	if e, _ := f.open().Key(kid); e.Available("camera") != 0 {
 		t.Errorf("available after taking all: %d", e.Available("camera"))
+	}
+}
+
+// A subscription that starts on 29 February runs whole years to 28
+// February: twelve months a year, not a thirteenth for the day AddDate
+// would carry into March.
+func TestLeapDayStart(t *testing.T) {
+	f := newFixture(t)
+	now := date(2028, 2, 29)
+	f.redeem(now.AddDate(0, 0, -1), f.keyIssued(f.reseller, "camera", 10, 24, date(2028, 2, 1)))
+	for years, until := range map[int]time.Time{1: date(2029, 2, 28), 2: date(2030, 2, 28)} {
+		plan, err := allocate.Make(f.open(), f.request(site(map[string]int{"camera": 9}), years, now))
+		if err != nil {
+			t.Fatalf("%d years: %v", years, err)
+		}
+		p := plan.Periods[0]
+		months := bundle.Period{From: p.From, Until: p.Until}.Months()
+		if !p.Until.Equal(until) || months != 12*years {
+			t.Errorf("%d years from 2028-02-29: until %s, %d months; want %s, %d", years, p.Until.Format(time.DateOnly), months, until.Format(time.DateOnly), 12*years)
+		}
 	}
 }

@@ -71,7 +71,7 @@ func scope() cert.Scope {
 	return cert.Scope{
 		Products:      []string{"vms", "intercom"},
 		Kinds:         []licensekey.Kind{licensekey.Subscription, licensekey.Hardware},
-		Licenses:      map[string]int{"camera": 1000, "intercom": 100, "analytics-l1": 100},
+		Licenses:      map[string]int{"camera": 1000, "intercom": 100, "analytics-l1": 100, "analytics-l4": 100},
 		Features:      []string{"mobile-app", "sip-trunk"},
 		MaxTermMonths: 60,
 		Bearer:        true,
@@ -186,10 +186,14 @@ func id(t *testing.T, text string) string {
 }
 
 // site returns a system of two servers that needs need.
-func site(need map[string]int) *system.System {
-	h := func(v string) string { return hwid.Hash("site-1", hwid.Identifier{Kind: hwid.MachineID, Value: v}) }
+func site(need map[string]int) *system.System { return siteOf("site-1", need) }
+
+// siteOf returns the system of site with another id: its servers' hashes
+// keyed by that id, as a machine collected for it has them.
+func siteOf(id string, need map[string]int) *system.System {
+	h := func(v string) string { return hwid.Hash(id, hwid.Identifier{Kind: hwid.MachineID, Value: v}) }
 	return &system.System{
-		ID: "site-1", Organization: "Example Housing",
+		ID: id, Organization: "Example Housing",
 		Binding: system.Binding{Required: 1},
 		Need:    need,
 		Servers: []system.Server{

@@ -11,7 +11,7 @@
 // leaves nothing behind. Create links the finished file straight to its
 // final name; Replace gives it a temporary name for the instant before the
 // rename. Elsewhere the temporary file is named from the start, and a
-// writer that holds the target's lock removes what a killed one left
+// writer that holds the target's lock (Lock) removes what a killed one left
 // (RemoveStale).
 package atomicfile
 

@@ -69,6 +69,7 @@ type Bundle struct {
 	Validity               Validity
 	Binding                Binding
 	Periods                []Period
+	Shares                 []Share // a floating system's pool per server (shares.go)
 	Funding                []Funding
 	Certificates           [][]byte // certificate documents
 
@@ -210,6 +211,10 @@ func parse(body []byte) (*Bundle, error) {
 			b.Periods = append(b.Periods, Period{From: t.Time("from"), Until: t.Time("until")})
 		case sec.Name == "period.quota" && !sec.Array && len(b.Periods) > 0 && b.Periods[len(b.Periods)-1].Quota == nil:
 			b.Periods[len(b.Periods)-1].Quota = t.IntMap()
+		case sec.Name == "share" && sec.Array, sec.Name == "share.quota" && !sec.Array:
+			if err := b.parseShare(sec, t); err != nil {
+				return nil, fail("%v", err)
+			}
 		case sec.Name == "funding" && sec.Array:
 			if len(b.Funding) == MaxFunding {
 				return nil, fail("line %d: more than %d funding entries", sec.Line, MaxFunding)
@@ -236,6 +241,9 @@ func parse(body []byte) (*Bundle, error) {
 		if p.Quota == nil {
 			return nil, fail("period[%d]: no [period.quota]", i+1)
 		}
+	}
+	if err := b.checkSharesParsed(); err != nil {
+		return nil, fail("%v", err)
 	}
 	if err := b.validate(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
@@ -295,10 +303,17 @@ func (b *Bundle) validate() error {
 	if len(b.Binding.Servers) == 0 || len(b.Binding.Servers) > MaxServers {
 		return fmt.Errorf("binding.server: want 1 to %d servers", MaxServers)
 	}
+	names := make(map[string]bool, len(b.Binding.Servers))
 	for i, s := range b.Binding.Servers {
 		if err := system.ValidID(s.Name); err != nil {
 			return fmt.Errorf("binding.server[%d].name: %v", i+1, err)
 		}
+		// Usage files report servers by name: two entries of one name
+		// would be two machines counted as one.
+		if names[s.Name] {
+			return fmt.Errorf("binding.server[%d].name: %q is listed twice", i+1, s.Name)
+		}
+		names[s.Name] = true
 		if len(s.Identifiers) < b.Binding.Required || len(s.Identifiers) > hwidMax {
 			return fmt.Errorf("binding.server[%d].identifiers: %d, want %d to %d", i+1, len(s.Identifiers), b.Binding.Required, hwidMax)
 		}
@@ -307,6 +322,9 @@ func (b *Bundle) validate() error {
 				return fmt.Errorf("binding.server[%d].identifiers: %v", i+1, err)
 			}
 		}
+	}
+	if err := b.validateShares(); err != nil {
+		return err
 	}
 	if b.GrowthAllowancePercent < 0 || b.AnalyticsRetentionDays < 0 {
 		return errors.New("growth_allowance_percent and analytics_retention_days: want 0 or more")
@@ -351,13 +369,8 @@ func periodTimes(ps []Period) []time.Time {
 // Period returns the period in force at t: the one containing t, or the last
 // one if t is in the grace after it. ok is false outside the validity.
 func (b *Bundle) Period(t time.Time) (p Period, ok bool) {
-	for _, p := range b.Periods {
-		if !t.Before(p.From) && t.Before(p.Until) {
-			return p, true
-		}
-	}
-	if !t.Before(b.Validity.Until) && t.Before(b.Validity.GraceUntil) {
-		return b.Periods[len(b.Periods)-1], true
+	if i, ok := b.PeriodIndex(t); ok {
+		return b.Periods[i], true
 	}
 	return Period{}, false
 }
@@ -414,6 +427,7 @@ func (b *Bundle) writePayload() []byte {
 			w.Int(t, p.Quota[t])
 		}
 	}
+	b.writeShares(&w)
 	for _, f := range b.Funding {
 		w.ArrayTable("funding")
 		w.String("key", f.Key)

@@ -348,6 +348,7 @@ func TestOpenRejectsOtherMalformedFields(t *testing.T) {
 		{"funding of a bad license type", "license", func(b *bundle.Bundle) { b.Funding[0].License = "Camera" }},
 		{"funding of more months than any key holds", "months", func(b *bundle.Bundle) { b.Funding[0].Months = 1<<31 - 119 }},
 		{"a negative growth allowance", "growth_allowance_percent", func(b *bundle.Bundle) { b.GrowthAllowancePercent = -1 }},
+		{"two servers of one name", "listed twice", func(b *bundle.Bundle) { b.Binding.Servers[1].Name = b.Binding.Servers[0].Name }},
 	} {
 		b := sampleBundle()
 		c.edit(b)

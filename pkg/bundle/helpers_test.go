@@ -143,6 +143,12 @@ func render(b *bundle.Bundle, extra string) []byte {
 			fmt.Fprintf(&w, "%s = %d\n", t, p.Quota[t])
 		}
 	}
+	for _, sh := range b.Shares {
+		fmt.Fprintf(&w, "\n[[share]]\nperiod = %d\nserver = %s\n[share.quota]\n", sh.Period, q(sh.Server))
+		for _, t := range slices.Sorted(maps.Keys(sh.Quota)) {
+			fmt.Fprintf(&w, "%s = %d\n", t, sh.Quota[t])
+		}
+	}
 	for _, f := range b.Funding {
 		fmt.Fprintf(&w, "\n[[funding]]\nkey = %s\nperiod = %d\nlicense = %s\nmonths = %d\n", q(f.Key), f.Period, q(f.License), f.Months)
 	}

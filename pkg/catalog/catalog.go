@@ -32,6 +32,9 @@ type Catalog struct {
 	Policy    Policy      `toml:"policy"`
 	Products  []Product   `toml:"product"`
 	Analytics []Analytics `toml:"analytics"`
+	// Reminders maps a kind of thing that ends (ReminderKinds) to when
+	// `allot remind` speaks of it.
+	Reminders map[string]Reminder `toml:"reminders"`
 }
 
 // Policy holds the numbers of the subscription rules. It is the type a
@@ -150,6 +153,9 @@ func (c *Catalog) validate() error {
 	if err := c.Policy.Validate(); err != nil {
 		field, msg, _ := strings.Cut(err.Error(), ": ")
 		return ferr(field, "%s", msg)
+	}
+	if err := c.validateReminders(); err != nil {
+		return err
 	}
 	types := map[string]bool{}
 	codes := map[string]bool{}

@@ -151,6 +151,11 @@ func TestParseRejects(t *testing.T) {
 		{"bad feature", `"sip-trunk"`, `"SIP trunk"`, "features"},
 		{"analytics level 4", "level = 3\n", "level = 4\n", "level 4"},
 		{"analytics level 0", "level = 1\n", "level = 0\n", "analytics[1].level: 0 is not 1, 2 or 3"},
+		{"reminder kind", "key-expiry = {", "licence-expiry = {", "reminders.licence-expiry: unknown"},
+		{"reminder days 0", `grace = { days = 30`, `grace = { days = 0`, "reminders.grace.days: 0 is not between 1 and 3650"},
+		{"reminder days", `group = { days = 14`, `group = { days = 3651`, "reminders.group.days"},
+		{"reminder every", `every = "30d"`, `every = "monthly"`, `reminders.key-expiry.every: "monthly" is not once, daily, weekly, 30d`},
+		{"reminder field", `every = "30d"`, `every = "30d", hour = 9`, "unknown field"},
 		{"analytics type at two levels", `types = ["object-counting", "visitor-counting"]`, `types = ["object-counting", "vandalism"]`, "vandalism"},
 	}
 	for _, tt := range tests {
@@ -173,6 +178,32 @@ func TestParseRejects(t *testing.T) {
 	}
 	if _, err := Parse("noproducts.toml", []byte("version = 1\n[policy]\nmax_renewal_years = 1\nunallocated_expiry_years = 1\n")); err == nil || !strings.Contains(err.Error(), "no products") {
 		t.Fatalf("a catalog without products: %v", err)
+	}
+}
+
+func TestReminders(t *testing.T) {
+	c := Default()
+	for kind, want := range map[string]Reminder{
+		"subscription": {30, "weekly"}, "grace": {30, "weekly"}, "group": {14, "weekly"}, "key-expiry": {90, "30d"},
+	} {
+		if got := c.Reminder(kind); got != want {
+			t.Errorf("Reminder(%s) = %+v, want %+v", kind, got, want)
+		}
+	}
+	// A vendor catalog without [reminders] gets the default for each kind.
+	var bare Catalog
+	if got := bare.Reminder("grace"); got != DefaultReminder || DefaultReminder.Validate() != nil {
+		t.Errorf("no [reminders]: %+v", got)
+	}
+	for every, days := range map[string]int{"once": 0, "daily": 1, "weekly": 7, "30d": 30} {
+		if d, ok := ReminderInterval(every); !ok || d != days {
+			t.Errorf("ReminderInterval(%s) = %d, %v", every, d, ok)
+		}
+	}
+	for _, bad := range []string{"", "Weekly", "7d", "monthly"} {
+		if _, ok := ReminderInterval(bad); ok {
+			t.Errorf("ReminderInterval(%q) accepted", bad)
+		}
 	}
 }
 

@@ -41,13 +41,13 @@ func TestLimits(t *testing.T) {
 	lineOf := func(data, s string) int { return strings.Count(data[:strings.Index(data, s)], "\n") + 1 }
 	lastLine := func(data string) int { return strings.Count(data, "\n") }
 	tables := base + strings.Repeat("[[product]]\n", fileLimits.Tables)
-	// The default catalog has 15 tables, 9 of them inline: the limit is
-	// passed at the extra header number Tables-14.
+	// The default catalog has 20 tables, 13 of them inline: the limit is
+	// passed at the extra header number Tables-19.
 	for name, tc := range map[string]struct{ data, want string }{
 		"analytics types": {base + types(MaxAnalyticsTypes),
 			fmt.Sprintf("c.toml:%d: analytics[4].types: more than 1024 analytics types in the catalog", lineOf(base+types(1), "types = [\"t0\""))},
 		"products": {base + products, fmt.Sprintf("c.toml:%d: product: 258 products, at most 256", lastLine(base+products)-1)},
-		"tables":   {tables, fmt.Sprintf("c.toml:%d: product: more than %d tables in the file", lastLine(base)+fileLimits.Tables-14, fileLimits.Tables)},
+		"tables":   {tables, fmt.Sprintf("c.toml:%d: product: more than %d tables in the file", lastLine(base)+fileLimits.Tables-19, fileLimits.Tables)},
 	} {
 		data := []byte(tc.data)
 		var before, after runtime.MemStats

@@ -165,6 +165,9 @@ type Server struct {
 	// (verify.ReadStateUnverified): the file's word, for display.
 	LastRecheck *time.Time `json:"last_recheck,omitempty"`
 	State       string     `json:"state,omitempty"` // the state file read
+	// Share is a floating system's share of this server in the period in
+	// force (bundle.SharesAt); absent for a bundle without shares.
+	Share map[string]int `json:"share,omitempty"`
 }
 
 type bundleFile struct {
@@ -465,9 +468,13 @@ func system(id string, bf *bundleFile, uf *usageFile, now time.Time, cat *catalo
 		}
 	}
 	licensed := map[string]bool{}
+	share := map[string]map[string]int{}
+	for _, sh := range b.SharesAt(now) {
+		share[sh.Server] = sh.Quota
+	}
 	for _, bs := range b.Binding.Servers {
 		licensed[bs.Name] = true
-		sv := Server{Name: bs.Name, Status: ServerActive}
+		sv := Server{Name: bs.Name, Status: ServerActive, Share: share[bs.Name]}
 		switch {
 		case inactive != "":
 			sv.Status, sv.Reason = ServerInactive, inactive

@@ -67,6 +67,7 @@ type System struct {
 	Servers      []Server       `toml:"server"`
 	Devices      []Device       `toml:"-"`
 	Analytics    []Assignment   `toml:"analytics"`
+	Floating     bool           `toml:"floating"` // one pool, a share per server (allocate)
 }
 
 // Binding says how many of a server's identifiers must match for a bundle
@@ -102,6 +103,7 @@ type file struct {
 	Version      int            `toml:"version"`
 	ID           string         `toml:"id"`
 	Organization string         `toml:"organization"`
+	Floating     bool           `toml:"floating"`
 	Binding      Binding        `toml:"binding"`
 	Need         map[string]int `toml:"need"`
 	Devices      string         `toml:"devices"`
@@ -129,7 +131,7 @@ func parse(name string, data []byte, cat *catalog.Catalog, lim tomlfile.Limits) 
 		return nil, errf("version", "%d, want %d", f.Version, Version)
 	}
 	s := &System{
-		ID: f.ID, Organization: f.Organization, Binding: f.Binding,
+		ID: f.ID, Organization: f.Organization, Floating: f.Floating, Binding: f.Binding,
 		Need: f.Need, Servers: f.Servers, Analytics: f.Analytics,
 	}
 	if s.Need == nil {
@@ -386,6 +388,9 @@ func (s *System) Marshal(created time.Time) []byte {
 	fmt.Fprintf(&b, "# allot system description, written %s.\n", created.UTC().Format(time.RFC3339))
 	b.WriteString("# Edit it by hand or with `allot system create`; check it with `allot system inspect`.\n")
 	fmt.Fprintf(&b, "version = %d\nid = %s\norganization = %s\n", Version, q(s.ID), q(s.Organization))
+	if s.Floating {
+		b.WriteString("# One pool for all the servers, divided among them by where the devices are bound.\nfloating = true\n")
+	}
 	b.WriteString("\n# Devices, one a line: serial, model, type (camera or intercom), server.\n")
 	b.WriteString("devices = \"\"\"\n")
 	for _, d := range s.Devices {

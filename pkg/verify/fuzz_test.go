@@ -143,7 +143,8 @@ func openState(t *testing.T, data []byte) {
 	if err != nil {
 		t.Fatalf("the state Marshal wrote does not read back: %v", err)
 	}
-	if !s2.LastSeen.Equal(s.LastSeen.Truncate(time.Second)) || len(s2.Seq) != len(s.Seq) {
+	if !s2.LastSeen.Equal(s.LastSeen.Truncate(time.Second)) || len(s2.Seq) != len(s.Seq) ||
+		s2.Serves.System != s.Serves.System || s2.Serves.Wallet != s.Serves.Wallet || !s2.Serves.Until.Equal(s.Serves.Until.Truncate(time.Second)) {
 		t.Fatalf("state changed: %v %v, then %v %v", s.LastSeen, s.Seq, s2.LastSeen, s2.Seq)
 	}
 	for k, v := range s.Seq {
@@ -168,6 +169,7 @@ func FuzzStateBody(f *testing.F) {
 	f.Add([]byte(stateBody))
 	f.Add([]byte("allot-state v1\nlast_seen 2027-05-22T10:00:00+02:00\nbundle a b -1\n"))
 	f.Add([]byte("allot-state v1\n"))
+	f.Add([]byte(stateBody + "serves site-42 Y03TZYD9ZR2ZEA5CZVZN6YE9GC 2027-12-22T00:00:00Z\n"))
 	f.Fuzz(func(t *testing.T, body []byte) { openState(t, seal(body)) })
 }
 

@@ -45,6 +45,7 @@ type State struct {
 	key      []byte
 	LastSeen time.Time
 	Seq      map[string]int // "system wallet-id" → highest sequence accepted
+	Serves   Pin            // the system this machine serves (pin.go)
 	changed  bool
 }
 
@@ -54,8 +55,22 @@ type State struct {
 const DeviceKeyID = "\x00device-state"
 
 // DeviceKey derives the MAC key of the device state from the machine's
-// hardware identifiers.
-func DeviceKey(ids []hwid.Identifier) []byte { return StateKey(hwid.HashAll(DeviceKeyID, ids)) }
+// hardware identifiers: from the ones that stay while the machine does
+// (machine-id, the DMI product UUID) where it has any, so that a USB disk
+// plugged in or a network card replaced does not make the device's own
+// state read as another machine's; from all of them otherwise.
+func DeviceKey(ids []hwid.Identifier) []byte {
+	var stable []hwid.Identifier
+	for _, id := range ids {
+		if id.Kind == hwid.MachineID || id.Kind == hwid.ProductUUID {
+			stable = append(stable, id)
+		}
+	}
+	if len(stable) > 0 {
+		ids = stable
+	}
+	return StateKey(hwid.HashAll(DeviceKeyID, ids))
+}
 
 // StateKey derives the MAC key of the device state from the machine's
 // hashed hardware identifiers.
@@ -132,6 +147,10 @@ func (s *State) parse(data []byte) error {
 				return fmt.Errorf("bundle sequence: %v", err)
 			}
 			s.Seq[f[1]+" "+f[2]] = n
+		case len(f) == 4 && f[0] == "serves":
+			if err := s.parsePin(f); err != nil {
+				return err
+			}
 		default:
 			return fmt.Errorf("unknown line %q", sc.Text())
 		}
@@ -150,7 +169,9 @@ func (s *State) mac(body []byte) []byte {
 
 // Check detects rollback: the clock behind the latest trusted time seen by
 // more than tolerance, or a bundle older than one already accepted for the
-// same system and wallet. On success it records b and now.
+// same system and wallet; and it refuses a bound bundle of another system
+// than the one this machine serves (ErrBinding, Pin). On success it
+// records b and now.
 func (s *State) Check(b *bundle.Bundle, now time.Time, tolerance time.Duration) error {
 	if err := s.CheckClock(now, tolerance); err != nil {
 		return err
@@ -170,6 +191,10 @@ func (s *State) Check(b *bundle.Bundle, now time.Time, tolerance time.Duration) 
 		return fmt.Errorf("%w: bundle sequence %d is older than sequence %d, already accepted for system %s",
 			ErrRollback, b.Sequence, seq, b.System)
 	}
+	if err := s.checkPin(b, now); err != nil {
+		return err
+	}
+	s.recordPin(b)
 	if b.Sequence > s.Seq[k] {
 		s.Seq[k] = b.Sequence
 		s.changed = true
@@ -218,6 +243,7 @@ func (s *State) Marshal() []byte {
 		sys, wid, _ := strings.Cut(k, " ")
 		fmt.Fprintf(&b, "bundle %s %s %d\n", sys, wid, s.Seq[k])
 	}
+	s.writePin(&b)
 	fmt.Fprintf(&b, "mac %s\n", hex.EncodeToString(s.mac(b.Bytes())))
 	return b.Bytes()
 }

@@ -91,6 +91,7 @@ type Report struct {
 	Time     *TimeReport    `json:"time,omitempty"`
 	Binding  *BindingReport `json:"binding,omitempty"`
 	Quotas   []QuotaReport  `json:"quotas"`
+	Shares   []ShareReport  `json:"shares,omitempty"` // a floating system's (shares.go)
 	Keys     []KeyReport    `json:"keys"`
 	Warnings []string       `json:"warnings"`
 
@@ -100,6 +101,9 @@ type Report struct {
 	// periodFeatures[i] are the features period i grants: those its keys
 	// pay for over its whole length.
 	periodFeatures [][]string
+	// machineServer is the bundle's server that the one machine checked
+	// (this machine) matched; empty if several machines were checked.
+	machineServer string
 }
 
 // Summary identifies a bundle.
@@ -109,7 +113,11 @@ type Summary struct {
 	Organization string   `json:"organization"`
 	System       string   `json:"system"`
 	WalletID     string   `json:"wallet_id"`
-	Features     []string `json:"features"`
+	// Features are the features the bundle lists; a feature is licensed
+	// only where a period's keys pay for it, and FeaturesGranted are those
+	// of the period in force now: what a device may switch on.
+	Features        []string `json:"features"`
+	FeaturesGranted []string `json:"features_granted"`
 }
 
 // TimeReport is where now falls in the bundle's validity.
@@ -143,6 +151,9 @@ const (
 
 // QuotaReport compares one quota with its use.
 type QuotaReport struct {
+	// Server is the server whose share the row checks (several joined by
+	// "+"); empty for the system's pool.
+	Server  string `json:"server,omitempty"`
 	License string `json:"license"`
 	Allowed int64  `json:"allowed"`
 	Used    int64  `json:"used"`
@@ -231,6 +242,9 @@ func (r *Report) emptyLists() {
 	if r.Bundle != nil && r.Bundle.Features == nil {
 		r.Bundle.Features = []string{}
 	}
+	if r.Bundle != nil && r.Bundle.FeaturesGranted == nil {
+		r.Bundle.FeaturesGranted = []string{}
+	}
 }
 
 func statusOf(r *Report, err error) string {
@@ -272,6 +286,7 @@ func (v *Verifier) check(r *Report, doc []byte, trustOnly bool) (*bundle.Bundle,
 	if err := v.checkTrust(r, b, opts.Trust); err != nil || trustOnly {
 		return b, err
 	}
+	r.Bundle.FeaturesGranted = r.featuresAt(b, opts.Now)
 	if err := checkTime(r, b, opts.Now); err != nil {
 		return b, err
 	}
@@ -370,8 +385,10 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 		if n, prod := chains[i].BindingAny(); n > binding {
 			binding, bindingWhy = n, fmt.Sprintf("the certificates of key %s require %d for product %s", k.Serial, n, prod)
 		}
-		if p, err := v.catalog().Product(k.Product); err == nil && p.BindingRequired > binding {
-			binding, bindingWhy = p.BindingRequired, fmt.Sprintf("the catalog requires %d for product %s", p.BindingRequired, k.Product)
+		// The catalog's rule too binds a key by what it carries, whatever
+		// product it names: the product of each of its license types.
+		if n, prod := catalogBinding(v.catalog(), k); n > binding {
+			binding, bindingWhy = n, fmt.Sprintf("the catalog requires %d for product %s", n, prod)
 		}
 		r.Keys = append(r.Keys, KeyReport{Serial: k.Serial.String(), Issuer: k.Issuer.String(),
 			Product: k.Product, Kind: k.Kind.String(), Bearer: k.Bearer, Chain: len(chains[i])})
@@ -473,7 +490,31 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	if b.Binding.Required < binding {
 		return fail("binding.required: %d hardware identifier%s; %s", b.Binding.Required, plural(b.Binding.Required), bindingWhy)
 	}
+	if err := checkShareSums(b); err != nil {
+		return fail("%v", err)
+	}
 	return nil
+}
+
+// catalogBinding returns the highest binding_required of the catalog's
+// products that sell k's product or any of its license types, and that
+// product.
+func catalogBinding(cat *catalog.Catalog, k *licensekey.Key) (int, string) {
+	n, product := 0, ""
+	consider := func(p *catalog.Product) {
+		if p.BindingRequired > n {
+			n, product = p.BindingRequired, p.Code
+		}
+	}
+	if p, err := cat.Product(k.Product); err == nil {
+		consider(p)
+	}
+	for _, l := range k.Licenses {
+		if _, p, err := cat.LicenseType(l.Type); err == nil {
+			consider(p)
+		}
+	}
+	return n, product
 }
 
 // catalog returns the catalog of the options, or the default.
@@ -639,6 +680,9 @@ func checkBinding(r *Report, b *bundle.Bundle, machines func(string) ([]Machine,
 				ErrBinding, m.Name, best, bestOf, bestServer)
 		}
 	}
+	if len(ms) == 1 {
+		r.machineServer = br.Server
+	}
 	return nil
 }
 
@@ -651,6 +695,7 @@ func plural(n int) string {
 
 func checkQuotas(r *Report, b *bundle.Bundle, opts Options) error {
 	per, _ := b.Period(opts.Now)
+	r.reportShares(b, opts.Now)
 	u := opts.Usage
 	if u == nil {
 		for _, t := range slices.Sorted(maps.Keys(per.Quota)) {
@@ -675,10 +720,10 @@ func checkQuotas(r *Report, b *bundle.Bundle, opts Options) error {
 		used["camera"] += int64(s.Cameras)
 		used["intercom"] += int64(s.Intercoms)
 	}
-	// The quotas are the whole system's: a bundle of several servers is
-	// checked against what all of them use, or each server could use the
-	// whole pool on its own.
-	if len(b.Binding.Servers) > 1 {
+	// The quotas are the whole system's: a bundle of several servers that
+	// does not divide them into shares is checked against what all of
+	// them use, or each server could use the whole pool on its own.
+	if len(b.Binding.Servers) > 1 && !b.Shared() {
 		for _, s := range b.Binding.Servers {
 			if !reported[s.Name] {
 				return fmt.Errorf("%w: the bundle licenses %d servers and its quotas are shared: the usage file must report every one of them, and lacks server %q",
@@ -689,50 +734,23 @@ func checkQuotas(r *Report, b *bundle.Bundle, opts Options) error {
 	var failed []string
 	growth := int64(b.GrowthAllowancePercent)
 	for _, t := range []string{"camera", "intercom"} {
-		allowed := int64(per.Quota[t])
-		if used[t] == 0 && allowed == 0 {
-			continue
+		if f := r.checkCount("", t, int64(per.Quota[t]), used[t], growth); f != "" {
+			failed = append(failed, f)
 		}
-		q := QuotaReport{License: t, Allowed: allowed, Used: used[t], Limit: allowed + allowed*growth/100, Status: "ok"}
-		switch {
-		case q.Used > q.Limit:
-			q.Status = "exceeded"
-			failed = append(failed, fmt.Sprintf("%s: %d used, %d allowed (%d with the growth allowance)", t, q.Used, q.Allowed, q.Limit))
-		case q.Used > q.Allowed:
-			q.Status = "growth"
-			r.Warnings = append(r.Warnings, fmt.Sprintf("%s: %d used, %d allocated: within the %d%% growth allowance until the next renewal", t, q.Used, q.Allowed, growth))
-		}
-		r.Quotas = append(r.Quotas, q)
 	}
-	// Analytics: levels 1-3 license their own types; level 4 licenses all,
-	// and takes what each lower level cannot cover. A catalog given to the
-	// device can raise a type's level, never lower it below the embedded
-	// catalog's: it is a file on the device, not the vendor's word.
 	need, err := AnalyticsNeed(u, opts.Catalog)
 	if err != nil {
 		return err
 	}
-	var overflow int64
-	for lvl := 1; lvl <= 3; lvl++ {
-		t := fmt.Sprintf("analytics-l%d", lvl)
-		allowed := int64(per.Quota[t])
-		if need[lvl] == 0 && allowed == 0 {
-			continue
-		}
-		q := QuotaReport{License: t, Allowed: allowed, Used: need[lvl], Limit: allowed, Status: "ok"}
-		if need[lvl] > allowed {
-			overflow += need[lvl] - allowed
-			q.Status = "level-4" // the excess is counted against level 4
-		}
-		r.Quotas = append(r.Quotas, q)
+	if f := r.checkAnalytics("", quota64(per.Quota), need); f != "" {
+		failed = append(failed, f)
 	}
-	if l4 := int64(per.Quota["analytics-l4"]); l4 > 0 || overflow > 0 {
-		q := QuotaReport{License: "analytics-l4", Allowed: l4, Used: overflow, Limit: l4, Status: "ok"}
-		if overflow > l4 {
-			q.Status = "exceeded"
-			failed = append(failed, fmt.Sprintf("analytics: %d camera assignments are not covered by a license of their level or level 4", overflow-l4))
+	if b.Shared() {
+		f, err := r.checkShares(b, opts.Now, u, need)
+		if err != nil {
+			return err
 		}
-		r.Quotas = append(r.Quotas, q)
+		failed = append(failed, f...)
 	}
 	granted := r.featuresAt(b, opts.Now)
 	for _, f := range u.Features {
@@ -750,6 +768,70 @@ func checkQuotas(r *Report, b *bundle.Bundle, opts Options) error {
 	return nil
 }
 
+// checkCount compares the cameras or intercoms (t) used with what is
+// allowed, for the pool (server "") or a server's share, with the growth
+// allowance; it adds the row, and any warning, to the report and returns
+// the failure, or "". A type with neither quota nor usage is not reported.
+func (r *Report) checkCount(server, t string, allowed, used, growth int64) string {
+	if used == 0 && allowed == 0 {
+		return ""
+	}
+	who := ""
+	if server != "" {
+		who = "server " + server + ": "
+	}
+	q := QuotaReport{Server: server, License: t, Allowed: allowed, Used: used, Limit: allowed + allowed*growth/100, Status: "ok"}
+	failed := ""
+	switch {
+	case q.Used > q.Limit:
+		q.Status = "exceeded"
+		failed = fmt.Sprintf("%s%s: %d used, %d allowed (%d with the growth allowance)", who, t, q.Used, q.Allowed, q.Limit)
+	case q.Used > q.Allowed:
+		q.Status = "growth"
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%s%s: %d used, %d allocated: within the %d%% growth allowance until the next renewal", who, t, q.Used, q.Allowed, growth))
+	}
+	r.Quotas = append(r.Quotas, q)
+	return failed
+}
+
+// checkAnalytics compares the camera assignments per analytics level with
+// the analytics quotas of quota, the pool's (server "") or servers'
+// shares; it adds the rows to the report and returns the failure, or "".
+// Levels 1-3 license their own types; level 4 licenses all, and takes what
+// each lower level cannot cover.
+func (r *Report) checkAnalytics(server string, quota map[string]int64, need [5]int64) string {
+	var overflow int64
+	for lvl := 1; lvl <= 3; lvl++ {
+		t := fmt.Sprintf("analytics-l%d", lvl)
+		allowed := quota[t]
+		if need[lvl] == 0 && allowed == 0 {
+			continue
+		}
+		q := QuotaReport{Server: server, License: t, Allowed: allowed, Used: need[lvl], Limit: allowed, Status: "ok"}
+		if need[lvl] > allowed {
+			overflow += need[lvl] - allowed
+			q.Status = "level-4" // the excess is counted against level 4
+		}
+		r.Quotas = append(r.Quotas, q)
+	}
+	l4 := quota["analytics-l4"]
+	if l4 == 0 && overflow == 0 {
+		return ""
+	}
+	q := QuotaReport{Server: server, License: "analytics-l4", Allowed: l4, Used: overflow, Limit: l4, Status: "ok"}
+	failed := ""
+	if overflow > l4 {
+		q.Status = "exceeded"
+		who := ""
+		if server != "" {
+			who = "server " + server + ": "
+		}
+		failed = fmt.Sprintf("%sanalytics: %d camera assignments are not covered by a license of their level or level 4", who, overflow-l4)
+	}
+	r.Quotas = append(r.Quotas, q)
+	return failed
+}
+
 // featuresAt returns the features the period in force at t grants (the
 // last period's in its grace).
 func (r *Report) featuresAt(b *bundle.Bundle, t time.Time) []string {
@@ -762,6 +844,15 @@ func (r *Report) featuresAt(b *bundle.Bundle, t time.Time) []string {
 		return r.periodFeatures[n-1]
 	}
 	return nil
+}
+
+// quota64 returns quotas as 64-bit numbers, for sums that must not wrap.
+func quota64(q map[string]int) map[string]int64 {
+	m := make(map[string]int64, len(q))
+	for t, v := range q {
+		m[t] = int64(v)
+	}
+	return m
 }
 
 // AnalyticsNeed returns the camera assignments of u per analytics level,

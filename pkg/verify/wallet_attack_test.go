@@ -1,15 +1,19 @@
 package verify_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"allot.dev/allot/pkg/allottest"
 	"allot.dev/allot/pkg/bundle"
+	"allot.dev/allot/pkg/catalog"
 	"allot.dev/allot/pkg/cert"
+	"allot.dev/allot/pkg/hwid"
 	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/verify"
 )
@@ -275,6 +279,15 @@ func TestWalletFeaturesBoundedByFunding(t *testing.T) {
 		if !c.ok && !errors.Is(r.Err, verify.ErrQuota) {
 			t.Errorf("a key paying %d months for a 12-month period's feature: %v, want a quota failure", c.months, r.Err)
 		}
+		// Without a usage file the bundle verifies; its report grants the
+		// feature only where the keys pay for it.
+		r = w.reseal(t, wk, b, w.opts)
+		if r.Err != nil {
+			t.Fatalf("%d months, no usage: %v", c.months, r.Err)
+		}
+		if granted := slices.Contains(r.Bundle.FeaturesGranted, "web-dialer"); granted != c.ok {
+			t.Errorf("a key paying %d months: features_granted %v", c.months, r.Bundle.FeaturesGranted)
+		}
 	}
 }
 
@@ -335,4 +348,43 @@ func TestWalletArithmeticDoesNotWrap(t *testing.T) {
 	p.Quota = map[string]int{"camera": 99_882_961} // × 43 months is 2^32 + 27
 	b.Validity.Until, b.Validity.GraceUntil = p.Until, p.Until.AddDate(0, 0, 30)
 	expectClass(t, w.reseal(t, wk, b, w.opts), verify.ErrTrust, "its quota needs 4294967323")
+}
+
+// The catalog's binding rule, like the chain's, binds a key by what it
+// carries: a key labelled intercom that carries cameras is bound as a vms
+// key where the catalog asks vms bundles to be bound.
+func TestWalletCatalogBindingNotEscapedByProduct(t *testing.T) {
+	w := newWorld(t)
+	wk := allottest.Key("wallet")
+	src := strings.Replace(string(catalog.DefaultSource()), `code = "vms"`, "code = \"vms\"\nbinding_required = 2", 1)
+	cat, err := catalog.Parse("strict.toml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := signKey(t, w, licensekey.Key{Product: "intercom", TermMonths: 60,
+		Licenses: []licensekey.License{{Type: "camera", Quantity: 100}}})
+	b := clone(w.b)
+	b.Funding = []bundle.Funding{{Key: key, Period: 1, License: "camera", Months: 25 * 12}}
+	opts := w.opts
+	opts.Catalog = cat
+	expectClass(t, w.reseal(t, wk, b, opts), verify.ErrTrust, "the catalog requires 2 for product vms")
+}
+
+// The device state's key comes from the identifiers that stay with the
+// machine: a USB disk plugged in does not make its own state another
+// machine's.
+func TestDeviceKeyStable(t *testing.T) {
+	base := []hwid.Identifier{{Kind: hwid.MachineID, Value: "0123456789abcdef0123456789abcdef"}, {Kind: hwid.MAC, Value: "00:1a:2b:3c:4d:5e"}}
+	plugged := append(slices.Clone(base), hwid.Identifier{Kind: hwid.Disk, Value: "USB-STICK-1"})
+	if !bytes.Equal(verify.DeviceKey(base), verify.DeviceKey(plugged)) {
+		t.Error("a disk plugged in changes the device state's key")
+	}
+	other := []hwid.Identifier{{Kind: hwid.MachineID, Value: "ffffffffffffffffffffffffffffffff"}, {Kind: hwid.MAC, Value: "00:1a:2b:3c:4d:5e"}}
+	if bytes.Equal(verify.DeviceKey(base), verify.DeviceKey(other)) {
+		t.Error("another machine-id gives the same key")
+	}
+	macOnly := []hwid.Identifier{{Kind: hwid.MAC, Value: "00:1a:2b:3c:4d:5e"}}
+	if bytes.Equal(verify.DeviceKey(macOnly), verify.DeviceKey(append(macOnly, hwid.Identifier{Kind: hwid.MAC, Value: "00:1a:2b:3c:4d:5f"}))) {
+		t.Error("without stable identifiers, the key does not cover the others")
+	}
 }

@@ -2,6 +2,8 @@ package wallet
 
 import (
 	"fmt"
+
+	"allot.dev/allot/pkg/atomicfile"
 	"os"
 	"path/filepath"
 )
@@ -52,14 +54,4 @@ func Parse(name string, data []byte) (*Wallet, error) { return parse(name, data)
 // LockFile takes an exclusive lock on the file at path, creating it if
 // needed, and returns its release: what serialises two syncs through one
 // bare repository.
-func LockFile(path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, FileMode)
-	if err != nil {
-		return nil, err
-	}
-	if err := lockFile(f); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("locking %s: %w", path, err)
-	}
-	return func() { f.Close() }, nil
-}
+func LockFile(path string) (unlock func(), err error) { return atomicfile.Lock(path, FileMode) }

@@ -406,10 +406,15 @@ func (w *Wallet) apply(r *record, keys []*licensekey.Key) error {
 			w.Keys = append(w.Keys, e)
 			w.byID[ref] = e
 		}
-	case "allocate":
+	case "allocate", "rebalance":
 		a := r.Allocation
 		if a == nil {
 			return errors.New("allocate record without allocation")
+		}
+		if r.Op == "rebalance" {
+			if err := checkRebalance(a); err != nil {
+				return err
+			}
 		}
 		for _, f := range a.Taken {
 			e, ok := w.Key(f.Key)

@@ -211,9 +211,7 @@ func marshalRecord(r *record, keys [][]byte) ([]byte, error) {
 // LockPath returns the path of the lock file that serialises writers.
 func LockPath(path string) string { return path + ".lock" }
 
-// lock takes the wallet's exclusive lock, creating the lock file if needed.
-// The lock file is empty and stays in place: removing it would race with a
-// writer that has just opened it.
+// lock takes the wallet's exclusive lock (atomicfile.Lock on LockPath).
 func lock(path string) (unlock func(), err error) {
 	if _, err := os.Stat(path); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -221,15 +219,7 @@ func lock(path string) (unlock func(), err error) {
 		}
 		return nil, err
 	}
-	f, err := os.OpenFile(LockPath(path), os.O_RDWR|os.O_CREATE, FileMode)
-	if err != nil {
-		return nil, err
-	}
-	if err := lockFile(f); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("locking %s: %w", path, err)
-	}
-	return func() { f.Close() }, nil
+	return atomicfile.Lock(LockPath(path), FileMode)
 }
 
 // Head returns the SHA-256 of the wallet's last record, which commits to the

@@ -28,7 +28,7 @@ import (
 // tells the size, so a wrong file given by mistake (or /dev/zero) costs
 // nothing; the error names the file.
 func ReadFile(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +107,7 @@ func System(path string, cat *catalog.Catalog) (*system.System, error) {
 // (system.ReadServers): what a device needs, in a few MiB whatever the
 // file's devices.
 func Servers(path string, cat *catalog.Catalog) (*system.System, error) {
-	f, err := os.Open(path)
+	f, err := open(path)
 	if err != nil {
 		return nil, err
 	}

@@ -23,6 +23,7 @@ import (
 	"allot.dev/allot/pkg/catalog"
 	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/parallel"
+	"allot.dev/allot/pkg/payload"
 	"allot.dev/allot/pkg/termtext"
 	"allot.dev/allot/pkg/tomlfile"
 	"allot.dev/allot/pkg/verify"
@@ -392,13 +393,19 @@ func ParseNow(s string) (time.Time, error) {
 
 // ParseTime parses RFC 3339 or a date (midnight UTC).
 func ParseTime(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC(), nil
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t, err = time.Parse(time.DateOnly, s)
 	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, nil
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not a time: want RFC 3339 (2026-11-22T10:00:00Z) or a date (2026-11-22)", s)
 	}
-	return time.Time{}, fmt.Errorf("%q is not a time: want RFC 3339 (2026-11-22T10:00:00Z) or a date (2026-11-22)", s)
+	// Every date allot reads or writes lies in these years; a clock
+	// outside them would be written into a device state no reader takes.
+	if t = t.UTC(); !payload.ValidTime(t) {
+		return time.Time{}, fmt.Errorf("%q: want a time in the years %d to %d", s, payload.MinYear, payload.MaxYear)
+	}
+	return t, nil
 }
 
 // printReport prints r for people. Every string in it may come from an
@@ -447,14 +454,36 @@ func printReport(w io.Writer, r *verify.Report) {
 			fmt.Fprintf(tw, "  binding\tserver %s: %d identifier%s match, %d required\n", esc(b.Server), b.Matched, plural(b.Matched), b.Required)
 		}
 	}
+	for i, s := range r.Shares {
+		label, this := "", ""
+		if i == 0 {
+			label = "share"
+		}
+		if s.ThisMachine {
+			this = " (this machine)"
+		}
+		fmt.Fprintf(tw, "  %s\t%s: %s%s\n", label, esc(s.Server), esc(bundle.FormatQuota(s.Quota)), this)
+	}
 	if len(r.Quotas) > 0 {
-		fmt.Fprintf(tw, "  quota\tLICENSE\tALLOWED\tUSED\tSTATUS\n")
+		// A floating system's rows name the server whose share they check.
+		server := func(string) string { return "" }
+		header := "  quota\tLICENSE\tALLOWED\tUSED\tSTATUS\n"
+		if len(r.Shares) > 0 {
+			header = "  quota\tSERVER\tLICENSE\tALLOWED\tUSED\tSTATUS\n"
+			server = func(s string) string {
+				if s == "" {
+					s = "(pool)"
+				}
+				return esc(s) + "\t"
+			}
+		}
+		fmt.Fprint(tw, header)
 		for _, q := range r.Quotas {
 			used := fmt.Sprint(q.Used)
 			if q.Status == "not-checked" {
 				used = "-"
 			}
-			fmt.Fprintf(tw, "  \t%s\t%d\t%s\t%s\n", esc(q.License), q.Allowed, used, esc(q.Status))
+			fmt.Fprintf(tw, "  \t%s%s\t%d\t%s\t%s\n", server(q.Server), esc(q.License), q.Allowed, used, esc(q.Status))
 		}
 	}
 	for _, wn := range r.Warnings {

@@ -1,6 +1,6 @@
 //go:build windows
 
-package wallet
+package atomicfile
 
 import (
 	"os"

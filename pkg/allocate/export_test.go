@@ -1,0 +1,4 @@
+package allocate
+
+// Apportion is apportion, for the tests.
+var Apportion = apportion

@@ -108,11 +108,11 @@ type Report struct {
 
 // Summary identifies a bundle.
 type Summary struct {
-	ID           string   `json:"id"`
-	Sequence     int      `json:"sequence"`
-	Organization string   `json:"organization"`
-	System       string   `json:"system"`
-	WalletID     string   `json:"wallet_id"`
+	ID           string `json:"id"`
+	Sequence     int    `json:"sequence"`
+	Organization string `json:"organization"`
+	System       string `json:"system"`
+	WalletID     string `json:"wallet_id"`
 	// Features are the features the bundle lists; a feature is licensed
 	// only where a period's keys pay for it, and FeaturesGranted are those
 	// of the period in force now: what a device may switch on.

@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
 	"fmt"
 	"os"
 	"os/exec"
@@ -148,4 +150,30 @@ func copyDir(from, to string) error {
 		}
 		return os.WriteFile(dst, data, info.Mode().Perm())
 	})
+}
+
+// auditRow measures the audit of n bundles beside its floor: their
+// signatures' Ed25519 verifications spread over the cores, timed just
+// before and after the audit so that both see the machine alike.
+func auditRow(n, cores int) (row, error) {
+	verifyT := func() time.Duration {
+		return perOp(func(b *testing.B) {
+			pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+			msg := make([]byte, 128)
+			sig := ed25519.Sign(priv, msg)
+			for b.Loop() {
+				ed25519.Verify(pub, msg, sig)
+			}
+		})
+	}
+	before := verifyT()
+	t, sigs, err := auditBundles(n)
+	if err != nil {
+		return row{}, err
+	}
+	v := (before + verifyT()) / 2
+	floor := time.Duration(float64(sigs) * float64(v) / float64(cores))
+	return row{fmt.Sprintf("allot audit of %d bundles (in process, with --trust)", n), fmt.Sprintf("%s (%.2f ×)", fmtDur(t), float64(t)/float64(floor)),
+		"≤ 1.5 × their signature floor", fmt.Sprintf("%d signatures × %s ÷ %d cores: %s", sigs, fmtDur(v), cores, fmtDur(floor)),
+		float64(t) <= 1.5*float64(floor)}, nil
 }

@@ -33,14 +33,24 @@ import (
 )
 
 var (
-	binDir = flag.String("bin", "bin", "folder holding the allot and allot-verify binaries")
-	rounds = flag.Int("rounds", 200, "rounds of each whole-process verify measurement")
-	quick  = flag.Bool("quick", false, "smaller sizes, for a smoke test of this tool (figures do not count)")
-	only   = flag.String("only", "", "run one part only: \"hostile\", the peak memory of allot-verify on hostile inputs")
+	binDir    = flag.String("bin", "bin", "folder holding the allot and allot-verify binaries")
+	rounds    = flag.Int("rounds", 200, "rounds of each whole-process verify measurement")
+	quick     = flag.Bool("quick", false, "smaller sizes, for a smoke test of this tool (figures do not count)")
+	auditOnly = flag.Int("audit", 0, "measure only the audit of this many bundles")
+	only      = flag.String("only", "", "run one part only: \"hostile\", the peak memory of allot-verify on hostile inputs")
 )
 
 func main() {
 	flag.Parse()
+	if *auditOnly > 0 {
+		r, err := auditRow(*auditOnly, runtime.GOMAXPROCS(0))
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "benchtool: %v\n", err)
+			os.Exit(1)
+		}
+		printRows([]row{r})
+		return
+	}
 	if err := run(); err != nil {
 		fmt.Fprintf(os.Stderr, "benchtool: %v\n", err)
 		os.Exit(1)
@@ -301,14 +311,11 @@ func run() error {
 	if *quick {
 		auditN = 500
 	}
-	auditT, auditSigs, err := auditBundles(auditN)
+	r, err := auditRow(auditN, cores)
 	if err != nil {
 		return err
 	}
-	auditFloor := time.Duration(float64(auditSigs) * float64(verifyT) / float64(cores))
-	rows = append(rows, row{fmt.Sprintf("allot audit of %d bundles (in process, with --trust)", auditN), fmtDur(auditT),
-		"≤ 1.5 × their signature floor", fmt.Sprintf("%d signatures ÷ %d cores: %s", auditSigs, cores, fmtDur(auditFloor)),
-		float64(auditT) <= 1.5*float64(auditFloor)})
+	rows = append(rows, r)
 
 	hostile, err := hostileRows(work, allotVerify)
 	if err != nil {

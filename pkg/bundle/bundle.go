@@ -40,7 +40,7 @@ const Version = 1
 // Limits a reader enforces.
 const (
 	MaxSize         = 4 << 20
-	MaxFunding      = 4096
+	MaxFunding      = 2048
 	MaxCertificates = 256
 	MaxPeriods      = 16
 	MaxServers      = 1024

@@ -31,6 +31,7 @@ import (
 	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/parallel"
+	"allot.dev/allot/pkg/sign"
 )
 
 // Error classes. Every failure wraps exactly one.
@@ -43,6 +44,11 @@ var (
 	ErrQuota       = errclass.Sentinel(errclass.Quota, "quota exceeded")
 	ErrRollback    = errclass.Sentinel(errclass.Rollback, "rollback detected")
 )
+
+// MaxCertificatesPerSigner bounds the certificates of one signer in a
+// bundle: a renewed certificate beside an expired one is two; each key is
+// tried against every one of its signer's chains.
+const MaxCertificatesPerSigner = 8
 
 // Status words of a report.
 const (
@@ -193,20 +199,47 @@ func NewVerifier(opts Options) *Verifier {
 
 // Bundle verifies the bundle doc read from file.
 func (v *Verifier) Bundle(file string, doc []byte) *Report {
-	opts := v.opts
+	r, b := v.Check(file, doc)
+	v.ApplyState(r, b, 0)
+	return r
+}
+
+// Check verifies the bundle doc read from file in everything but the
+// device state, and returns the report and the bundle (nil if it could not
+// be opened). ApplyState completes it; Bundle does both.
+func (v *Verifier) Check(file string, doc []byte) (*Report, *bundle.Bundle) {
 	r := &Report{File: file}
 	b, err := v.check(r, doc, false)
+	r.Err = err
+	return r, b
+}
+
+// ApplyState checks r's bundle b against the device state, if the options
+// have one, and completes the report. A clock set back is a rollback
+// whatever the bundle; the time is recorded whatever the verdict; the
+// bundle's sequence and signing time only when it is accepted. newest, if
+// not 0, is the highest sequence of b's series (system and wallet) among
+// the bundles verified with it: an older one is refused as a rollback,
+// since a device given a bundle and its renewal at once must not run on
+// the older.
+func (v *Verifier) ApplyState(r *Report, b *bundle.Bundle, newest int) {
+	opts := v.opts
+	err := r.Err
 	if opts.State != nil {
-		// A clock set back is a rollback whatever the bundle; the time is
-		// recorded whatever the verdict; the bundle's sequence and signing
-		// time only when it is accepted.
 		v.mu.Lock()
-		if err == nil {
-			err = opts.State.Check(b, opts.Now, opts.Trust.ClockTolerance)
-		} else if rb := opts.State.CheckClock(opts.Now, opts.Trust.ClockTolerance); rb != nil {
-			err = rb
-		} else {
+		switch {
+		case err == nil && b.Sequence < newest:
+			err = fmt.Errorf("%w: bundle sequence %d of system %s is older than sequence %d, verified with it",
+				ErrRollback, b.Sequence, b.System, newest)
 			opts.State.Observe(opts.Now)
+		case err == nil:
+			err = opts.State.Check(b, opts.Now, opts.Trust.ClockTolerance)
+		default:
+			if rb := opts.State.CheckClock(opts.Now, opts.Trust.ClockTolerance); rb != nil {
+				err = rb
+			} else {
+				opts.State.Observe(opts.Now)
+			}
 		}
 		v.mu.Unlock()
 	}
@@ -216,8 +249,10 @@ func (v *Verifier) Bundle(file string, doc []byte) *Report {
 	if err != nil {
 		r.Error = err.Error()
 	}
-	return r
 }
+
+// Series is the key of a bundle's sequence: its system and wallet.
+func Series(b *bundle.Bundle) string { return b.System + " " + b.WalletID.String() }
 
 // Unreadable returns the report of a bundle file that could not be read.
 func Unreadable(file string, err error) *Report {
@@ -334,6 +369,20 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 		}
 		funders[i] = k
 	}
+	// What needs no signature is checked first, so that a bundle of many
+	// keys a device would refuse costs it no signature.
+	for _, k := range order {
+		if !k.Bearer && k.Wallet != b.WalletID {
+			return fail("key %s is issued to wallet %s, not to this bundle's wallet %s", k.Serial, k.Wallet, b.WalletID)
+		}
+		if k.Kind != licensekey.Subscription {
+			return fail("key %s is a %s key; bundles are funded by subscription keys", k.Serial, k.Kind)
+		}
+		if b.Issued.Before(k.Issued) {
+			return fail("the bundle was signed %s, before key %s was issued (%s)",
+				b.Issued.Format(time.DateOnly), k.Serial, k.Issued.Format(time.DateOnly))
+		}
+	}
 	// Certificate and key signatures dominate the cost: check them on every
 	// core at once, certificates first since keys need their chains.
 	certs := make([]*cert.Certificate, len(b.Certificates))
@@ -341,9 +390,16 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	parallel.For(len(b.Certificates), v.opts.Workers, func(i int) {
 		certs[i], errs[i] = v.parseCert(b.Certificates[i])
 	})
+	perSigner := map[sign.KeyID]int{}
 	for i, err := range errs {
 		if err != nil {
 			return fail("certificate[%d]: %v", i+1, err)
+		}
+		// A key is tried against every chain of its signer: many
+		// certificates of one signer would multiply the work by the keys.
+		id := sign.IDOf(certs[i].Subject.Key)
+		if perSigner[id]++; perSigner[id] > MaxCertificatesPerSigner {
+			return fail("certificate[%d]: more than %d certificates for signer %s", i+1, MaxCertificatesPerSigner, id)
 		}
 	}
 	pool := cert.NewPool(&trust.Trust)
@@ -367,16 +423,6 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	for i, k := range order {
 		if kerrs[i] != nil {
 			return keepRevoked(kerrs[i], fail("%v", kerrs[i]))
-		}
-		if !k.Bearer && k.Wallet != b.WalletID {
-			return fail("key %s is issued to wallet %s, not to this bundle's wallet %s", k.Serial, k.Wallet, b.WalletID)
-		}
-		if k.Kind != licensekey.Subscription {
-			return fail("key %s is a %s key; bundles are funded by subscription keys", k.Serial, k.Kind)
-		}
-		if b.Issued.Before(k.Issued) {
-			return fail("the bundle was signed %s, before key %s was issued (%s)",
-				b.Issued.Format(time.DateOnly), k.Serial, k.Issued.Format(time.DateOnly))
 		}
 		pol = chains[i].Policy(pol)
 		// A chain's binding rule binds every key it signs, whatever

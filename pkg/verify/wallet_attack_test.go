@@ -388,3 +388,21 @@ func TestDeviceKeyStable(t *testing.T) {
 		t.Error("without stable identifiers, the key does not cover the others")
 	}
 }
+
+// A key is tried against every chain of its signer, so a bundle may carry
+// at most MaxCertificatesPerSigner certificates of one signer: hundreds of
+// them times thousands of keys cost a device seconds.
+func TestWalletCertificatesPerSigner(t *testing.T) {
+	w := newWorld(t)
+	wk := allottest.Key("wallet")
+	b := clone(w.b)
+	b.Certificates = [][]byte{w.w.Chain[0].Document()}
+	for range verify.MaxCertificatesPerSigner {
+		b.Certificates = append(b.Certificates, reissue(t, w, func(*cert.Template) {}).Document())
+	}
+	if r := w.reseal(t, wk, b, w.opts); r.Err != nil {
+		t.Fatalf("%d certificates of one signer: %v", verify.MaxCertificatesPerSigner, r.Err)
+	}
+	b.Certificates = append(b.Certificates, reissue(t, w, func(*cert.Template) {}).Document())
+	expectClass(t, w.reseal(t, wk, b, w.opts), verify.ErrTrust, "more than 8 certificates for signer")
+}

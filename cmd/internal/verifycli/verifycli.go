@@ -318,6 +318,10 @@ func run(o *options, env Env) ([]*verify.Report, error) {
 	// the certificates they have in common, and report them in order.
 	v := verify.NewVerifier(opts)
 	reports := make([]*verify.Report, len(o.bundles))
+	var opened []*bundle.Bundle // with a state: the bundles, for it to see in order
+	if state != nil {
+		opened = make([]*bundle.Bundle, len(o.bundles))
+	}
 	check := func(i int) {
 		f := o.bundles[i]
 		doc, err := input.ReadFile(f, bundle.MaxSize)
@@ -334,7 +338,11 @@ func run(o *options, env Env) ([]*verify.Report, error) {
 			reports[i] = verify.Unreadable(f, err)
 			return
 		}
-		reports[i] = v.Bundle(f, doc)
+		if state == nil {
+			reports[i] = v.Bundle(f, doc)
+			return
+		}
+		reports[i], opened[i] = v.Check(f, doc)
 	}
 	var progress Progress
 	if env.Progress != nil && !o.quiet && !o.json && len(o.bundles) > 1 {
@@ -351,6 +359,26 @@ func run(o *options, env Env) ([]*verify.Report, error) {
 		progress.Done()
 	}
 	if state != nil {
+		// The state sees the bundles in argument order, once all are
+		// verified, so that its verdicts do not hang on which finished
+		// first; a bundle older than another of its series given with it
+		// is a rollback.
+		newest := map[string]int{}
+		for i, b := range opened {
+			if b != nil && reports[i].Err == nil {
+				newest[verify.Series(b)] = max(newest[verify.Series(b)], b.Sequence)
+			}
+		}
+		for i, b := range opened {
+			if b == nil && reports[i].Status != "" {
+				continue // unreadable: reported already
+			}
+			n := 0
+			if b != nil {
+				n = newest[verify.Series(b)]
+			}
+			v.ApplyState(reports[i], b, n)
+		}
 		if err := state.Save(); err != nil {
 			return nil, err
 		}

@@ -37,7 +37,7 @@ func (e *env) allocateCommand() *cli.Command {
 			&cli.BoolFlag{Name: "trial", Usage: "a trial period from an unused trial key, once per system"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "show the need of each coming subscription year and what is missing; write nothing"},
 			outFlag("the bundle `FILE` (default: ID.lic)"),
-			walletFlag(), nowFlag(), catalogFlag(), jsonFlag(),
+			walletFlag(), nowFlag(), catalogFlag(), jsonFlag(), asFlag(),
 		}, secretFlags()...),
 		Action: e.allocate,
 	}
@@ -97,7 +97,7 @@ func (e *env) signBundle(c *cli.Context, typ string, req allocate.Request, out s
 	var doc []byte
 	var signed *wallet.Wallet
 	path := walletPath(c)
-	_, err := wallet.Update(path, req.Now, e.who(), func(w *wallet.Wallet) (*wallet.Change, error) {
+	_, err := e.updateWallet(c, req.Now, func(w *wallet.Wallet) (*wallet.Change, error) {
 		var err error
 		if p, err = plan(w); err != nil {
 			return nil, err

@@ -182,13 +182,13 @@ func (e *env) walletRegisterCommand() *cli.Command {
 			"hardware or expansion key tied to a device the system file lists; an expansion\n" +
 			"needs its device's hardware license. Allocation then puts the license into the\n" +
 			"system's bundles. One key that fails refuses the batch.",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "system", Usage: "the system description `FILE` whose devices the keys belong to"},
 			&cli.StringFlag{Name: "file", Usage: "read keys from `FILE`, one a line ('-' for standard input)"},
 			&cli.StringSliceFlag{Name: "cert", Usage: "certificate chain `FILE` of the keys' issuer (repeat)"},
 			&cli.StringFlag{Name: "trust", Usage: "vendor roots `FILE`, added to the wallet's", EnvVars: []string{"ALLOT_TRUST"}},
-			walletFlag(), nowFlag(), catalogFlag(), jsonFlag(),
-		},
+			walletFlag(), nowFlag(), catalogFlag(), jsonFlag(), asFlag(),
+		}, secretFlags()...),
 		Action: e.walletRegister,
 	}
 }
@@ -214,8 +214,7 @@ func (e *env) walletRegister(c *cli.Context) error {
 		return err
 	}
 	var res *wallet.RedeemResult
-	path := walletPath(c)
-	_, err = wallet.Update(path, now, e.who(), func(w *wallet.Wallet) (*wallet.Change, error) {
+	_, err = e.updateWallet(c, now, func(w *wallet.Wallet) (*wallet.Change, error) {
 		ch, r, err := w.Register(inputs, wallet.RedeemOptions{Certs: certs, Trust: w.TrustFor(extra), Now: now,
 			ExpiryYears: cat.Policy.UnallocatedExpiryYears}, sys.ID, func(s string) bool { return devices[s] })
 		res = r
@@ -240,7 +239,7 @@ func (e *env) walletRegister(c *cli.Context) error {
 		return err
 	}
 	if c.Bool("json") {
-		out := &walletRedeemResult{Wallet: path, Skipped: []string{}}
+		out := &walletRedeemResult{Wallet: walletPath(c), Skipped: []string{}}
 		for _, k := range res.Redeemed {
 			out.Redeemed = append(out.Redeemed, redeemedKey{Serial: k.Serial.String(), KeyID: k.ID(), Product: k.Product, Kind: k.Kind.String()})
 		}

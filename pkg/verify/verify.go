@@ -425,7 +425,7 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	for i, k := range order {
 		c, err := pool.ChainFor(k.Issuer)
 		if err != nil {
-			return fail("key %s: %v", k.Serial, err)
+			return keepRevoked(err, fail("key %s: %v", k.Serial, err))
 		}
 		chains[i] = c
 	}
@@ -439,7 +439,7 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	binding, bindingWhy := 0, ""
 	for i, k := range order {
 		if kerrs[i] != nil {
-			return fail("%v", kerrs[i])
+			return keepRevoked(kerrs[i], fail("%v", kerrs[i]))
 		}
 		pol = chains[i].Policy(pol)
 		// A chain's binding rule binds every key it signs, whatever

@@ -87,6 +87,7 @@ type Wallet struct {
 
 	raw  []byte   // the file as read
 	head [32]byte // SHA-256 of the last line
+	ends []int    // the offset just past each record, in raw
 }
 
 // Entry is a redeemed key and what has been taken from it.
@@ -309,9 +310,15 @@ func parse(path string, data []byte) (*Wallet, error) {
 			return nil, fail("%v", err)
 		}
 		if err := w.apply(&r, keys); err != nil {
+			var over *OverspendError
+			if errors.As(err, &over) {
+				over.Record = seq
+				return nil, fmt.Errorf("%s: record %d: %w: %w", path, seq+1, ErrCorrupt, over)
+			}
 			return nil, fail("%v", err)
 		}
 		w.head = sha256.Sum256(start[:len(start)-len(rest)])
+		w.ends = append(w.ends, len(data)-len(rest))
 		w.History = append(w.History, Event{Seq: r.Seq, Time: r.Time, Who: r.Who, Op: r.Op, Note: r.Note, Hash: hex.EncodeToString(w.head[:])})
 	}
 	return w, nil
@@ -434,8 +441,12 @@ func (w *Wallet) apply(r *record, keys []*licensekey.Key) error {
 			if !ok {
 				return fmt.Errorf("allocation funded by key %s, which was never redeemed", f.Key)
 			}
-			if f.Months < 1 || e.Available(f.License) < f.Months {
-				return fmt.Errorf("allocation takes %d of %s from key %s, which has %d left", f.Months, f.License, f.Key, e.Available(f.License))
+			if f.Months < 1 {
+				return fmt.Errorf("allocation takes %d of %s from key %s", f.Months, f.License, f.Key)
+			}
+			if e.Available(f.License) < f.Months {
+				return &OverspendError{Key: f.Key, License: f.License, Want: f.Months, Left: e.Available(f.License),
+					System: a.System, Sequence: a.Sequence}
 			}
 			e.Used[f.License] += f.Months
 		}

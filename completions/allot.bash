@@ -3,14 +3,14 @@ _allot() {
     local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}" cmdpath="" i words
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "${cmdpath// /_}:${COMP_WORDS[i]}" in
-            ":signer"|":key"|":system"|":group"|":user"|":fingerprint"|":wallet"|":allocate"|":grant"|":rebalance"|":verify"|":status"|":remind"|":demo"|":completion"|"signer:new"|"signer:certify"|"key:issue"|"key:inspect"|"system:create"|"system:inspect"|"group:add"|"group:set"|"group:remove"|"group:list"|"user:add"|"user:pause"|"user:resume"|"user:remove"|"user:list"|"wallet:init"|"wallet:redeem"|"wallet:status"|"wallet:bundle"|"wallet:history") cmdpath="${cmdpath:+$cmdpath }${COMP_WORDS[i]}" ;;
+            ":signer"|":key"|":system"|":group"|":user"|":fingerprint"|":wallet"|":allocate"|":grant"|":subscription"|":rebalance"|":verify"|":status"|":revoke"|":audit"|":remind"|":demo"|":completion"|"signer:new"|"signer:certify"|"key:issue"|"key:inspect"|"system:create"|"system:inspect"|"group:add"|"group:set"|"group:remove"|"group:list"|"user:add"|"user:pause"|"user:resume"|"user:remove"|"user:list"|"wallet:init"|"wallet:redeem"|"wallet:register"|"wallet:status"|"wallet:bundle"|"wallet:history"|"wallet:migrate"|"wallet:sync"|"subscription:start") cmdpath="${cmdpath:+$cmdpath }${COMP_WORDS[i]}" ;;
         esac
     done
     case "$prev" in
-        --bundle|--catalog|--cert|--count|--created-by|--days|--device|--devices|--dir|--eml|--every|--feature|--file|--from|--grace-days|--grant|--group|--growth-allowance|--html|--id|--identity|--kind|--license|--max-term|--name|--need|--node|--now|--org|--out|--passphrase-file|--product|--pub|--quota|--remind-days|--remind-every|--require|--require-binding|--role|--sequence|--server|--signer|--start|--state|--system|--system-id|--term|--to|--trust|--until|--usage|--user|--valid-from|--valid-until|--wallet|--wallet-id|--years) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --as|--bundle|--catalog|--cert|--count|--created-by|--days|--device|--devices|--dir|--eml|--every|--feature|--file|--from|--grace-days|--grant|--group|--growth-allowance|--html|--id|--identity|--kind|--license|--max-term|--name|--need|--node|--now|--org|--out|--passphrase-file|--product|--pub|--quota|--reason|--remind-days|--remind-every|--require|--require-binding|--role|--sequence|--server|--signer|--start|--state|--system|--system-id|--term|--to|--trust|--until|--usage|--user|--valid-from|--valid-until|--wallet|--wallet-id|--years) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac
     case "$cmdpath" in
-        "") words="signer key system group user fingerprint wallet allocate grant rebalance verify status remind demo completion --help" ;;
+        "") words="signer key system group user fingerprint wallet allocate grant subscription rebalance verify status revoke audit remind demo completion --help" ;;
         "signer") words="new certify --help" ;;
         "signer new") words="--name --out --json --passphrase-file --identity --help" ;;
         "signer certify") words="--signer --cert --pub --role --product --license --kind --feature --max-term --bearer --require-binding --grace-days --growth-allowance --valid-from --valid-until --out --now --catalog --json --passphrase-file --identity --help" ;;
@@ -32,17 +32,24 @@ _allot() {
         "user remove") words="--system --now --catalog --json --help" ;;
         "user list") words="--system --catalog --json --usage --help" ;;
         "fingerprint") words="--system-id --json --help" ;;
-        "wallet") words="init redeem status bundle history --help" ;;
-        "wallet init") words="--org --trust --wallet --now --json --passphrase-file --identity --help" ;;
-        "wallet redeem") words="--file --cert --trust --skip-invalid --quiet --wallet --now --catalog --json --help" ;;
+        "wallet") words="init redeem register status bundle history migrate sync --help" ;;
+        "wallet init") words="--org --trust --git --wallet --now --json --as --passphrase-file --identity --help" ;;
+        "wallet redeem") words="--file --cert --trust --skip-invalid --quiet --wallet --now --catalog --json --as --passphrase-file --identity --help" ;;
+        "wallet register") words="--system --file --cert --trust --wallet --now --catalog --json --as --passphrase-file --identity --help" ;;
         "wallet status") words="--wallet --now --catalog --json --help" ;;
         "wallet bundle") words="--system --sequence --out --wallet --json --help" ;;
         "wallet history") words="--wallet --json --help" ;;
-        "allocate") words="--system --years --start --top-up --out --wallet --now --catalog --json --passphrase-file --identity --help" ;;
+        "wallet migrate") words="--out --wallet --as --json --passphrase-file --identity --help" ;;
+        "wallet sync") words="--wallet --now --as --json --passphrase-file --identity --help" ;;
+        "allocate") words="--system --years --start --top-up --trial --dry-run --out --wallet --now --catalog --json --as --passphrase-file --identity --help" ;;
         "grant") words="--bundle --grant --signer --node --to --quota --feature --no-features --from --until --out --wallet --now --catalog --json --passphrase-file --identity --help" ;;
+        "subscription") words="start --help" ;;
+        "subscription start") words="--system --out --wallet --now --catalog --json --passphrase-file --identity --help" ;;
         "rebalance") words="--system --out --wallet --now --catalog --json --passphrase-file --identity --help" ;;
         "verify") words="--trust --usage --system --state --state-init --catalog --now --node --user --feature --license --grant --json --quiet --help" ;;
         "status") words="--usage --state --trust --html --catalog --now --json --help" ;;
+        "revoke") words="--signer --trust --reason --out --now --json --passphrase-file --identity --help" ;;
+        "audit") words="--trust --quiet --json --help" ;;
         "remind") words="--state --eml --from --to --days --every --now --catalog --json --help" ;;
         "demo") words="--dir --now --help" ;;
         "completion") words="--help" ;;

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -36,6 +37,9 @@ type env struct {
 	// usage holds a usage error found outside a command's action (an
 	// unknown command), reported when the run ends.
 	usage error
+
+	// keys holds the private keys decrypted in this run (openKeyCached).
+	keys map[[32]byte]ed25519.PrivateKey
 }
 
 // testRand, set only by tests, replaces the system's randomness so that
@@ -111,9 +115,12 @@ func (e *env) newApp() *cli.App {
 			e.walletCommand(),
 			e.allocateCommand(),
 			e.grantCommand(),
+			e.subscriptionCommand(),
 			e.rebalanceCommand(),
 			e.verifyCommand(),
 			e.statusCommand(),
+			e.revokeCommand(),
+			e.auditCommand(),
 			e.remindCommand(),
 			e.demoCommand(),
 			e.completionCommand(),
@@ -334,7 +341,7 @@ func jsonFlag() cli.Flag {
 }
 
 func walletFlag() cli.Flag {
-	return &cli.StringFlag{Name: "wallet", Usage: "the wallet file (default: $ALLOT_WALLET, else " + defaultWallet + ")", EnvVars: []string{"ALLOT_WALLET"}}
+	return &cli.StringFlag{Name: "wallet", Usage: "the wallet file, or a git wallet's folder (default: $ALLOT_WALLET, else " + defaultWallet + ")", EnvVars: []string{"ALLOT_WALLET"}}
 }
 
 func catalogFlag() cli.Flag {
@@ -352,9 +359,9 @@ func now(c *cli.Context) (time.Time, error) {
 
 func walletPath(c *cli.Context) string {
 	if p := c.String("wallet"); p != "" {
-		return p
+		return resolveWallet(p)
 	}
-	return defaultWallet
+	return resolveWallet(defaultWallet)
 }
 
 // who names the person making a wallet change, for its history.

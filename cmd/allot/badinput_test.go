@@ -825,6 +825,10 @@ func (g *badGen) bundleFiles() {
 	g.put("bundle-date-out-of-range.lic", reseal(g.edit(payload, "issued = 2026-11-22T10:00:00Z\n", "issued = 2026-13-22T10:00:00Z\n")))
 	g.put("bundle-duplicate-section.lic", reseal(g.edit(payload, string(validity), string(validity)+"\n"+string(validity))))
 	g.put("bundle-invalid-utf8.lic", reseal(g.edit(payload, "organization = \"Fixture Org\"\n", "organization = \"Fixture \xff Org\"\n")))
+	// The lifecycle sections (pkg/bundle/lifecycle.go), damaged.
+	cert := bytes.Index(payload, []byte("\n[[certificate]]\n"))
+	g.put("bundle-credit-no-days.lic", reseal(slices.Concat(payload[:cert], []byte("\n[[credit]]\nkey = \"K\"\nlicense = \"camera\"\nfrom = 2025-01-01T00:00:00Z\nuntil = 2026-01-01T00:00:00Z\nmonths = 12\nperiod = 1\ndays = 0\n"), payload[cert:])))
+	g.put("bundle-hardware-bad-serial.lic", reseal(slices.Concat(payload[:cert], []byte("\n[[hardware]]\ndevice = \"CAM 7\"\nkey = \"K\"\nexpansions = []\n"), payload[cert:])))
 	// Signed, but not by the wallet key the payload names.
 	forged, err := sign.Seal(allottest.Key("mallory"), bundle.Namespace, payload)
 	g.check(err)
@@ -859,6 +863,7 @@ func (g *badGen) usageFiles() {
 	g.put("usage-duplicate-server.usage.toml", append(slices.Clone(u), "\n[[server]]\nname = \"nvr-1\"\ncameras = 2\n"...))
 	g.put("usage-invalid-utf8.usage.toml", g.edit(u, "system = \"site-1\"\n", "system = \"site-\xff1\"\n"))
 	g.put("usage-date-out-of-range.usage.toml", g.edit(u, "cameras = 20\n", "cameras = 1969-12-31T23:59:59Z\n"))
+	g.put("usage-hardware-twice.usage.toml", g.edit(u, "features = []\n", "features = []\nhardware = [\"CAM-7\", \"CAM-7\"]\n"))
 	// More servers than a bundle may have (verify.MaxUsageServers).
 	var servers bytes.Buffer
 	for i := range verify.MaxUsageServers + 1 {

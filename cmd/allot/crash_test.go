@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,6 +20,7 @@ import (
 
 	"allot.dev/allot/pkg/atomicfile"
 	"allot.dev/allot/pkg/crashpoint"
+	"allot.dev/allot/pkg/gitwallet"
 	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/wallet"
 )
@@ -35,6 +37,9 @@ type site struct {
 	dir   string
 	bin   string
 	batch int
+	// wallet is $ALLOT_WALLET: "" for the single-file wallet, or the
+	// folder of a git wallet.
+	wallet string
 }
 
 func buildCrashBinary(t *testing.T) string {
@@ -47,9 +52,13 @@ func buildCrashBinary(t *testing.T) string {
 	return bin
 }
 
-func newSite(t *testing.T, keys int) *site {
+func newSite(t *testing.T, keys int) *site { return newSiteWallet(t, keys, "") }
+
+// newSiteWallet is newSite with a git wallet in the folder gitWallet, if
+// it is not "".
+func newSiteWallet(t *testing.T, keys int, gitWallet string) *site {
 	t.Helper()
-	s := &site{t: t, dir: t.TempDir(), bin: buildCrashBinary(t)}
+	s := &site{t: t, dir: t.TempDir(), bin: buildCrashBinary(t), wallet: gitWallet}
 	id, err := age.GenerateX25519Identity()
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +70,11 @@ func newSite(t *testing.T, keys int) *site {
 	s.must("signer", "new", "--name", "reseller", "--identity", "id.txt")
 	s.must("signer", "certify", "--signer", "vendor.key", "--pub", "reseller.pub", "--role", "reseller",
 		"--product", "vms", "--license", "camera=100", "--kind", "subscription", "--identity", "id.txt", "--out", "reseller.cert")
-	out := s.must("wallet", "init", "--org", "Crash Test", "--trust", "vendor.pub", "--identity", "id.txt")
+	init := []string{"wallet", "init", "--org", "Crash Test", "--trust", "vendor.pub", "--identity", "id.txt"}
+	if gitWallet != "" {
+		init = append(init, "--git")
+	}
+	out := s.must(init...)
 	_, wid, _ := strings.Cut(out, "wallet id: ")
 	s.must("key", "issue", "--signer", "reseller.key", "--cert", "reseller.cert", "--identity", "id.txt",
 		"--product", "vms", "--license", "camera=10", "--term", "1y", "--count", strconv.Itoa(keys),
@@ -75,7 +88,8 @@ func (s *site) cmd(args ...string) *exec.Cmd {
 	c := exec.Command(s.bin, args...)
 	c.Dir = s.dir
 	c.Env = append(os.Environ(), "ALLOT_NOW=2026-11-22T10:00:00Z", "ALLOT_USER=crash@test",
-		"ALLOT_SYSROOT="+s.p("no-sysroot"), "ALLOT_WALLET=", "ALLOT_PASSPHRASE=", "ALLOT_CRASH_AT=")
+		"ALLOT_SYSROOT="+s.p("no-sysroot"), "ALLOT_WALLET="+s.wallet, "ALLOT_PASSPHRASE=", "ALLOT_CRASH_AT=",
+		"ALLOT_IDENTITY="+s.p("id.txt"), "HOME="+s.dir)
 	return c
 }
 
@@ -150,9 +164,17 @@ func (s *site) run(at string, delay time.Duration, args ...string) (ok, killed b
 	return err == nil, false, errb.String()
 }
 
+// walletFile is the wallet file's path.
+func (s *site) walletFile() string {
+	if s.wallet != "" {
+		return s.p(filepath.Join(s.wallet, defaultWallet))
+	}
+	return s.p(defaultWallet)
+}
+
 func (s *site) temps() []string {
 	var names []string
-	ents, _ := os.ReadDir(s.dir)
+	ents, _ := os.ReadDir(filepath.Dir(s.walletFile()))
 	for _, e := range ents {
 		if atomicfile.IsTemp(e.Name()) {
 			names = append(names, e.Name())
@@ -168,7 +190,15 @@ func (s *site) temps() []string {
 // at all, that no bundle is partial, and that no temporary file is left
 // (Linux: none at all; elsewhere the next write clears them).
 // ALLOT_CRASH_RUNS sets the number of runs (scripts/crash runs many).
-func TestCrash(t *testing.T) {
+func TestCrash(t *testing.T) { testCrash(t, "") }
+
+// TestCrashGit is TestCrash on a git wallet, at the crash points of the
+// commit as well; after each kill the branch's last commit is intact and
+// signed, and the file is that commit plus at most the killed change,
+// which the next change commits.
+func TestCrashGit(t *testing.T) { testCrash(t, "gitwallet") }
+
+func testCrash(t *testing.T, gitWallet string) {
 	if testing.Short() {
 		t.Skip("drives a built binary hundreds of times")
 	}
@@ -177,9 +207,12 @@ func TestCrash(t *testing.T) {
 		runs = v
 	}
 	const batchSize = 25
-	s := newSite(t, (runs+3)*batchSize)
+	s := newSiteWallet(t, (runs+3)*batchSize, gitWallet)
 	rng := rand.New(rand.NewPCG(1, uint64(runs)))
 	points := crashpoint.All
+	if gitWallet != "" {
+		points = append(slices.Clone(points), crashpoint.Git...)
+	}
 	redeemed := map[string]bool{} // keys whose redemption reported success
 	allocated := map[string]bool{}
 	// A stock of licenses, so that allocations have something to take.
@@ -232,9 +265,14 @@ func TestCrash(t *testing.T) {
 			stats.litter++
 		}
 
-		w, err := wallet.Open(s.p(defaultWallet))
+		w, err := wallet.Open(s.walletFile())
 		if err != nil {
 			t.Fatalf("run %d, killed at %q after %s: the wallet does not open: %v", i, at, delay, err)
+		}
+		if gitWallet != "" {
+			if err := checkGitWallet(s.walletFile(), w, false); err != nil {
+				t.Fatalf("run %d, killed at %q after %s: %v", i, at, delay, err)
+			}
 		}
 		// Redemption is all or nothing.
 		present := 0
@@ -290,6 +328,32 @@ func TestCrash(t *testing.T) {
 	if left := s.temps(); len(left) > 0 {
 		t.Fatalf("temporary files left after a successful write: %v", left)
 	}
+	if gitWallet != "" {
+		w, err := wallet.Open(s.walletFile())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := checkGitWallet(s.walletFile(), w, true); err != nil {
+			t.Fatalf("after the last redeem: %v", err)
+		}
+	}
 	t.Logf("%d runs: %d killed (%d at named crash points, the rest at random times), %d succeeded; %d left a temporary file until the next write",
 		stats.runs, stats.killed, stats.atPoint, stats.succeeded, stats.litter)
+}
+
+// checkGitWallet checks a git wallet after a kill: every commit signed,
+// the file its last commit plus at most one killed change (none once a
+// change has succeeded since).
+func checkGitWallet(path string, w *wallet.Wallet, caughtUp bool) error {
+	st, err := gitwallet.Check(path, w)
+	if err != nil {
+		return err
+	}
+	if st.Commits == 0 {
+		return fmt.Errorf("the git wallet has no commit")
+	}
+	if st.Pending > 1 || caughtUp && st.Pending > 0 {
+		return fmt.Errorf("%d records are not committed", st.Pending)
+	}
+	return nil
 }

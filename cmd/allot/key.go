@@ -38,9 +38,9 @@ func (e *env) keyCommand() *cli.Command {
 					&cli.StringFlag{Name: "signer", Usage: "the issuer's private key `FILE`"},
 					&cli.StringFlag{Name: "cert", Usage: "the issuer's certificate chain `FILE`"},
 					&cli.StringFlag{Name: "product", Usage: "the product the keys license"},
-					&cli.StringFlag{Name: "kind", Value: "subscription", Usage: "subscription, hardware or expansion"},
+					&cli.StringFlag{Name: "kind", Value: "subscription", Usage: "subscription, hardware, expansion or trial"},
 					&cli.StringSliceFlag{Name: "license", Usage: "a license type and quantity, `TYPE=QTY` (repeat)"},
-					&cli.StringFlag{Name: "term", Usage: "subscription term, such as 1y or 18m (default: 1y)"},
+					&cli.StringFlag{Name: "term", Usage: "subscription or trial term, such as 1y or 18m (default: 1y; a trial 1m)"},
 					&cli.StringSliceFlag{Name: "feature", Usage: "a feature the keys grant (repeat)"},
 					&cli.StringFlag{Name: "wallet-id", Usage: "the wallet the keys are issued to (allot wallet init prints it)"},
 					&cli.BoolFlag{Name: "bearer", Usage: "issue bearer keys, redeemable into any wallet"},
@@ -178,17 +178,23 @@ func keyTemplate(c *cli.Context, cat *catalog.Catalog, now time.Time) (*licensek
 	}
 	k.Features = c.StringSlice("feature")
 	switch term := c.String("term"); {
-	case kind != licensekey.Subscription && term != "":
+	case kind.Perpetual() && term != "":
 		return nil, usageErrorf("--term: %s keys are perpetual", kind)
-	case kind == licensekey.Subscription:
+	case !kind.Perpetual():
 		if term == "" {
 			term = "1y"
+			if kind == licensekey.Trial {
+				term = "1m"
+			}
 		}
 		if k.TermMonths, err = parseTerm(term); err != nil {
 			return nil, usageErrorf("--term: %v", err)
 		}
+		if kind == licensekey.Trial && k.TermMonths > licensekey.MaxTrialMonths {
+			return nil, usageErrorf("--term: a trial key needs a term of 1 to %d months", licensekey.MaxTrialMonths)
+		}
 	}
-	if k.Device != "" && kind == licensekey.Subscription {
+	if k.Device != "" && !kind.Perpetual() {
 		return nil, usageErrorf("--device: only hardware and expansion keys are tied to a device")
 	}
 	switch w := c.String("wallet-id"); {

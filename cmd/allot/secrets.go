@@ -112,6 +112,10 @@ func (e *env) sealKey(c *cli.Context, priv ed25519.PrivateKey, comment, what str
 
 // openKey decrypts an encrypted private key; where names it in errors.
 func (e *env) openKey(c *cli.Context, data []byte, where, what string) (ed25519.PrivateKey, error) {
+	return e.openKeyCached(c, data, where, what)
+}
+
+func (e *env) openKeyUncached(c *cli.Context, data []byte, where, what string) (ed25519.PrivateKey, error) {
 	var ids []age.Identity
 	if path := c.String("identity"); path != "" {
 		var err error

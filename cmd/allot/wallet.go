@@ -12,7 +12,7 @@ import (
 
 	"allot.dev/allot/cmd/internal/input"
 	"allot.dev/allot/cmd/internal/ui"
-	"allot.dev/allot/pkg/cert"
+	"allot.dev/allot/pkg/gitwallet"
 	"allot.dev/allot/pkg/wallet"
 )
 
@@ -30,7 +30,8 @@ func (e *env) walletCommand() *cli.Command {
 				Flags: append([]cli.Flag{
 					&cli.StringFlag{Name: "org", Usage: "the organization's name"},
 					&cli.StringFlag{Name: "trust", Usage: "the vendor roots (trust file or public key `FILE`) keys are checked against", EnvVars: []string{"ALLOT_TRUST"}},
-					walletFlag(), nowFlag(), jsonFlag(),
+					&cli.BoolFlag{Name: "git", Usage: "make a git wallet: --wallet names a new folder whose every change is a signed commit"},
+					walletFlag(), nowFlag(), jsonFlag(), asFlag(),
 				}, secretFlags()...),
 				Action: e.walletInit,
 			},
@@ -40,17 +41,19 @@ func (e *env) walletCommand() *cli.Command {
 				UsageText: "allot wallet redeem KEY... | --file keys.txt [--cert R.cert]... [--trust vendor.pub] [--skip-invalid]",
 				Description: "Each key must verify and chain to a trusted vendor root through the given\n" +
 					"certificates (or those already in the wallet). A batch with an invalid key\n" +
-					"redeems nothing, unless --skip-invalid is given.",
-				Flags: []cli.Flag{
+					"redeems nothing, unless --skip-invalid is given. In a git wallet the change is\n" +
+					"a commit signed by the wallet's key, which needs its passphrase or --identity.",
+				Flags: append([]cli.Flag{
 					&cli.StringFlag{Name: "file", Usage: "read keys from `FILE`, one a line ('-' for standard input)"},
 					&cli.StringSliceFlag{Name: "cert", Usage: "certificate chain `FILE` of the keys' issuer (repeat)"},
 					&cli.StringFlag{Name: "trust", Usage: "vendor roots `FILE`, added to the wallet's", EnvVars: []string{"ALLOT_TRUST"}},
 					&cli.BoolFlag{Name: "skip-invalid", Usage: "redeem the valid keys and report the others"},
 					quietFlag(),
-					walletFlag(), nowFlag(), catalogFlag(), jsonFlag(),
-				},
+					walletFlag(), nowFlag(), catalogFlag(), jsonFlag(), asFlag(),
+				}, secretFlags()...),
 				Action: e.walletRedeem,
 			},
+			e.walletRegisterCommand(),
 			{
 				Name:      "status",
 				Usage:     "show the wallet's licenses, allocations and credits",
@@ -81,6 +84,8 @@ func (e *env) walletCommand() *cli.Command {
 				Flags:  []cli.Flag{walletFlag(), jsonFlag()},
 				Action: e.walletHistory,
 			},
+			e.walletMigrateCommand(),
+			e.walletSyncCommand(),
 		},
 	}
 }
@@ -91,6 +96,9 @@ func (e *env) walletInit(c *cli.Context) error {
 		return usageErrorf("wallet init: --org is required")
 	}
 	path := walletPath(c)
+	if c.Bool("git") {
+		path = gitWalletDir(c)
+	}
 	if err := checkOut(path); err != nil {
 		return withHint(inputErrorf("%s: %v", path, wallet.ErrExists), "a wallet is created once; give another --wallet for a new one")
 	}
@@ -114,8 +122,14 @@ func (e *env) walletInit(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	w, err := wallet.Init(path, wallet.InitParams{Organization: org, PublicKey: pub, EncryptedKey: sealed,
-		Trust: roots, Time: now, Who: e.who()})
+	who := e.author(c, path)
+	params := wallet.InitParams{Organization: org, PublicKey: pub, EncryptedKey: sealed, Trust: roots, Time: now, Who: who.Name}
+	var w *wallet.Wallet
+	if c.Bool("git") {
+		w, err = gitwallet.Init(path, params, priv, who)
+	} else {
+		w, err = wallet.Init(path, params)
+	}
 	if err != nil {
 		return err
 	}
@@ -123,7 +137,11 @@ func (e *env) walletInit(c *cli.Context) error {
 		return e.out().JSON("wallet.init", &walletInitResult{Wallet: path, Organization: org, WalletID: w.ID.String(),
 			PublicKey: w.PublicKey.String()})
 	}
-	e.out().Printf("created wallet %s for %q\n", path, org)
+	if c.Bool("git") {
+		e.out().Printf("created git wallet %s for %q; every change is a commit signed by the wallet's key\n", path, org)
+	} else {
+		e.out().Printf("created wallet %s for %q\n", path, org)
+	}
 	e.out().Printf("wallet id: %s\n", w.ID)
 	return nil
 }
@@ -141,26 +159,14 @@ func (e *env) walletRedeem(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var extra *cert.Trust
-	if p := c.String("trust"); p != "" {
-		t, err := input.Trust(p)
-		if err != nil {
-			return err
-		}
-		extra = &t.Trust
-	}
-	var certs []*cert.Certificate
-	for _, f := range c.StringSlice("cert") {
-		chain, err := readChain(f)
-		if err != nil {
-			return err
-		}
-		certs = append(certs, chain...)
+	extra, certs, err := redeemSources(c)
+	if err != nil {
+		return err
 	}
 	var res *wallet.RedeemResult
 	path := walletPath(c)
 	progress := e.out().Progress("keys checked", len(inputs), c.Bool("quiet") || c.Bool("json"))
-	_, err = wallet.Update(path, now, e.who(), func(w *wallet.Wallet) (*wallet.Change, error) {
+	_, err = e.updateWallet(c, now, func(w *wallet.Wallet) (*wallet.Change, error) {
 		ch, r, err := w.RedeemWith(inputs, wallet.RedeemOptions{Certs: certs, Trust: w.TrustFor(extra),
 			SkipInvalid: c.Bool("skip-invalid"), Now: now, ExpiryYears: cat.Policy.UnallocatedExpiryYears, Progress: progress.Set})
 		progress.Done()
@@ -224,7 +230,8 @@ func (e *env) walletStatus(c *cli.Context) error {
 	bal := w.Balances(now, cat.Policy.UnallocatedExpiryYears)
 	if c.Bool("json") {
 		return e.out().JSON("wallet.status", &walletStatusResult{Wallet: w.Path, Organization: w.Organization,
-			WalletID: w.ID.String(), Keys: len(w.Keys), Balances: bal, Allocations: allocationsJSON(w), Credits: w.Credits})
+			WalletID: w.ID.String(), Keys: len(w.Keys), Balances: bal, Allocations: allocationsJSON(w),
+			Credits: w.CreditBalances(now, cat.Policy.UnallocatedExpiryYears)})
 	}
 	e.out().Printf("wallet %s of %q, id %s: %d key%s\n", w.Path, w.Organization, w.ID, len(w.Keys), plural(len(w.Keys)))
 	if len(bal) > 0 {
@@ -238,12 +245,13 @@ func (e *env) walletStatus(c *cli.Context) error {
 			return err
 		}
 	}
+	if err := e.printCredits(w.CreditBalances(now, cat.Policy.UnallocatedExpiryYears)); err != nil {
+		return err
+	}
 	if len(w.Allocations) > 0 {
 		var rows [][]string
 		for _, a := range w.Allocations {
-			last := a.Periods[len(a.Periods)-1]
-			rows = append(rows, []string{a.System, strconv.Itoa(a.Sequence), a.BundleID,
-				a.Periods[0].From.Format(time.DateOnly), last.Until.Format(time.DateOnly), formatNeed(last.Quota)})
+			rows = append(rows, allocationRow(a))
 		}
 		fmt.Fprintln(e.stdout, "allocations:")
 		return e.out().Table([]string{"system", "bundle", "id", "from", "until", "quota"}, rows)
@@ -278,13 +286,13 @@ type redeemedKey struct {
 // walletStatusResult is the JSON of `allot wallet status`.
 type walletStatusResult struct {
 	ui.Head
-	Wallet       string           `json:"wallet"`
-	Organization string           `json:"organization"`
-	WalletID     string           `json:"wallet_id"`
-	Keys         int              `json:"keys"`
-	Balances     []wallet.Balance `json:"balances"`
-	Allocations  []allocationJSON `json:"allocations"`
-	Credits      []wallet.Credit  `json:"credits"`
+	Wallet       string                 `json:"wallet"`
+	Organization string                 `json:"organization"`
+	WalletID     string                 `json:"wallet_id"`
+	Keys         int                    `json:"keys"`
+	Balances     []wallet.Balance       `json:"balances"`
+	Allocations  []allocationJSON       `json:"allocations"`
+	Credits      []wallet.CreditBalance `json:"credits"`
 }
 
 // walletBundleResult is the JSON of `allot wallet bundle`.
@@ -373,5 +381,5 @@ func (e *env) walletHistory(c *cli.Context) error {
 		return err
 	}
 	e.out().Printf("%d record%s, hash chain intact; head %s\n", len(w.History), plural(len(w.History)), hex.EncodeToString(head[:]))
-	return nil
+	return e.gitHistory(w)
 }

@@ -43,6 +43,7 @@ type Request struct {
 	System *system.System
 	Years  int       // subscription years to add
 	TopUp  bool      // instead, raise the running periods to the current need
+	Trial  bool      // instead, a trial period funded by a trial key (lifecycle.go)
 	Start  time.Time // first allocation only; zero means today
 	Now    time.Time
 	Policy catalog.Policy
@@ -109,6 +110,9 @@ type Plan struct {
 	Periods   []wallet.Period
 	Taken     []wallet.KeyFunding
 	Credits   []wallet.Credit
+	Spent     []wallet.CreditUse       // credit spent, before any key
+	Hardware  []wallet.HardwareLicense // the system's perpetual hardware licenses
+	Start     time.Time                // a bundle with no period: the first-day grace began
 	Validity  bundle.Validity
 	Keys      []*wallet.Entry // every key that funds a period of the bundle
 	GraceDays int
@@ -130,7 +134,9 @@ func Make(w *wallet.Wallet, req Request) (*Plan, error) {
 	switch {
 	case req.TopUp && req.Years != 0:
 		return nil, fmt.Errorf("%w: a top-up adds to the running periods; it takes no --years", ErrRequest)
-	case !req.TopUp && req.Years < 1:
+	case req.Trial && (req.TopUp || req.Years != 0):
+		return nil, fmt.Errorf("%w: a trial runs for its key's term; it takes no --years or --top-up", ErrRequest)
+	case !req.TopUp && !req.Trial && req.Years < 1:
 		return nil, fmt.Errorf("%w: --years must be at least 1", ErrRequest)
 	case req.Years > pol.MaxRenewalYears:
 		return nil, fmt.Errorf("%w: %d years is more than the %d years a subscription may be allocated ahead", ErrRequest, req.Years, pol.MaxRenewalYears)
@@ -149,9 +155,18 @@ func Make(w *wallet.Wallet, req Request) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if p.toppedUp = req.TopUp; p.toppedUp {
+	if err := p.hardwareFor(w, req); err != nil {
+		return nil, err
+	}
+	if need, err = p.beyondHardware(w, need, req); err != nil {
+		return nil, err
+	}
+	switch p.toppedUp = req.TopUp; {
+	case req.Trial:
+		err = p.trial(w, req, need)
+	case p.toppedUp:
 		err = p.topUp(w, req, need)
-	} else {
+	default:
 		err = p.renew(w, req, need)
 	}
 	if err != nil {
@@ -160,11 +175,10 @@ func Make(w *wallet.Wallet, req Request) (*Plan, error) {
 	return p, p.finish(w, req)
 }
 
-// finish sets the validity from the periods, the keys that fund them and
-// the bundle id.
+// finish sets the validity from the periods (or the first-day grace), the
+// keys that fund them and the bundle id.
 func (p *Plan) finish(w *wallet.Wallet, req Request) error {
-	last := p.Periods[len(p.Periods)-1]
-	p.Validity = bundle.Validity{From: p.Periods[0].From, Until: last.Until, GraceUntil: last.Until.AddDate(0, 0, req.Policy.GraceDays)}
+	p.Validity = p.validity()
 
 	seen := map[string]bool{}
 	for _, per := range p.Periods {
@@ -178,6 +192,9 @@ func (p *Plan) finish(w *wallet.Wallet, req Request) error {
 				p.Keys = append(p.Keys, e)
 			}
 		}
+	}
+	if err := p.lifecycleKeys(w, seen); err != nil {
+		return err
 	}
 	var id [8]byte
 	if _, err := io.ReadFull(req.Rand, id[:]); err != nil {
@@ -201,7 +218,13 @@ func (p *Plan) renew(w *wallet.Wallet, req Request, need map[string]int) error {
 		}
 		p.Sequence = 1
 	} else {
-		from = prev.Periods[len(prev.Periods)-1].Until
+		// After a first-day grace the subscription starts on its day; a
+		// trial that has ended fixes no date (lifecycle.go).
+		var fresh bool
+		from, fresh = renewalDate(prev, today)
+		if fresh && !req.Start.IsZero() {
+			from = Day(req.Start)
+		}
 		if !req.Start.IsZero() && !Day(req.Start).Equal(from) {
 			return fmt.Errorf("%w: system %s already has a subscription, which renews on %s; --start applies only to a first allocation",
 				ErrRequest, sys.ID, from.Format(time.DateOnly))
@@ -221,21 +244,16 @@ func (p *Plan) renew(w *wallet.Wallet, req Request, need map[string]int) error {
 			ErrRequest, req.Years, plural(req.Years), from.Format(time.DateOnly), until.Format(time.DateOnly))
 	}
 	per := wallet.Period{From: from, Until: until, Quota: need}
-	// Dates never move: the days after the grace period of the start or
-	// renewal date that have already passed are paid for but could not be
-	// used. Credit them, never more than the period allocated.
-	if lapsed := today.Sub(from.AddDate(0, 0, pol.GraceDays)); lapsed > 0 {
-		days := int(lapsed / (24 * time.Hour))
-		for _, t := range slices.Sorted(maps.Keys(need)) {
-			p.Credits = append(p.Credits, wallet.Credit{
-				License: t, Days: need[t] * days,
-				Reason: fmt.Sprintf("allocated %s, %d days after the grace period of %s ended", today.Format(time.DateOnly), days, from.Format(time.DateOnly)),
-			})
-		}
-	}
+	// Credit is money: it pays before any key (lifecycle.go).
+	p.Spent = spendCredit(w, &per, req)
 	if err := fund(w, &per, req.Now, pol.UnallocatedExpiryYears); err != nil {
 		return err
 	}
+	// Dates never move: the days after the grace period of the start or
+	// renewal date that passed before the keys were bought are paid for
+	// but could not be used. Credit them (lifecycle.go).
+	p.Credits = append(p.Credits, earnCredit(w, per, per.Funding, today, pol.GraceDays,
+		"allocated "+today.Format(time.DateOnly))...)
 	p.Taken = per.Funding
 	p.Periods = append(p.Periods, per)
 	return nil
@@ -253,9 +271,10 @@ func (p *Plan) topUp(w *wallet.Wallet, req Request, need map[string]int) error {
 		return fmt.Errorf("%w: system %s has no subscription to top up; allocate --years first", ErrRequest, sys.ID)
 	}
 	p.Periods = running(prev, today)
-	if len(p.Periods) == 0 {
+	if len(p.Periods) == 0 && len(prev.Periods) > 0 {
 		return fmt.Errorf("%w: the subscription of system %s has ended; renew it with --years", ErrRequest, sys.ID)
 	}
+	p.Start = prev.Start // a first-day grace stays one when its hardware changes
 	p.Sequence = prev.Sequence + 1
 	added := false
 	for i := range p.Periods {
@@ -279,18 +298,13 @@ func (p *Plan) topUp(w *wallet.Wallet, req Request, need map[string]int) error {
 		for t, q := range delta {
 			per.Quota[t] += q
 		}
-		if elapsed := int(today.Sub(per.From) / (24 * time.Hour)); elapsed > 0 {
-			for _, t := range slices.Sorted(maps.Keys(delta)) {
-				p.Credits = append(p.Credits, wallet.Credit{
-					License: t, Days: delta[t] * elapsed,
-					Reason: fmt.Sprintf("added %d %s mid-term on %s, %d days into the period from %s",
-						delta[t], t, today.Format(time.DateOnly), elapsed, per.From.Format(time.DateOnly)),
-				})
-			}
-		}
+		// The added licenses are paid for the period's whole length; the
+		// days past its grace before their keys were bought are credited.
+		p.Credits = append(p.Credits, earnCredit(w, *per, extra.Funding, today, req.Policy.GraceDays,
+			fmt.Sprintf("added %s mid-term on %s", bundle.FormatQuota(delta), today.Format(time.DateOnly)))...)
 	}
-	if !added && !treeChanged(prev, sys) {
-		return fmt.Errorf("%w: system %s already has its need (%s) in every running period", ErrRequest, sys.ID, bundle.FormatQuota(need))
+	if !added && !p.hardwareChanged(prev) && !treeChanged(prev, sys) {
+		return fmt.Errorf("%w: system %s already has its need (%s) in every running period, its hardware licenses and its quota tree", ErrRequest, sys.ID, bundle.FormatQuota(need))
 	}
 	return nil
 }
@@ -315,7 +329,7 @@ func fund(w *wallet.Wallet, per *wallet.Period, now time.Time, expiryYears int) 
 	months := bundle.Period{From: per.From, Until: per.Until}.Months()
 	var missing []Shortfall
 	for _, t := range slices.Sorted(maps.Keys(per.Quota)) {
-		want := per.Quota[t] * months
+		want := per.Quota[t]*months - creditMonths(*per, t, w)
 		have := 0
 		var take []wallet.KeyFunding
 		for _, e := range w.Keys {
@@ -411,6 +425,7 @@ func (p *Plan) Bundle(w *wallet.Wallet, pool *cert.Pool) (*bundle.Bundle, error)
 		}
 		b.Shares = p.demand.shares(b.Periods)
 	}
+	p.lifecycleSections(w, b, text)
 	return b, nil
 }
 
@@ -453,11 +468,15 @@ func (p *Plan) Record(doc []byte) *wallet.Allocation {
 	return &wallet.Allocation{
 		System: p.System.ID, BundleID: p.BundleID, Sequence: p.Sequence,
 		Periods: p.Periods, Taken: p.Taken, Credits: p.Credits, Bundle: doc,
+		Start: p.Start, Spent: p.Spent, Hardware: p.Hardware,
 	}
 }
 
 // Note summarises the plan for the wallet's history.
 func (p *Plan) Note() string {
+	if len(p.Periods) == 0 {
+		return p.startNote()
+	}
 	last := p.Periods[len(p.Periods)-1]
 	verb := "allocated"
 	switch {
@@ -472,5 +491,5 @@ func (p *Plan) Note() string {
 	for _, c := range p.Credits {
 		s += fmt.Sprintf("; credited %d %s license-days", c.Days, c.License)
 	}
-	return s
+	return s + p.lifecycleNote()
 }

@@ -431,9 +431,13 @@ func TestCompensationRenewal(t *testing.T) {
 		{"renewed 22 days after the grace period", date(2026, 5, 1), 22},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			// The first year is paid by a key the wallet held; the renewal
+			// by one bought on the day it is allocated: the days between
+			// the grace and that day could not be used.
 			f := newFixture(t)
-			f.redeem(t0.AddDate(0, -1, 0), f.key(f.reseller, "camera", 10, 24))
+			f.redeem(t0.AddDate(0, -1, 0), f.key(f.reseller, "camera", 4, 12))
 			f.mustAllocate(f.request(site(need), 1, t0))
+			f.redeem(c.now, f.keyIssued(f.reseller, "camera", 4, 12, allocate.Day(c.now)))
 			plan, _ := f.mustAllocate(f.request(site(need), 1, c.now))
 			if !samePeriod(plan.Periods[len(plan.Periods)-1], date(2026, 3, 10), date(2027, 3, 10)) {
 				t.Errorf("the renewal moved the subscription: %+v", plan.Periods)

@@ -70,7 +70,7 @@ type fixture struct {
 func scope() cert.Scope {
 	return cert.Scope{
 		Products:      []string{"vms", "intercom"},
-		Kinds:         []licensekey.Kind{licensekey.Subscription, licensekey.Hardware},
+		Kinds:         []licensekey.Kind{licensekey.Subscription, licensekey.Hardware, licensekey.Expansion, licensekey.Trial},
 		Licenses:      map[string]int{"camera": 1000, "intercom": 100, "analytics-l1": 100, "analytics-l4": 100},
 		Features:      []string{"mobile-app", "sip-trunk"},
 		MaxTermMonths: 60,

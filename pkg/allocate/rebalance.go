@@ -47,6 +47,9 @@ func Rebalance(w *wallet.Wallet, req Request) (*Plan, error) {
 	if prev == nil {
 		return nil, fmt.Errorf("%w: system %s has no bundle to rebalance; allocate --years first", ErrRequest, sys.ID)
 	}
+	if len(prev.Periods) == 0 {
+		return nil, fmt.Errorf("%w: system %s has only a first-day grace, and nothing to rebalance; allocate --years first", ErrRequest, sys.ID)
+	}
 	last := prev.Periods[len(prev.Periods)-1]
 	if end := last.Until.AddDate(0, 0, req.Policy.GraceDays); !req.Now.Before(end) {
 		return nil, fmt.Errorf("%w: the subscription of system %s ended on %s, and its grace period on %s; renew it with allocate --years",
@@ -58,6 +61,7 @@ func Rebalance(w *wallet.Wallet, req Request) (*Plan, error) {
 	}
 	p.rebalance = true
 	p.Taken = []wallet.KeyFunding{}
+	p.Hardware = prev.Hardware // the hardware licenses stay (lifecycle.go)
 	p.Sequence = prev.Sequence + 1
 	for _, per := range prev.Periods {
 		per.Quota = maps.Clone(per.Quota)
@@ -126,6 +130,9 @@ func (p *Plan) Shares() []bundle.Share {
 		return nil
 	}
 	n := len(p.Periods)
+	if n == 0 {
+		return nil
+	}
 	last := p.Periods[n-1]
 	shares := p.demand.shares([]bundle.Period{{From: last.From, Until: last.Until, Quota: last.Quota}})
 	for i := range shares {

@@ -42,8 +42,11 @@ func TestTopUp(t *testing.T) {
 	if got := plan.Periods[0].Funding; len(got) != 2 || got[0].Months != 48 || got[1].Months != 72 {
 		t.Errorf("period funding = %+v, want the first 48 and the added 72 license-months", got)
 	}
-	if len(plan.Credits) != 1 || plan.Credits[0].License != "camera" || plan.Credits[0].Days != 3*100 {
-		t.Errorf("Credits = %+v, want 300 camera license-days (3 cameras × 100 days)", plan.Credits)
+	// The added cameras are paid from the period's start; they could not
+	// be used from the end of its 30-day grace (2025-04-09) until the key
+	// paying for them was bought (2025-06-01): 53 days.
+	if len(plan.Credits) != 1 || plan.Credits[0].License != "camera" || plan.Credits[0].Days != 3*53 {
+		t.Errorf("Credits = %+v, want 159 camera license-days (3 cameras × 53 days)", plan.Credits)
 	}
 	if !strings.Contains(plan.Credits[0].Reason, "mid-term") {
 		t.Errorf("credit reason %q", plan.Credits[0].Reason)

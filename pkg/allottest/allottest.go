@@ -65,7 +65,7 @@ func NewNamedWorld(name string, depth int) (*World, error) {
 	w := &World{Vendor: Key(name + "vendor"), Rand: &Rand{}}
 	scope := cert.Scope{
 		Products: []string{"intercom", "vms"},
-		Kinds:    []licensekey.Kind{licensekey.Subscription, licensekey.Hardware, licensekey.Expansion},
+		Kinds:    []licensekey.Kind{licensekey.Subscription, licensekey.Hardware, licensekey.Expansion, licensekey.Trial},
 		Licenses: map[string]int{"camera": 1000, "intercom": 1000, "analytics-l1": 1000,
 			"analytics-l2": 1000, "analytics-l3": 1000, "analytics-l4": 1000},
 		Features:      []string{"remote-door-opening", "web-dialer"},

@@ -73,6 +73,7 @@ type Bundle struct {
 	Shares                 []Share // a floating system's pool per server (shares.go)
 	Funding                []Funding
 	Certificates           [][]byte   // certificate documents
+	Lifecycle                         // credits and hardware licenses (lifecycle.go)
 	Tree                   *tree.Tree // the quota tree, or nil (tree.go)
 
 	model *tree.Model // Tree, its structure checked (tree.go)
@@ -234,6 +235,10 @@ func parse(body []byte) (*Bundle, error) {
 				return nil, fail("line %d: certificate.document: not base64", sec.Line)
 			}
 			b.Certificates = append(b.Certificates, d)
+		case isLifecycle(sec):
+			if err := b.parseLifecycle(sec, t); err != nil {
+				return nil, err
+			}
 		default:
 			if ok, err := b.parseTree(sec, t); err != nil {
 				return nil, fail("%v", err)
@@ -280,10 +285,11 @@ func (b *Bundle) validate() error {
 		}
 	}
 	v := b.Validity
-	if v.From.IsZero() || !v.Until.After(v.From) || v.GraceUntil.Before(v.Until) {
+	// A bundle of no period is a first-day grace (lifecycle.go).
+	if v.From.IsZero() || !v.Until.After(v.From) && !b.Start() || v.GraceUntil.Before(v.Until) {
 		return errors.New("validity: want from < until <= grace_until")
 	}
-	if len(b.Periods) == 0 || len(b.Periods) > MaxPeriods {
+	if len(b.Periods) > MaxPeriods {
 		return fmt.Errorf("period: want 1 to %d periods", MaxPeriods)
 	}
 	for i, p := range b.Periods {
@@ -303,7 +309,7 @@ func (b *Bundle) validate() error {
 			}
 		}
 	}
-	if last := b.Periods[len(b.Periods)-1]; !last.Until.Equal(v.Until) {
+	if n := len(b.Periods); n > 0 && !b.Periods[n-1].Until.Equal(v.Until) {
 		return errors.New("validity.until: not the end of the last period")
 	}
 	if r := b.Binding.Required; r < 0 || r > hwidMax {
@@ -338,7 +344,7 @@ func (b *Bundle) validate() error {
 	if b.GrowthAllowancePercent < 0 || b.AnalyticsRetentionDays < 0 {
 		return errors.New("growth_allowance_percent and analytics_retention_days: want 0 or more")
 	}
-	if len(b.Funding) == 0 || len(b.Funding) > MaxFunding {
+	if len(b.Funding) == 0 && !b.Start() || len(b.Funding) > MaxFunding {
 		return fmt.Errorf("funding: want 1 to %d entries", MaxFunding)
 	}
 	for i, f := range b.Funding {
@@ -361,6 +367,9 @@ func (b *Bundle) validate() error {
 		if err := licensekey.ValidName(f); err != nil {
 			return fmt.Errorf("features: %v", err)
 		}
+	}
+	if err := b.validateLifecycle(); err != nil {
+		return err
 	}
 	return b.validateTree()
 }
@@ -445,6 +454,7 @@ func (b *Bundle) writePayload() []byte {
 		w.String("license", f.License)
 		w.Int("months", f.Months)
 	}
+	b.writeLifecycle(&w)
 	for _, c := range b.Certificates {
 		w.ArrayTable("certificate")
 		w.String("document", base64.StdEncoding.EncodeToString(c))

@@ -40,7 +40,7 @@ func (b *Bundle) PeriodIndex(t time.Time) (int, bool) {
 			return i, true
 		}
 	}
-	if !t.Before(b.Validity.Until) && t.Before(b.Validity.GraceUntil) {
+	if !t.Before(b.Validity.Until) && t.Before(b.Validity.GraceUntil) && len(b.Periods) > 0 {
 		return len(b.Periods) - 1, true
 	}
 	return 0, false

@@ -590,7 +590,7 @@ func (c *Certificate) Allows(k *licensekey.Key) error {
 			return fail("feature %q", f)
 		}
 	}
-	if k.Kind == licensekey.Subscription && k.TermMonths > s.MaxTermMonths {
+	if !k.Kind.Perpetual() && k.TermMonths > s.MaxTermMonths {
 		return fail("term %d months exceeds %d", k.TermMonths, s.MaxTermMonths)
 	}
 	if k.Bearer && !s.Bearer {

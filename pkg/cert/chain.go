@@ -18,8 +18,12 @@ import (
 type Trust struct {
 	Roots []ed25519.PublicKey
 	// Revoked holds revoked certificate serials and key ids
-	// ("issuer:serial", as licensekey.Key.ID prints them).
+	// ("issuer:serial", as licensekey.Key.ID prints them): the trust
+	// file's own, unsigned list.
 	Revoked map[string]bool
+	// Revocations holds signed revocations by what they revoke; each
+	// counts only where its signer may revoke (Revocation).
+	Revocations map[string][]*Revocation
 }
 
 // root returns the root key with id, or nil.
@@ -92,6 +96,9 @@ func (c Chain) Verify(t *Trust) error {
 		if t.Revoked[x.Serial] {
 			return fmt.Errorf("certificate %s: %w", x.Serial, ErrRevoked)
 		}
+		if r := t.revokedBy(x.Serial, c, i+1, nil); r != nil {
+			return &RevokedError{What: "certificate " + x.Serial, Revocation: r}
+		}
 		if i > 0 {
 			if err := c[i-1].Contains(x); err != nil {
 				return err
@@ -163,6 +170,13 @@ func (c Chain) allows(k *licensekey.Key, t *Trust) error {
 	}
 	if t.Revoked[k.ID()] {
 		return fmt.Errorf("key %s: %w", k.ID(), ErrRevoked)
+	}
+	var issuer ed25519.PublicKey
+	if leaf := c.Leaf(); leaf != nil {
+		issuer = leaf.Subject.Key
+	}
+	if r := t.revokedBy(k.ID(), c, len(c), issuer); r != nil {
+		return &RevokedError{What: "key " + k.ID(), Revocation: r}
 	}
 	return nil
 }
@@ -347,6 +361,9 @@ func (p *Pool) explain(c *Certificate, below []*Certificate) error {
 	}
 	issuer := sign.IDOf(c.Issuer)
 	if p.trust.IsRoot(c.Issuer) {
+		if err := (Chain{c}).Verify(p.trust); err != nil {
+			return err // revoked by a signed revocation
+		}
 		// A root's certificate that is not revoked has a chain of one.
 		return errclass.New(ErrUntrusted, "certificate %s: issued by root %s, but not verified", c.Serial, issuer)
 	}

@@ -15,7 +15,14 @@ const (
 	Published   = "published"    // renamed or linked into place
 	DirSynced   = "dir-synced"   // the directory synced: the write is durable
 	Recorded    = "recorded"     // the wallet change is durable, the command's other output not yet written
+
+	// A git wallet's commit, after the file is durable.
+	CommitWritten = "commit-written" // the commit's objects are written, not synced, the branch not moved
+	Committed     = "committed"      // the branch names the new commit
 )
 
 // All lists every crash point.
 var All = []string{Locked, Prepared, TempCreated, TempWritten, TempSynced, Published, DirSynced, Recorded}
+
+// Git lists the crash points of a git wallet's commit.
+var Git = []string{CommitWritten, Committed}

@@ -55,9 +55,12 @@ const (
 	Hardware Kind = 2
 	// Expansion licenses add perpetual capacity to a hardware license.
 	Expansion Kind = 3
+	// Trial licenses are for evaluation: a short term, counted in
+	// license-months like a subscription, once per system (trial.go).
+	Trial Kind = 4
 )
 
-var kindNames = [...]string{Subscription: "subscription", Hardware: "hardware", Expansion: "expansion"}
+var kindNames = [...]string{Subscription: "subscription", Hardware: "hardware", Expansion: "expansion", Trial: "trial"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) && kindNames[k] != "" {
@@ -73,7 +76,7 @@ func ParseKind(s string) (Kind, error) {
 			return Kind(k), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown kind %q (want subscription, hardware or expansion)", s)
+	return 0, fmt.Errorf("unknown kind %q (want subscription, hardware, expansion or trial)", s)
 }
 
 // MarshalText lets kinds appear by name in TOML and JSON.
@@ -459,6 +462,10 @@ func (k *Key) validate() error {
 		}
 		if k.Device != "" {
 			return errors.New("a subscription key cannot be tied to a device")
+		}
+	case Trial:
+		if err := k.validateTrial(); err != nil {
+			return err
 		}
 	case Hardware, Expansion:
 		if k.TermMonths != 0 {

@@ -579,10 +579,10 @@ func TestKind(t *testing.T) {
 			t.Errorf("UnmarshalText(%q) = %v, %v", text, back, err)
 		}
 	}
-	if Subscription.String() != "subscription" || Hardware.String() != "hardware" || Expansion.String() != "expansion" {
+	if Subscription.String() != "subscription" || Hardware.String() != "hardware" || Expansion.String() != "expansion" || Trial.String() != "trial" {
 		t.Error("kind names changed; they are part of the file formats")
 	}
-	for _, k := range []Kind{0, 4, 200} {
+	for _, k := range []Kind{0, 5, 200} {
 		if s, want := k.String(), fmt.Sprintf("kind(%d)", k); s != want {
 			t.Errorf("Kind(%d).String() = %q, want %q", k, s, want)
 		}

@@ -399,7 +399,7 @@ func system(id string, bf *bundleFile, uf *usageFile, now time.Time, cat *catalo
 	// force, and the rows are those of the nearest period, at 0.
 	quota, inForce := b.Period(now)
 	rowsOf := quota.Quota
-	if !inForce {
+	if !inForce && len(b.Periods) > 0 { // a first-day grace has no period
 		rowsOf = b.Periods[len(b.Periods)-1].Quota
 		if now.Before(v.From) {
 			rowsOf = b.Periods[0].Quota
@@ -518,10 +518,15 @@ func system(id string, bf *bundleFile, uf *usageFile, now time.Time, cat *catalo
 }
 
 // SupportUntil returns when support and software updates end: the end of
-// the last paid subscription period. Every period of a bundle is a paid
-// subscription period today, so that is validity.until; a perpetual
-// hardware license will outlive it without moving it.
-func SupportUntil(b *bundle.Bundle) time.Time { return b.Periods[len(b.Periods)-1].Until }
+// the last paid subscription period (verify.SupportEnd: a trial is not
+// paid), which a perpetual hardware license outlives. A bundle with no paid
+// period (a first-day grace, a trial) has had none: its start.
+func SupportUntil(b *bundle.Bundle) time.Time {
+	if t, ok := verify.SupportEnd(b); ok {
+		return t
+	}
+	return b.Validity.From
+}
 
 func analyticsType(level int) string { return fmt.Sprintf("analytics-l%d", level) }
 

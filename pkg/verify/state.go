@@ -45,6 +45,7 @@ type State struct {
 	key      []byte
 	LastSeen time.Time
 	Seq      map[string]int // "system wallet-id" → highest sequence accepted
+	once                    // the first-day grace and the trial this machine ran (state_once.go)
 	Serves   Pin            // the system this machine serves (pin.go)
 	changed  bool
 }
@@ -147,6 +148,7 @@ func (s *State) parse(data []byte) error {
 				return fmt.Errorf("bundle sequence: %v", err)
 			}
 			s.Seq[f[1]+" "+f[2]] = n
+		case s.parseOnce(f):
 		case len(f) == 4 && f[0] == "serves":
 			if err := s.parsePin(f); err != nil {
 				return err
@@ -243,6 +245,7 @@ func (s *State) Marshal() []byte {
 		sys, wid, _ := strings.Cut(k, " ")
 		fmt.Fprintf(&b, "bundle %s %s %d\n", sys, wid, s.Seq[k])
 	}
+	s.writeOnce(&b)
 	s.writePin(&b)
 	fmt.Fprintf(&b, "mac %s\n", hex.EncodeToString(s.mac(b.Bytes())))
 	return b.Bytes()

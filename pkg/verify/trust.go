@@ -59,6 +59,7 @@ type trustFile struct {
 	Version        int          `toml:"version"`
 	Roots          []string     `toml:"roots"`
 	Revoked        []string     `toml:"revoked"`
+	Revocations    []string     `toml:"revocations"`
 	ClockTolerance string       `toml:"clock_tolerance"`
 	Policy         *cert.Policy `toml:"policy"`
 }
@@ -121,6 +122,9 @@ func ParseTrust(name string, data []byte) (*Trust, error) {
 			return nil, errf("revoked", "%q is neither a certificate serial (16 hexadecimal digits) nor a key id (issuer:serial)", s)
 		}
 		t.Revoked[s] = true
+	}
+	if err := t.addRevocations(f.Revocations); err != nil {
+		return nil, errf("revocations", "%v", err)
 	}
 	if f.ClockTolerance != "" {
 		d, err := time.ParseDuration(f.ClockTolerance)

@@ -27,6 +27,8 @@ const (
 	MaxUsageAnalytics = 1024
 	// MaxUsageFeatures bounds the features.
 	MaxUsageFeatures = 1024
+	// MaxUsageHardware bounds the devices listed on hardware licenses.
+	MaxUsageHardware = 4096
 	maxCount         = 100_000_000
 	maxUsageString   = 1024
 )
@@ -37,7 +39,7 @@ const (
 var usageLimits = tomlfile.Limits{
 	Tables: MaxUsageServers + MaxUsageAnalytics + 8,
 	Keys:   3*MaxUsageServers + 2*MaxUsageAnalytics + 8,
-	Values: MaxUsageServers + MaxUsageAnalytics + MaxUsageFeatures + 8,
+	Values: MaxUsageServers + MaxUsageAnalytics + MaxUsageFeatures + MaxUsageHardware + 8,
 	// The nodes block is one string: as long as the file.
 	String: MaxUsageFileSize,
 }
@@ -49,6 +51,9 @@ type Usage struct {
 	Features  []string         `toml:"features"`
 	Servers   []ServerUsage    `toml:"server"`
 	Analytics []AnalyticsUsage `toml:"analytics"`
+	// Hardware lists the devices (by serial) that run on their perpetual
+	// hardware license rather than on the subscription's quota.
+	Hardware []string `toml:"hardware"`
 	// Nodes is what each node of the quota tree uses, one a line
 	// (usage_tree.go); Tree is it parsed.
 	Nodes string      `toml:"nodes"`
@@ -152,8 +157,30 @@ func ParseUsage(name string, data []byte) (*Usage, error) {
 			return nil, errf("features", "%v", err)
 		}
 	}
+	if err := checkHardwareUsage(u.Hardware); err != nil {
+		return nil, errf("hardware", "%v", err)
+	}
 	if err := u.checkNodes(name, data); err != nil {
 		return nil, err
 	}
 	return u, nil
+}
+
+// checkHardwareUsage checks the device serials of a usage file's hardware
+// list: valid serials, each once.
+func checkHardwareUsage(serials []string) error {
+	if len(serials) > MaxUsageHardware {
+		return fmt.Errorf("more than %d devices", MaxUsageHardware)
+	}
+	seen := map[string]bool{}
+	for _, s := range serials {
+		if err := licensekey.ValidDevice(s); err != nil || s == "" {
+			return fmt.Errorf("%q is not a device serial", s)
+		}
+		if seen[s] {
+			return fmt.Errorf("device %s is listed twice", s)
+		}
+		seen[s] = true
+	}
+	return nil
 }

@@ -109,6 +109,8 @@ type Report struct {
 	// before the time step.
 	Features []FeatureState `json:"features"`
 
+	lifecycleReport // hardware licenses, trials, first-day grace (lifecycle.go)
+
 	// Err is the failure, nil when the bundle is licensed.
 	Err error `json:"-"`
 
@@ -142,6 +144,8 @@ type TimeReport struct {
 	GraceUntil              time.Time  `json:"grace_until"`
 	DaysLeft                int        `json:"days_left"`
 	AnalyticsRetentionUntil *time.Time `json:"analytics_retention_until,omitempty"`
+
+	lifecycleTimes // support end, trial, first-day grace (lifecycle.go)
 }
 
 // BindingReport says how the binding was checked.
@@ -241,7 +245,7 @@ func (v *Verifier) ApplyState(r *Report, b *bundle.Bundle, newest int) {
 				ErrRollback, b.Sequence, b.System, newest)
 			opts.State.Observe(opts.Now)
 		case err == nil:
-			err = opts.State.Check(b, opts.Now, opts.Trust.ClockTolerance)
+			err = opts.State.checkBundle(b, r, opts.Now, opts.Trust.ClockTolerance)
 		default:
 			if rb := opts.State.CheckClock(opts.Now, opts.Trust.ClockTolerance); rb != nil {
 				err = rb
@@ -296,7 +300,7 @@ func (r *Report) emptyLists() {
 func statusOf(r *Report, err error) string {
 	switch {
 	case err == nil:
-		if r.Time != nil && !r.Time.Now.Before(r.Time.Until) {
+		if r.Time != nil && !r.Time.Now.Before(r.Time.Until) && r.Time.Now.Before(r.Time.GraceUntil) {
 			return StatusGrace
 		}
 		return StatusLicensed
@@ -365,24 +369,37 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	// the canonical text is read, and two different keys may not share an
 	// identity.
 	keys := map[licensekey.Ref]*licensekey.Key{}
-	funders := make([]*licensekey.Key, len(b.Funding))
+	uses := map[licensekey.Ref]keyUse{} // what each key is used for (lifecycle.go)
 	var order []*licensekey.Key
-	for i, f := range b.Funding {
-		k, err := licensekey.ParseCanonical(f.Key)
+	decode := func(text, field string, use keyUse) (*licensekey.Key, error) {
+		k, err := licensekey.ParseCanonical(text)
 		if err != nil {
-			return errclass.New(ErrMalformed, "funding[%d].key: %v", i+1, err)
+			return nil, errclass.New(ErrMalformed, "%s: %v", field, err)
 		}
 		ref := k.Ref()
 		if prev, ok := keys[ref]; ok {
 			if !bytes.Equal(prev.Raw(), k.Raw()) {
-				return fail("funding[%d].key: two different keys have the id %s", i+1, k.ID())
+				return nil, fail("%s: two different keys have the id %s", field, k.ID())
 			}
 			k = prev
 		} else {
 			keys[ref] = k
 			order = append(order, k)
 		}
+		uses[ref] |= use
+		return k, nil
+	}
+	funders := make([]*licensekey.Key, len(b.Funding))
+	for i, f := range b.Funding {
+		k, err := decode(f.Key, fmt.Sprintf("funding[%d].key", i+1), useFunding)
+		if err != nil {
+			return err
+		}
 		funders[i] = k
+	}
+	lc, err := decodeLifecycle(b, decode)
+	if err != nil {
+		return err
 	}
 	// What needs no signature is checked first, so that a bundle of many
 	// keys a device would refuse costs it no signature.
@@ -390,8 +407,8 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 		if !k.Bearer && k.Wallet != b.WalletID {
 			return fail("key %s is issued to wallet %s, not to this bundle's wallet %s", k.Serial, k.Wallet, b.WalletID)
 		}
-		if k.Kind != licensekey.Subscription {
-			return fail("key %s is a %s key; bundles are funded by subscription keys", k.Serial, k.Kind)
+		if err := uses[k.Ref()].allows(k); err != nil {
+			return fail("%v", err)
 		}
 		if b.Issued.Before(k.Issued) {
 			return fail("the bundle was signed %s, before key %s was issued (%s)",
@@ -423,7 +440,7 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	for i, k := range order {
 		c, err := pool.ChainFor(k.Issuer)
 		if err != nil {
-			return fail("key %s: %v", k.Serial, err)
+			return keepRevoked(err, fail("key %s: %v", k.Serial, err))
 		}
 		chains[i] = c
 	}
@@ -437,7 +454,7 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	binding, bindingWhy := 0, ""
 	for i, k := range order {
 		if kerrs[i] != nil {
-			return fail("%v", kerrs[i])
+			return keepRevoked(kerrs[i], fail("%v", kerrs[i]))
 		}
 		pol = chains[i].Policy(pol)
 		// A chain's binding rule binds every key it signs, whatever
@@ -495,6 +512,12 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 			featureMonths[f.Period-1][feat] += int64(f.Months)
 		}
 	}
+	// Credit pays for periods too, in license-days, each bounded by what
+	// its key paid for an earlier period that could not be used.
+	creditDays, err := lc.checkCredits(b, pol, taken, funders)
+	if err != nil {
+		return err
+	}
 	r.periodFeatures = make([][]string, len(b.Periods))
 	for i, p := range b.Periods {
 		if longest := p.From.AddDate(pol.MaxRenewalYears, 0, 0); p.Until.After(longest) {
@@ -503,15 +526,15 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 		}
 		// A period that licenses nothing would need no key, and so no key
 		// would bound its dates.
-		if funded[i] == nil {
+		if funded[i] == nil && creditDays[i] == nil {
 			return fail("period %d (%s to %s) is funded by no key", i+1, p.From.Format(time.DateOnly), p.Until.Format(time.DateOnly))
 		}
 		months := int64(p.Months())
 		positive := false
 		for _, t := range slices.Sorted(maps.Keys(p.Quota)) {
 			positive = positive || p.Quota[t] > 0
-			if need := int64(p.Quota[t]) * months; funded[i][t] < need {
-				return fail("period %d: the keys fund %d %s license-months, its quota needs %d", i+1, funded[i][t], t, need)
+			if need := int64(p.Quota[t]) * months; !covered(p, funded[i][t], creditDays[i][t], need) {
+				return fail("period %d: the keys fund %d %s license-months%s, its quota needs %d", i+1, funded[i][t], t, creditText(creditDays[i][t]), need)
 			}
 		}
 		if !positive {
@@ -548,13 +571,17 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	if b.AnalyticsRetentionDays > pol.AnalyticsRetentionDays {
 		return fail("analytics_retention_days: %d; the vendor's policy allows %d", b.AnalyticsRetentionDays, pol.AnalyticsRetentionDays)
 	}
+	if n, why := v.lifecycleBinding(b); n > binding {
+		binding, bindingWhy = n, why
+	}
 	if b.Binding.Required < binding {
 		return fail("binding.required: %d hardware identifier%s; %s", b.Binding.Required, plural(b.Binding.Required), bindingWhy)
 	}
 	if err := checkShareSums(b); err != nil {
 		return fail("%v", err)
 	}
-	return nil
+	// Hardware licenses, trials and the first-day grace (lifecycle.go).
+	return lc.check(r, b, funders, creditDays)
 }
 
 // catalogBinding returns the highest binding_required of the catalog's
@@ -622,6 +649,7 @@ func checkTime(r *Report, b *bundle.Bundle, now time.Time) error {
 	if ret, ok := AnalyticsRetention(b); ok {
 		t.AnalyticsRetentionUntil = &ret
 	}
+	r.lifecycleTime(b, now)
 	switch {
 	case now.Before(v.From):
 		t.DaysLeft = days(v.From.Sub(now))
@@ -630,8 +658,9 @@ func checkTime(r *Report, b *bundle.Bundle, now time.Time) error {
 		t.DaysLeft = days(v.Until.Sub(now))
 	case now.Before(v.GraceUntil):
 		t.DaysLeft = days(v.GraceUntil.Sub(now))
-		r.Warnings = append(r.Warnings, fmt.Sprintf("in the grace period: the subscription ended %s; renew before %s",
-			v.Until.Format(time.DateOnly), v.GraceUntil.Format(time.DateOnly)))
+		r.Warnings = append(r.Warnings, graceWarning(b))
+	case len(b.Hardware) > 0 || b.Start():
+		return afterGrace(r, b)
 	default:
 		retention := ""
 		if t.AnalyticsRetentionUntil != nil {
@@ -758,14 +787,20 @@ func checkQuotas(r *Report, b *bundle.Bundle, opts Options) error {
 	per, _ := b.Period(opts.Now)
 	r.reportShares(b, opts.Now)
 	u := opts.Usage
+	if u != nil && u.System != b.System {
+		return errclass.New(ErrMalformed, "the usage file is for system %q, the bundle licenses %q", u.System, b.System)
+	}
+	// The period's quotas, plus the hardware licenses of the devices
+	// that report using them (lifecycle.go).
+	quota, err := r.quotaInForce(b, per, u)
+	if err != nil {
+		return err
+	}
 	if u == nil {
-		for _, t := range slices.Sorted(maps.Keys(per.Quota)) {
-			r.Quotas = append(r.Quotas, QuotaReport{License: t, Allowed: int64(per.Quota[t]), Status: "not-checked"})
+		for _, t := range slices.Sorted(maps.Keys(quota)) {
+			r.Quotas = append(r.Quotas, QuotaReport{License: t, Allowed: quota[t], Status: "not-checked"})
 		}
 		return nil
-	}
-	if u.System != b.System {
-		return errclass.New(ErrMalformed, "the usage file is for system %q, the bundle licenses %q", u.System, b.System)
 	}
 	licensed := map[string]bool{}
 	for _, s := range b.Binding.Servers {
@@ -795,7 +830,7 @@ func checkQuotas(r *Report, b *bundle.Bundle, opts Options) error {
 	var failed []string
 	growth := int64(b.GrowthAllowancePercent)
 	for _, t := range []string{"camera", "intercom"} {
-		if f := r.checkCount("", t, int64(per.Quota[t]), used[t], growth); f != "" {
+		if f := r.checkCount("", t, quota[t], used[t], growth); f != "" {
 			failed = append(failed, f)
 		}
 	}
@@ -803,7 +838,7 @@ func checkQuotas(r *Report, b *bundle.Bundle, opts Options) error {
 	if err != nil {
 		return err
 	}
-	if f := r.checkAnalytics("", quota64(per.Quota), need); f != "" {
+	if f := r.checkAnalytics("", quota, need); f != "" {
 		failed = append(failed, f)
 	}
 	if b.Shared() {
@@ -818,6 +853,10 @@ func checkQuotas(r *Report, b *bundle.Bundle, opts Options) error {
 		if !slices.Contains(granted, f) {
 			failed = append(failed, fmt.Sprintf("feature %q is used but not licensed now", f))
 		}
+	}
+	if len(failed) > 0 && r.unlimited() {
+		// The first-day grace licenses no quota and limits none.
+		failed = nil
 	}
 	if len(failed) > 0 {
 		msg := failed[0]
@@ -901,7 +940,7 @@ func (r *Report) featuresAt(b *bundle.Bundle, t time.Time) []string {
 			return r.periodFeatures[i]
 		}
 	}
-	if n := len(r.periodFeatures); n > 0 && !t.Before(b.Validity.Until) {
+	if n := len(r.periodFeatures); n > 0 && !t.Before(b.Validity.Until) && t.Before(b.Validity.GraceUntil) {
 		return r.periodFeatures[n-1]
 	}
 	return nil

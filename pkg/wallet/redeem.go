@@ -250,6 +250,9 @@ func unit(k licensekey.Kind) string {
 	if k == licensekey.Subscription {
 		return "license-months"
 	}
+	if k == licensekey.Trial {
+		return "trial license-months"
+	}
 	return k.String() + " units"
 }
 

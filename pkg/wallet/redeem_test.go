@@ -460,9 +460,10 @@ func TestBalances(t *testing.T) {
 	_, err := wallet.Update(f.path, t0.AddDate(1, 0, 0), "tester", func(w *wallet.Wallet) (*wallet.Change, error) {
 		return w.Allocate(&wallet.Allocation{
 			System: "site-1", BundleID: "b1", Sequence: 1,
-			Taken:   []wallet.KeyFunding{{Key: ka.ID(), License: "camera", Months: 60}},
-			Credits: []wallet.Credit{{License: "camera", Days: 300, Reason: "late"}},
-			Bundle:  []byte("bundle\n"),
+			Taken: []wallet.KeyFunding{{Key: ka.ID(), License: "camera", Months: 60}},
+			Credits: []wallet.Credit{{License: "camera", Days: 300, Reason: "late", Key: ka.ID(), Months: 60,
+				From: date(2025, 1, 1), Until: date(2026, 1, 1)}},
+			Bundle: []byte("bundle\n"),
 		}, "allocated"), nil
 	})
 	if err != nil {
@@ -481,11 +482,12 @@ func TestBalances(t *testing.T) {
 	}
 
 	// Five years after the first keys were issued (2025-01-01) their
-	// unallocated rest expires; the key issued a year later does not.
+	// unallocated rest expires, and the credit key a paid for with it; the
+	// key issued a year later does not.
 	expiry := date(2030, 1, 1)
 	got = w.Balances(expiry, 5)
 	want = []wallet.Balance{
-		{License: "camera", Kind: "subscription", Keys: 2, Total: 240, Allocated: 60, Expired: 60, Available: 120, Credits: 300},
+		{License: "camera", Kind: "subscription", Keys: 2, Total: 240, Allocated: 60, Expired: 60, Available: 120},
 		{License: "intercom", Kind: "subscription", Keys: 1, Total: 24, Expired: 24},
 	}
 	got = slices.DeleteFunc(got, func(b wallet.Balance) bool { return b.Kind != "subscription" })

@@ -83,8 +83,11 @@ type Wallet struct {
 	certs [][]byte // certificate documents, in the order redeemed
 	cdocs map[[32]byte]bool
 
+	life lifecycleState // credit spent, hardware licenses allocated (lifecycle.go)
+
 	raw  []byte   // the file as read
 	head [32]byte // SHA-256 of the last line
+	ends []int    // the offset just past each record, in raw
 }
 
 // Entry is a redeemed key and what has been taken from it.
@@ -121,6 +124,14 @@ type Allocation struct {
 	Credits  []Credit     `json:"credits,omitempty"`
 	Bundle   []byte       `json:"bundle"` // the signed bundle
 	Time     time.Time    `json:"-"`
+
+	// The lifecycle (lifecycle.go). Start is the day a first-day grace
+	// began, for the allocation of `allot subscription start`, which has
+	// no period; Spent is the credit the allocation spent; Hardware the
+	// bundle's hardware licenses.
+	Start    time.Time         `json:"start,omitzero"`
+	Spent    []CreditUse       `json:"credits_spent,omitempty"`
+	Hardware []HardwareLicense `json:"hardware,omitempty"`
 }
 
 // Period is an allocated subscription period and the keys that fund it.
@@ -129,6 +140,9 @@ type Period struct {
 	Until   time.Time      `json:"until"`
 	Quota   map[string]int `json:"quota"`
 	Funding []KeyFunding   `json:"funding"`
+
+	Credit []CreditUse `json:"credit,omitempty"` // credit that pays for it (lifecycle.go)
+	Trial  bool        `json:"trial,omitempty"`  // funded by a trial key
 }
 
 // KeyFunding is an amount taken from one key.
@@ -138,11 +152,18 @@ type KeyFunding struct {
 	Months  int    `json:"months"`
 }
 
-// Credit is compensation owed to the wallet in license-days.
+// Credit is compensation owed to the wallet in license-days: time a key
+// paid for that could not be used. The key, what it paid and the period
+// prove it to a device when the credit is spent (lifecycle.go).
 type Credit struct {
 	License string `json:"license"`
 	Days    int    `json:"days"`
 	Reason  string `json:"reason"`
+
+	Key    string    `json:"key,omitempty"`    // the key that paid, licensekey.Key.ID
+	Months int       `json:"months,omitempty"` // license-months it paid for the period
+	From   time.Time `json:"from,omitzero"`    // the period it paid for
+	Until  time.Time `json:"until,omitzero"`
 }
 
 // Event is one record of the history.
@@ -289,9 +310,15 @@ func parse(path string, data []byte) (*Wallet, error) {
 			return nil, fail("%v", err)
 		}
 		if err := w.apply(&r, keys); err != nil {
+			var over *OverspendError
+			if errors.As(err, &over) {
+				over.Record = seq
+				return nil, fmt.Errorf("%s: record %d: %w: %w", path, seq+1, ErrCorrupt, over)
+			}
 			return nil, fail("%v", err)
 		}
 		w.head = sha256.Sum256(start[:len(start)-len(rest)])
+		w.ends = append(w.ends, len(data)-len(rest))
 		w.History = append(w.History, Event{Seq: r.Seq, Time: r.Time, Who: r.Who, Op: r.Op, Note: r.Note, Hash: hex.EncodeToString(w.head[:])})
 	}
 	return w, nil
@@ -414,10 +441,17 @@ func (w *Wallet) apply(r *record, keys []*licensekey.Key) error {
 			if !ok {
 				return fmt.Errorf("allocation funded by key %s, which was never redeemed", f.Key)
 			}
-			if f.Months < 1 || e.Available(f.License) < f.Months {
-				return fmt.Errorf("allocation takes %d of %s from key %s, which has %d left", f.Months, f.License, f.Key, e.Available(f.License))
+			if f.Months < 1 {
+				return fmt.Errorf("allocation takes %d of %s from key %s", f.Months, f.License, f.Key)
+			}
+			if e.Available(f.License) < f.Months {
+				return &OverspendError{Key: f.Key, License: f.License, Want: f.Months, Left: e.Available(f.License),
+					System: a.System, Sequence: a.Sequence}
 			}
 			e.Used[f.License] += f.Months
+		}
+		if err := w.applyLifecycle(a); err != nil {
+			return err
 		}
 		a.Time = r.Time
 		w.Allocations = append(w.Allocations, a)
@@ -494,7 +528,7 @@ type Balance struct {
 	Allocated int    `json:"allocated"` // taken by allocations
 	Expired   int    `json:"expired"`   // unallocated, past the expiry
 	Available int    `json:"available"`
-	Credits   int    `json:"credit_days"`
+	Credits   int    `json:"credit_days"` // credit left to spend, not expired
 }
 
 // Balances returns the balance of every license type and kind, sorted.
@@ -514,23 +548,23 @@ func (w *Wallet) Balances(now time.Time, expiryYears int) []Balance {
 			b.Keys++
 			b.Total += total
 			b.Allocated += used
-			// Only subscriptions expire unallocated; hardware and expansion
-			// licenses are perpetual.
-			if e.Key.Kind == licensekey.Subscription && !now.Before(e.Expires(expiryYears)) {
+			// Only subscriptions and trials expire unallocated; hardware
+			// and expansion licenses are perpetual.
+			if !e.Key.Kind.Perpetual() && !now.Before(e.Expires(expiryYears)) {
 				b.Expired += total - used
 			} else {
 				b.Available += total - used
 			}
 		}
 	}
-	for _, c := range w.Credits {
+	for _, c := range w.CreditBalances(now, expiryYears) {
 		key := k{c.License, licensekey.Subscription.String()}
 		b := m[key]
 		if b == nil {
 			b = &Balance{License: c.License, Kind: key.kind}
 			m[key] = b
 		}
-		b.Credits += c.Days
+		b.Credits += c.Left
 	}
 	var out []Balance
 	for _, b := range m {

@@ -80,7 +80,34 @@ type Change struct {
 // wallet, calls fn, and appends the change fn returns, stamped with now and
 // who. If fn returns an error or a nil change, the file is not touched. The
 // returned wallet is the state after the change.
+//
+// A git wallet (GitDir) is changed only through UpdateHooked, whose hooks
+// make the commit: Update refuses it rather than leave a change out of
+// its history.
 func Update(path string, now time.Time, who string, fn func(w *Wallet) (*Change, error)) (*Wallet, error) {
+	if GitDir(path) != "" {
+		return nil, fmt.Errorf("%s: %w: its folder is a git repository, and this change would not be committed", path, ErrGitWallet)
+	}
+	return UpdateHooked(path, now, who, Hooks{}, fn)
+}
+
+// ErrGitWallet: a git wallet reached a writer that does not commit.
+var ErrGitWallet = errors.New("a git wallet")
+
+// Hooks keep a second record of every change under the wallet's lock: the
+// git history of a git wallet (package gitwallet).
+type Hooks struct {
+	// Before is called with the wallet as read, before the change is
+	// prepared: it brings the second record up to the file.
+	Before func(w *Wallet) error
+	// After is called once the changed file is durable. If it fails, the
+	// file is put back as it was and the change fails; if the process dies
+	// first, Before catches up with the change next time.
+	After func(next *Wallet) error
+}
+
+// UpdateHooked is Update with hooks.
+func UpdateHooked(path string, now time.Time, who string, h Hooks, fn func(w *Wallet) (*Change, error)) (*Wallet, error) {
 	if err := validNow(now); err != nil {
 		return nil, err
 	}
@@ -98,6 +125,11 @@ func Update(path string, now time.Time, who string, fn func(w *Wallet) (*Change,
 	w, err := Open(path)
 	if err != nil {
 		return nil, err
+	}
+	if h.Before != nil {
+		if err := h.Before(w); err != nil {
+			return nil, err
+		}
 	}
 	c, err := fn(w)
 	if err != nil || c == nil {
@@ -124,7 +156,30 @@ func Update(path string, now time.Time, who string, fn func(w *Wallet) (*Change,
 	if err := atomicfile.Replace(path, data, FileMode); err != nil {
 		return nil, err
 	}
+	if h.After != nil {
+		if err := h.After(next); err != nil {
+			// The change failed: put the wallet back as it was.
+			if rerr := atomicfile.Replace(path, w.raw, FileMode); rerr != nil {
+				return nil, fmt.Errorf("%w; and restoring %s failed: %v", err, path, rerr)
+			}
+			return nil, err
+		}
+	}
 	return next, nil
+}
+
+// Lock takes the wallet's lock for a caller that changes it by other
+// means than Update (a sync replaces the whole file): run fn, then unlock.
+func Lock(path string, fn func() error) error {
+	unlock, err := lock(path)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := atomicfile.RemoveStale(path); err != nil {
+		return err
+	}
+	return fn()
 }
 
 // validNow refuses to stamp a record with a time no reader accepts.

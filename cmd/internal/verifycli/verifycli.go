@@ -457,6 +457,8 @@ func printReport(w io.Writer, r *verify.Report) {
 	head := r.Status
 	if r.Err != nil {
 		head = oneLine(r.Err)
+	} else if h, ok := lifecycleHead(r); ok {
+		head += h
 	} else if r.Time != nil {
 		if r.Status == verify.StatusGrace {
 			head += fmt.Sprintf(" (grace period until %s, %d day%s left)", r.Time.GraceUntil.Format(time.DateOnly), r.Time.DaysLeft, plural(r.Time.DaysLeft))
@@ -476,12 +478,15 @@ func printReport(w io.Writer, r *verify.Report) {
 		}
 		fmt.Fprintf(tw, "  trust\t%d key%s, certificate chains of up to %d, to a trusted root\n", len(r.Keys), plural(len(r.Keys)), longest)
 	}
-	if t := r.Time; t != nil {
+	if t := r.Time; t != nil && t.FirstGrace {
+		fmt.Fprintf(tw, "  time\tfirst-day grace from %s until %s, no license allocated yet\n", t.From.Format(time.DateOnly), t.GraceUntil.Format(time.DateOnly))
+	} else if t != nil {
 		fmt.Fprintf(tw, "  time\t%s to %s, grace until %s\n", t.From.Format(time.DateOnly), t.Until.Format(time.DateOnly), t.GraceUntil.Format(time.DateOnly))
 		if t.AnalyticsRetentionUntil != nil {
-			fmt.Fprintf(tw, "  analytics\tdata kept until %s if not renewed\n", t.AnalyticsRetentionUntil.Format(time.DateOnly))
+			fmt.Fprintf(tw, "  analytics\t%s\n", analyticsLine(t))
 		}
 	}
+	printLifecycle(tw, r)
 	if b := r.Binding; b != nil {
 		switch {
 		case b.Required == 0:

@@ -1,0 +1,353 @@
+// Package audit looks at many bundles and wallets together, where the
+// misuse that no single device or wallet can see shows: a key spent beyond
+// its quantity across bundles (two installers, or two wallets, allocating
+// the same key), the same key redeemed into two wallets (a bearer key
+// carried to two sites), and a server bound in two systems. With a trust
+// file it also checks every bundle's authority, revocations included.
+//
+// Bundles are verified on every core, through one verify.Verifier, so a
+// certificate chain the bundles share is checked once.
+package audit
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"sync/atomic"
+	"time"
+
+	"allot.dev/allot/pkg/bundle"
+	"allot.dev/allot/pkg/cert"
+	"allot.dev/allot/pkg/licensekey"
+	"allot.dev/allot/pkg/parallel"
+	"allot.dev/allot/pkg/verify"
+	"allot.dev/allot/pkg/wallet"
+)
+
+// Kinds of finding.
+const (
+	Overspent       = "overspent"             // a key spent beyond its quantity
+	KeyInTwoWallets = "key-in-two-wallets"    // one key redeemed or spent by two wallets
+	ServerTwice     = "server-in-two-systems" // one server's identifiers in two systems' bundles
+	Revoked         = "revoked"               // a bundle funded by a revoked key or through a revoked certificate
+	Invalid         = "invalid"               // a bundle that does not verify, or cannot be read
+)
+
+// Bundle is a bundle to audit.
+type Bundle struct {
+	Source string // the file, or "WALLET: bundle N of system S"
+	Doc    []byte
+	Err    error // the file could not be read
+}
+
+// Wallet is a wallet to audit: its keys, and its allocations' bundles.
+type Wallet struct {
+	Source string
+	W      *wallet.Wallet
+}
+
+// Options are how the audit checks bundles.
+type Options struct {
+	// Trust, if not nil, is checked for every bundle: signatures, chains
+	// to a root, scope, revocations. Without it only the bundle's own
+	// signature (by its wallet) is checked.
+	Trust *verify.Trust
+	// Workers is the number of goroutines (0: one per core).
+	Workers int
+	// Progress, if not nil, is told how many bundles are checked; it must
+	// be safe for concurrent use.
+	Progress func(n int)
+}
+
+// Use is one place a key, a server or a bundle shows up.
+type Use struct {
+	Source   string `json:"source"`
+	WalletID string `json:"wallet_id"`
+	System   string `json:"system"`
+	Sequence int    `json:"sequence"`
+	Server   string `json:"server"`
+	Months   int    `json:"months"`
+}
+
+// Finding is one thing the audit found.
+type Finding struct {
+	Kind       string `json:"kind"`
+	Key        string `json:"key"` // key id, for key findings
+	Bearer     bool   `json:"bearer"`
+	License    string `json:"license"`
+	Capacity   int    `json:"capacity"`
+	Spent      int64  `json:"spent"`
+	Identifier string `json:"identifier"` // for a server in two systems
+	Uses       []Use  `json:"uses"`
+	Message    string `json:"message"`
+}
+
+// Report is an audit's result.
+type Report struct {
+	Bundles    int       `json:"bundles"` // distinct bundles, those inside the wallets included
+	Wallets    int       `json:"wallets"`
+	Signatures int64     `json:"signatures"` // signatures checked
+	Findings   []Finding `json:"findings"`
+}
+
+// Clean reports whether the audit found nothing.
+func (r *Report) Clean() bool { return len(r.Findings) == 0 }
+
+type checked struct {
+	b    *bundle.Bundle
+	err  error
+	sigs int
+}
+
+// Run audits bundles and wallets.
+func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
+	// Every bundle once: the wallets hold the bundles they signed, which
+	// may be given as files too.
+	seen := map[[32]byte]bool{}
+	var all []Bundle
+	add := func(b Bundle) {
+		if b.Err == nil {
+			h := sha256.Sum256(b.Doc)
+			if seen[h] {
+				return
+			}
+			seen[h] = true
+		}
+		all = append(all, b)
+	}
+	for _, b := range bundles {
+		add(b)
+	}
+	for _, w := range wallets {
+		for _, a := range w.W.Allocations {
+			add(Bundle{Source: fmt.Sprintf("%s: bundle %d of system %s", w.Source, a.Sequence, a.System), Doc: a.Bundle})
+		}
+	}
+
+	var v *verify.Verifier
+	if opts.Trust != nil {
+		v = verify.NewVerifier(verify.Options{Trust: opts.Trust})
+	}
+	res := make([]checked, len(all))
+	var done atomic.Int64
+	parallel.For(len(all), opts.Workers, func(i int) {
+		c := &res[i]
+		switch {
+		case all[i].Err != nil:
+			c.err = all[i].Err
+		case v != nil:
+			c.b, c.err = v.AuthorityOf(all[i].Doc)
+			if c.b != nil {
+				c.sigs = 1 + len(c.b.Funding)
+			}
+		default:
+			c.b, c.err = bundle.Open(all[i].Doc)
+			c.sigs = 1
+		}
+		if n := done.Add(1); opts.Progress != nil && (n%64 == 0 || int(n) == len(all)) {
+			opts.Progress(int(n))
+		}
+	})
+
+	rep := &Report{Bundles: len(all), Wallets: len(wallets), Findings: []Finding{}}
+	var good []int
+	for i, c := range res {
+		rep.Signatures += int64(c.sigs)
+		if c.err != nil {
+			kind := Invalid
+			if errors.Is(c.err, cert.ErrRevoked) {
+				kind = Revoked
+			}
+			rep.Findings = append(rep.Findings, Finding{Kind: kind, Uses: []Use{{Source: all[i].Source}},
+				Message: fmt.Sprintf("%s: %v", all[i].Source, c.err)})
+			continue
+		}
+		good = append(good, i)
+	}
+
+	keys := map[string]*licensekey.Key{}
+	parse := func(text string) *licensekey.Key {
+		if k, ok := keys[text]; ok {
+			return k
+		}
+		k, err := licensekey.Parse(text)
+		if err != nil {
+			k = nil // a bundle that verified holds keys that decode
+		}
+		keys[text] = k
+		return k
+	}
+
+	// What each key funds: a system's later bundles repeat the periods of
+	// the earlier ones, so each (wallet, system, period, key, license)
+	// counts once, at the most any of its bundles says.
+	type fundKey struct {
+		wallet, system, key, license string
+		from                         time.Time
+	}
+	funded := map[fundKey]int{}
+	fundUse := map[fundKey]Use{}
+	wallets2 := map[string]map[string]Use{} // key id → wallet id → where
+	bearer := map[string]bool{}
+	servers := map[string]map[string]Use{} // identifier → wallet/system → where
+	for _, i := range good {
+		b := res[i].b
+		wid := b.WalletID.String()
+		for _, f := range b.Funding {
+			k := parse(f.Key)
+			if k == nil || f.Period < 1 || f.Period > len(b.Periods) {
+				continue
+			}
+			fk := fundKey{wid, b.System, k.ID(), f.License, b.Periods[f.Period-1].From}
+			if f.Months > funded[fk] {
+				funded[fk] = f.Months
+				fundUse[fk] = Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence}
+			}
+			noteWallet(wallets2, k.ID(), wid, Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence})
+			bearer[k.ID()] = k.Bearer
+		}
+		for _, s := range b.Binding.Servers {
+			for _, id := range s.Identifiers {
+				if servers[id] == nil {
+					servers[id] = map[string]Use{}
+				}
+				sys := wid + "/" + b.System
+				if _, ok := servers[id][sys]; !ok {
+					servers[id][sys] = Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence, Server: s.Name}
+				}
+			}
+		}
+	}
+	for _, w := range wallets {
+		for _, e := range w.W.Keys {
+			noteWallet(wallets2, e.Key.ID(), w.W.ID.String(), Use{Source: w.Source, WalletID: w.W.ID.String()})
+			bearer[e.Key.ID()] = e.Key.Bearer
+			keys[e.Key.ID()] = e.Key
+		}
+	}
+
+	// Keys spent beyond their quantity.
+	spent := map[spendKey]int64{}
+	uses := map[spendKey][]Use{}
+	capacity := map[spendKey]int{}
+	for fk, m := range funded {
+		sk := spendKey{fk.key, fk.license}
+		spent[sk] += int64(m)
+		u := fundUse[fk]
+		u.Months = m
+		uses[sk] = append(uses[sk], u)
+	}
+	for _, i := range good {
+		for _, f := range res[i].b.Funding {
+			if k := parse(f.Key); k != nil {
+				capacity[spendKey{k.ID(), f.License}] = k.Capacity(f.License)
+			}
+		}
+	}
+	for _, sk := range sortedSpends(spent) {
+		if c := capacity[sk]; spent[sk] > int64(c) {
+			us := mergeUses(uses[sk])
+			rep.Findings = append(rep.Findings, Finding{Kind: Overspent, Key: sk.key, Bearer: bearer[sk.key], License: sk.license,
+				Capacity: c, Spent: spent[sk], Uses: us,
+				Message: fmt.Sprintf("key %s: %d of %s spent, it holds %d: by %s", sk.key, spent[sk], sk.license, c, describe(us))})
+		}
+	}
+	// The same key in two wallets.
+	for _, id := range slices.Sorted(maps.Keys(wallets2)) {
+		if len(wallets2[id]) < 2 {
+			continue
+		}
+		us := sortedUses(wallets2[id])
+		what := "key"
+		if bearer[id] {
+			what = "bearer key"
+		}
+		rep.Findings = append(rep.Findings, Finding{Kind: KeyInTwoWallets, Key: id, Bearer: bearer[id], Uses: us,
+			Message: fmt.Sprintf("%s %s in %d wallets: %s", what, id, len(us), describe(us))})
+	}
+	// A server bound in two systems.
+	for _, id := range slices.Sorted(maps.Keys(servers)) {
+		if len(servers[id]) < 2 {
+			continue
+		}
+		us := sortedUses(servers[id])
+		rep.Findings = append(rep.Findings, Finding{Kind: ServerTwice, Identifier: id, Uses: us,
+			Message: fmt.Sprintf("server identifier %s bound in %d systems: %s", id, len(us), describe(us))})
+	}
+	return rep
+}
+
+func noteWallet(m map[string]map[string]Use, key, wid string, u Use) {
+	if m[key] == nil {
+		m[key] = map[string]Use{}
+	}
+	if _, ok := m[key][wid]; !ok {
+		m[key][wid] = u
+	}
+}
+
+// spendKey is a key's license type.
+type spendKey struct{ key, license string }
+
+func sortedSpends(m map[spendKey]int64) []spendKey {
+	ks := slices.Collect(maps.Keys(m))
+	sort.Slice(ks, func(i, j int) bool {
+		if ks[i].key != ks[j].key {
+			return ks[i].key < ks[j].key
+		}
+		return ks[i].license < ks[j].license
+	})
+	return ks
+}
+
+func sortedUses(m map[string]Use) []Use {
+	var us []Use
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		us = append(us, m[k])
+	}
+	return us
+}
+
+// mergeUses sums a system's periods into one use each.
+func mergeUses(us []Use) []Use {
+	by := map[string]*Use{}
+	var order []string
+	for _, u := range us {
+		k := u.WalletID + "/" + u.System
+		if p, ok := by[k]; ok {
+			p.Months += u.Months
+			p.Sequence = max(p.Sequence, u.Sequence)
+			continue
+		}
+		c := u
+		by[k] = &c
+		order = append(order, k)
+	}
+	slices.Sort(order)
+	out := make([]Use, len(order))
+	for i, k := range order {
+		out[i] = *by[k]
+	}
+	return out
+}
+
+func describe(us []Use) string {
+	s := ""
+	for i, u := range us {
+		if i > 0 {
+			s += ", "
+		}
+		switch {
+		case u.Server != "":
+			s += fmt.Sprintf("server %s of system %s (wallet %s, %s)", u.Server, u.System, u.WalletID, u.Source)
+		case u.System != "" && u.Months > 0:
+			s += fmt.Sprintf("system %s of wallet %s: %d (%s)", u.System, u.WalletID, u.Months, u.Source)
+		default:
+			s += fmt.Sprintf("wallet %s (%s)", u.WalletID, u.Source)
+		}
+	}
+	return s
+}

@@ -1,0 +1,314 @@
+package gitwallet
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"allot.dev/allot/pkg/atomicfile"
+	"allot.dev/allot/pkg/errclass"
+	"allot.dev/allot/pkg/wallet"
+)
+
+// ErrRemote: a sync remote allot cannot use.
+var ErrRemote = errclass.Sentinel(errclass.Usage, "not a remote allot syncs with")
+
+// SyncResult says what a sync did.
+type SyncResult struct {
+	Action string // "created", "up to date", "pushed", "pulled", "merged"
+	// Ours and Theirs count the records only that side had (a merge), or
+	// the commits pulled (Theirs) or pushed (Ours).
+	Ours, Theirs int
+	KeysUnited   int
+	Head         string
+}
+
+// Sync unites the git wallet at path with the bare repository remote (a
+// folder, on a USB stick or a share; created if it does not exist): it
+// pulls the remote's commits, each of which must be signed by the wallet's
+// key; merges the two ledgers when both sides changed (wallet.Merge, a
+// signed merge commit); and pushes the result. A double-spend refuses the
+// merge with a *wallet.DoubleSpendError naming both commits and both
+// systems, and changes nothing in the wallet or the remote.
+func Sync(path, remote string, key ed25519.PrivateKey, author Author, now time.Time) (*SyncResult, error) {
+	remote, err := remoteDir(remote)
+	if err != nil {
+		return nil, err
+	}
+	var res *SyncResult
+	err = wallet.Lock(path, func() error {
+		local, err := Open(wallet.GitDir(path))
+		if err != nil {
+			return err
+		}
+		if err := local.exclude(); err != nil {
+			return err
+		}
+		w, err := wallet.Open(path)
+		if err != nil {
+			return err
+		}
+		if _, err := local.CatchUp(path, w, key, author); err != nil {
+			return err
+		}
+		res, err = local.sync(path, remote, w, key, author, now)
+		return err
+	})
+	return res, err
+}
+
+// remoteDir checks the remote: a local path or a file: URL.
+func remoteDir(remote string) (string, error) {
+	p := strings.TrimPrefix(remote, "file://")
+	if strings.Contains(p, "://") || !filepath.IsAbs(p) && !strings.HasPrefix(p, ".") && strings.Contains(strings.SplitN(p, "/", 2)[0], ":") {
+		return "", fmt.Errorf("%s: %w: allot syncs through a folder or a bare repository (a USB stick, a mounted share)", remote, ErrRemote)
+	}
+	if st, err := os.Stat(filepath.Join(p, ".git")); err == nil && st.IsDir() {
+		return "", fmt.Errorf("%s: %w: it is a work tree (another wallet's folder); sync both through a bare repository", remote, ErrRemote)
+	}
+	return p, nil
+}
+
+func (local *Repo) sync(path, remoteDir string, w *wallet.Wallet, key ed25519.PrivateKey, author Author, now time.Time) (*SyncResult, error) {
+	pub := w.PublicKey.Key
+	name := filepath.Base(path)
+	branch, err := local.branch()
+	if err != nil {
+		return nil, err
+	}
+	created := false
+	if ents, err := os.ReadDir(remoteDir); errors.Is(err, os.ErrNotExist) || err == nil && len(ents) == 0 {
+		if _, err := Create(remoteDir, true); err != nil {
+			return nil, err
+		}
+		created = true
+	}
+	remote, err := Open(remoteDir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrRemote, err)
+	}
+	unlock, err := wallet.LockFile(filepath.Join(remoteDir, "allot-sync.lock"))
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+
+	ours, err := local.Head()
+	if err != nil {
+		return nil, err
+	}
+	theirs, err := remote.ref(branch)
+	if err != nil {
+		return nil, err
+	}
+	res := &SyncResult{Head: ours.String()}
+	push := func() error {
+		n, err := copyCommits(local, remote, ours, pub)
+		if err != nil {
+			return err
+		}
+		res.Ours = n
+		return remote.setRef(branch, ours)
+	}
+	switch {
+	case theirs.IsZero():
+		res.Action = "pushed"
+		if created {
+			res.Action = "created"
+		}
+		return res, push()
+	case theirs == ours:
+		res.Action = "up to date"
+		return res, nil
+	}
+	// Their commits, into our repository: each signed by the wallet's key.
+	n, err := copyCommits(remote, local, theirs, pub)
+	if err != nil {
+		return nil, err
+	}
+	base, err := local.mergeBase(ours, theirs)
+	if err != nil {
+		return nil, err
+	}
+	if base.IsZero() {
+		return nil, fmt.Errorf("%s: %w: it holds another wallet's history", remoteDir, ErrRemote)
+	}
+	switch base {
+	case theirs: // we are ahead
+		res.Action = "pushed"
+		return res, push()
+	case ours: // they are ahead: take their wallet
+		data, _, err := local.fileAt(theirs, name)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := wallet.Parse(path, data); err != nil {
+			return nil, err
+		}
+		if err := local.publish(path, data, branch, theirs); err != nil {
+			return nil, err
+		}
+		res.Action, res.Theirs, res.Head = "pulled", n, theirs.String()
+		return res, nil
+	}
+	baseData, _, err := local.fileAt(base, name)
+	if err != nil {
+		return nil, err
+	}
+	ourData, _, err := local.fileAt(ours, name)
+	if err != nil {
+		return nil, err
+	}
+	theirData, _, err := local.fileAt(theirs, name)
+	if err != nil {
+		return nil, err
+	}
+	merged, mr, err := wallet.Merge(path, baseData, ourData, theirData)
+	if err != nil {
+		var ds *wallet.DoubleSpendError
+		if errors.As(err, &ds) {
+			local.nameCommits(ds, name, base, ours, theirs)
+		}
+		return nil, err
+	}
+	blob, err := local.put(plumbing.BlobObject, merged)
+	if err != nil {
+		return nil, err
+	}
+	tree, err := local.treeWith(ours, name, blob)
+	if err != nil {
+		return nil, err
+	}
+	msg := fmt.Sprintf("sync: merged %d record%s from %s with %d of ours", mr.Theirs, plural(mr.Theirs), remoteDir, mr.Ours)
+	if mr.KeysUnited > 0 {
+		msg += fmt.Sprintf("; %d key%s redeemed on both sides kept once", mr.KeysUnited, plural(mr.KeysUnited))
+	}
+	mc, err := local.commit(tree, []plumbing.Hash{ours, theirs}, author, now, msg+"\n", key)
+	if err != nil {
+		return nil, err
+	}
+	if err := local.syncObjects(blob, tree, mc); err != nil {
+		return nil, err
+	}
+	if err := local.publish(path, merged, branch, mc); err != nil {
+		return nil, err
+	}
+	ours = mc
+	res.Action, res.Ours, res.Theirs, res.KeysUnited, res.Head = "merged", mr.Ours, mr.Theirs, mr.KeysUnited, mc.String()
+	if _, err := copyCommits(local, remote, ours, pub); err != nil {
+		return nil, err
+	}
+	return res, remote.setRef(branch, ours)
+}
+
+// publish makes data the wallet file and commit h its branch's head: the
+// file first, as every change does, so that a crash between the two leaves
+// a file that the next change commits.
+func (r *Repo) publish(path string, data []byte, branch plumbing.ReferenceName, h plumbing.Hash) error {
+	if err := atomicfile.Replace(path, data, wallet.FileMode); err != nil {
+		return err
+	}
+	if err := r.setRef(branch, h); err != nil {
+		return err
+	}
+	return r.updateIndex(path, blobHash(data))
+}
+
+// copyCommits copies the commits reachable from head that dst lacks, with
+// their trees and blobs, from src to dst, checking that each is signed by
+// pub; it returns how many it copied.
+func copyCommits(src, dst *Repo, head plumbing.Hash, pub ed25519.PublicKey) (int, error) {
+	var objs []plumbing.Hash
+	n := 0
+	stack := []plumbing.Hash{head}
+	seen := map[plumbing.Hash]bool{}
+	for len(stack) > 0 {
+		h := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[h] || dst.st.HasEncodedObject(h) == nil {
+			continue
+		}
+		seen[h] = true
+		c, err := src.commitAt(h)
+		if err != nil {
+			return 0, err
+		}
+		if err := verifyCommit(c, pub); err != nil {
+			return 0, fmt.Errorf("%s: %w", src.GitDir, err)
+		}
+		n++
+		objs = append(objs, h)
+		trees := []plumbing.Hash{c.Tree}
+		for len(trees) > 0 {
+			t := trees[len(trees)-1]
+			trees = trees[:len(trees)-1]
+			objs = append(objs, t)
+			es, err := src.tree(t)
+			if err != nil {
+				return 0, err
+			}
+			for _, e := range es {
+				if e.isTree() {
+					trees = append(trees, e.Hash)
+				} else if e.Mode != "160000" { // a submodule's commit is not here
+					objs = append(objs, e.Hash)
+				}
+			}
+		}
+		stack = append(stack, c.Parents...)
+	}
+	var written []plumbing.Hash
+	for _, o := range objs {
+		if dst.st.HasEncodedObject(o) == nil {
+			continue
+		}
+		obj, err := src.st.EncodedObject(plumbing.AnyObject, o)
+		if err != nil {
+			return 0, err
+		}
+		if _, err := dst.st.SetEncodedObject(obj); err != nil {
+			return 0, err
+		}
+		written = append(written, o)
+	}
+	return n, dst.syncObjects(written...)
+}
+
+// nameCommits fills in the commit of each spend of a double-spend: the
+// commit, on either side since base, whose change is the spend's record.
+func (r *Repo) nameCommits(ds *wallet.DoubleSpendError, name string, base plumbing.Hash, heads ...plumbing.Hash) {
+	byRecord := map[[32]byte]string{}
+	for _, h := range heads {
+		r.ancestors(h, map[plumbing.Hash]bool{base: true}, func(c *commit) error {
+			if len(c.Parents) > 1 {
+				return nil
+			}
+			data, _, err := r.fileAt(c.Hash, name)
+			if err != nil || len(data) == 0 {
+				return nil
+			}
+			if id, err := wallet.LastRecordID(data); err == nil {
+				if _, ok := byRecord[id]; !ok {
+					byRecord[id] = c.Hash.String()[:12]
+				}
+			}
+			return nil
+		})
+	}
+	for i := range ds.Spends {
+		ds.Spends[i].Commit = byRecord[ds.Spends[i].Record]
+	}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}

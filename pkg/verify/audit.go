@@ -1,0 +1,30 @@
+package verify
+
+import (
+	"errors"
+
+	"allot.dev/allot/pkg/bundle"
+	"allot.dev/allot/pkg/cert"
+	"allot.dev/allot/pkg/errclass"
+)
+
+// AuthorityOf is Authority that also returns the bundle, for a caller that
+// looks further into it (package audit): the bundle's signature is checked
+// once.
+func (v *Verifier) AuthorityOf(doc []byte) (*bundle.Bundle, error) {
+	b, err := v.check(&Report{}, doc, true)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// keepRevoked returns failed, which reports cause, as a revocation as well
+// when cause is one, so that callers (audit) can tell a revoked key from
+// other trust failures; the message and the exit code stay failed's.
+func keepRevoked(cause, failed error) error {
+	if errors.Is(cause, cert.ErrRevoked) {
+		return errclass.Wrap(cert.ErrRevoked, failed)
+	}
+	return failed
+}

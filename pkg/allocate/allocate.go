@@ -304,7 +304,7 @@ func (p *Plan) topUp(w *wallet.Wallet, req Request, need map[string]int) error {
 			fmt.Sprintf("added %s mid-term on %s", bundle.FormatQuota(delta), today.Format(time.DateOnly)))...)
 	}
 	if !added && !p.hardwareChanged(prev) && !treeChanged(prev, sys) {
-		return fmt.Errorf("%w: system %s already has its need (%s) in every running period, its hardware licenses and its quota tree", ErrRequest, sys.ID, bundle.FormatQuota(need))
+		return fmt.Errorf("%w: system %s already has its need (%s) in every running period, and its hardware licenses", ErrRequest, sys.ID, bundle.FormatQuota(need))
 	}
 	return nil
 }

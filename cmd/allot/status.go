@@ -232,6 +232,12 @@ func (e *env) printStatus(r *status.Report, html string) error {
 		if d := s.Dates; d != nil {
 			kv("subscription", "%s to %s, grace until %s", d.From.Format(time.DateOnly), d.SubscriptionUntil.Format(time.DateOnly), d.GraceUntil.Format(time.DateOnly))
 			kv("support", "software updates until %s", d.SupportUntil.Format(time.DateOnly))
+			if d.TrialUntil != nil {
+				kv("trial", "until %s", d.TrialUntil.Format(time.DateOnly))
+			}
+			if d.FirstDayGrace {
+				kv("grace", "first-day grace: no licenses allocated yet")
+			}
 			if d.AnalyticsDataDeleted != nil {
 				kv("analytics", "data deleted on %s unless renewed", d.AnalyticsDataDeleted.Format(time.DateOnly))
 			}

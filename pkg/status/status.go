@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"allot.dev/allot/pkg/bundle"
+	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/catalog"
 	"allot.dev/allot/pkg/tree"
 	"allot.dev/allot/pkg/verify"
@@ -133,6 +134,12 @@ type Dates struct {
 	// SupportUntil ends support and software updates: the end of the
 	// last paid subscription period.
 	SupportUntil time.Time `json:"support_until"`
+	// TrialUntil ends the trial in force, where a trial key funds the
+	// period in force: AXIS's overview shows trials beside grace periods.
+	TrialUntil *time.Time `json:"trial_until,omitempty"`
+	// FirstDayGrace is set for a subscription started with no licenses
+	// allocated yet (allot subscription start): it runs in its grace.
+	FirstDayGrace bool `json:"first_day_grace,omitempty"`
 	// AnalyticsDataDeleted is when the device deletes analytics data if
 	// its analytics licenses are not renewed (verify.AnalyticsRetention);
 	// absent when the bundle carries no analytics.
@@ -378,15 +385,27 @@ func system(id string, bf *bundleFile, uf *usageFile, now time.Time, cat *catalo
 	// Servers are inactive for the reason the system is, or for lack of
 	// usage.
 	var inactive string
+	trialUntil, trial := trialInForce(b, now)
 	switch {
 	case now.Before(v.From):
 		s.Status = SystemNotYet
 		inactive = "not yet valid: from " + v.From.Format(time.DateOnly)
+	case len(b.Periods) == 0 && now.Before(v.GraceUntil):
+		// A first-day grace: a subscription started, nothing allocated.
+		s.Status, s.Dates.FirstDayGrace = SystemGrace, true
+		s.Reason = "first-day grace until " + v.GraceUntil.Format(time.DateOnly) + ": allocate licenses"
+	case trial:
+		s.Status, s.Dates.TrialUntil = SystemActive, &trialUntil
+		s.Reason = "trial until " + trialUntil.Format(time.DateOnly)
 	case now.Before(v.Until):
 		s.Status = SystemActive
 	case now.Before(v.GraceUntil):
 		s.Status = SystemGrace
 		s.Reason = "in the grace period until " + v.GraceUntil.Format(time.DateOnly) + ": renew the subscription"
+	case len(b.Hardware) > 0:
+		// Perpetual hardware licenses outlive the subscription.
+		s.Status = SystemActive
+		s.Reason = "licensed by its perpetual hardware licenses; the subscription ended " + v.Until.Format(time.DateOnly)
 	default:
 		s.Status = SystemExpired
 		inactive = "expired: the grace period ended " + v.GraceUntil.Format(time.DateOnly)
@@ -599,4 +618,23 @@ func (r *Report) placeStates(states []stateFile) {
 			r.Notes = append(r.Notes, fmt.Sprintf("%s: fits servers %s: not shown", st.Name, strings.Join(where, ", ")))
 		}
 	}
+}
+
+// trialInForce reports whether the period in force at now is a trial's:
+// funded by a trial key. It returns the trial's end.
+func trialInForce(b *bundle.Bundle, now time.Time) (time.Time, bool) {
+	for i, p := range b.Periods {
+		if now.Before(p.From) || !now.Before(p.Until) {
+			continue
+		}
+		for _, f := range b.Funding {
+			if f.Period != i+1 {
+				continue
+			}
+			if k, err := licensekey.ParseCanonical(f.Key); err == nil && k.Kind == licensekey.Trial {
+				return p.Until, true
+			}
+		}
+	}
+	return time.Time{}, false
 }

@@ -25,8 +25,8 @@ import (
 	"time"
 
 	"allot.dev/allot/pkg/bundle"
-	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/catalog"
+	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/tree"
 	"allot.dev/allot/pkg/verify"
 )

@@ -588,3 +588,16 @@ func TestSSHKeygenVerifies(t *testing.T) {
 		t.Fatalf("ssh-keygen -Y verify: %v\n%s", err, out)
 	}
 }
+
+// Every entry that names a key costs a device its decoding and signature:
+// all sections together hold at most MaxKeys, or a bundle of hardware
+// licenses with their expansions would pass the device's memory budget.
+func TestKeysLimit(t *testing.T) {
+	b := sampleBundle()
+	for i := range 60 {
+		b.Hardware = append(b.Hardware, bundle.Hardware{Device: fmt.Sprintf("CAM-%d", i), Key: "K", Expansions: make([]string, bundle.MaxExpansions)})
+	}
+	if _, err := bundle.Seal(b, walletPriv); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("more than %d", bundle.MaxKeys)) {
+		t.Errorf("60 hardware licenses of 64 expansions: %v", err)
+	}
+}

@@ -16,6 +16,9 @@ const (
 	MaxCredits    = 1024
 	MaxHardware   = 1024
 	MaxExpansions = 64 // per hardware license
+	// MaxKeys bounds the entries naming a key, of every section together,
+	// so that a device verifies any bundle within its memory budget.
+	MaxKeys = 3072
 	// MaxCreditDays bounds one credit entry: far more than any key can
 	// pay for, and inside a 32-bit int.
 	MaxCreditDays = 1_000_000_000
@@ -141,6 +144,16 @@ func (b *Bundle) validateLifecycle() error {
 	}
 	if len(b.Hardware) > MaxHardware {
 		return fmt.Errorf("hardware: more than %d licenses", MaxHardware)
+	}
+	// Every key a bundle carries costs a device its decoding and
+	// signature: all of them together, funding, credits, hardware and
+	// expansions, are at most MaxKeys.
+	keys := len(b.Funding) + len(b.Credits)
+	for _, h := range b.Hardware {
+		keys += 1 + len(h.Expansions)
+	}
+	if keys > MaxKeys {
+		return fmt.Errorf("keys: %d funding, credit, hardware and expansion entries, more than %d", keys, MaxKeys)
 	}
 	for i, h := range b.Hardware {
 		field := fmt.Sprintf("hardware[%d]", i+1)

@@ -326,6 +326,17 @@ func (lc *lifecycle) check(r *Report, b *bundle.Bundle, funders []*licensekey.Ke
 			r.paid[i] = true
 		}
 	}
+	// A trial is one period: a trial key that funded several short
+	// periods back to back would stretch its term as far as its capacity
+	// goes.
+	trialPeriods := 0
+	for i := range b.Periods {
+		if len(trials[i]) > 0 {
+			if trialPeriods++; trialPeriods > 1 {
+				return fail("period %d is funded by trial key %s too; a trial key funds one period", i+1, trials[i][0].Serial)
+			}
+		}
+	}
 	for i, p := range b.Periods {
 		if len(trials[i]) == 0 {
 			continue

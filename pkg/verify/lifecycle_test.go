@@ -415,6 +415,21 @@ func TestTrialBoundedByKey(t *testing.T) {
 		b.Funding = append(b.Funding, bundle.Funding{Key: sub, Period: 1, License: "camera", Months: 1})
 		expectClass(t, l.check(t, b, issued), verify.ErrTrust, "funded by its trial key only")
 	})
+	t.Run("one trial key stretched over periods back to back", func(t *testing.T) {
+		// 16 cameras for 3 months would fund 16 periods of 3 months of
+		// one camera: four years of a three-month trial.
+		long := l.key(t, licensekey.Trial, issued, 3, "", cams(16))
+		b := l.base(issued.Add(time.Hour))
+		from := issued
+		for i := 1; i <= 4; i++ {
+			until := bundle.AddMonths(from, 3)
+			period(b, from, until, map[string]int{"camera": 1})
+			b.Funding = append(b.Funding, bundle.Funding{Key: long, Period: i, License: "camera", Months: 3})
+			from = until
+		}
+		b.Validity.GraceUntil = b.Validity.Until
+		expectClass(t, l.check(t, b, issued.AddDate(0, 10, 0)), verify.ErrTrust, "a trial key funds one period")
+	})
 	t.Run("two trial keys on one machine with a device state", func(t *testing.T) {
 		run := l.withState(t)
 		expectOK(t, run(mk(trial, issued, 1), issued.AddDate(0, 0, 1)))

@@ -105,7 +105,7 @@ func (r *Report) checkShares(b *bundle.Bundle, now time.Time, u *Usage, need [5]
 			t    string
 			used int
 		}{{"camera", s.Cameras}, {"intercom", s.Intercoms}} {
-			if f := r.checkCount(s.Name, c.t, int64(q[c.t]), int64(c.used), growth); f != "" {
+			if f := r.checkCount(s.Name, c.t, int64(q[c.t]), int64(c.used), growth, int64(q[c.t])); f != "" {
 				failed = append(failed, f)
 			}
 		}

@@ -830,7 +830,7 @@ func checkQuotas(r *Report, b *bundle.Bundle, opts Options) error {
 	var failed []string
 	growth := int64(b.GrowthAllowancePercent)
 	for _, t := range []string{"camera", "intercom"} {
-		if f := r.checkCount("", t, quota[t], used[t], growth); f != "" {
+		if f := r.checkCount("", t, quota[t], used[t], growth, int64(per.Quota[t])); f != "" {
 			failed = append(failed, f)
 		}
 	}
@@ -870,9 +870,11 @@ func checkQuotas(r *Report, b *bundle.Bundle, opts Options) error {
 
 // checkCount compares the cameras or intercoms (t) used with what is
 // allowed, for the pool (server "") or a server's share, with the growth
-// allowance; it adds the row, and any warning, to the report and returns
+// allowance on base, the part of allowed a subscription period grants
+// (perpetual hardware units earn none: there is no renewal to catch up
+// with); it adds the row, and any warning, to the report and returns
 // the failure, or "". A type with neither quota nor usage is not reported.
-func (r *Report) checkCount(server, t string, allowed, used, growth int64) string {
+func (r *Report) checkCount(server, t string, allowed, used, growth, base int64) string {
 	if used == 0 && allowed == 0 {
 		return ""
 	}
@@ -880,7 +882,7 @@ func (r *Report) checkCount(server, t string, allowed, used, growth int64) strin
 	if server != "" {
 		who = "server " + server + ": "
 	}
-	q := QuotaReport{Server: server, License: t, Allowed: allowed, Used: used, Limit: allowed + allowed*growth/100, Status: "ok"}
+	q := QuotaReport{Server: server, License: t, Allowed: allowed, Used: used, Limit: allowed + base*growth/100, Status: "ok"}
 	failed := ""
 	switch {
 	case q.Used > q.Limit:

@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"crypto/ed25519"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -453,5 +454,38 @@ func TestSupportEnd(t *testing.T) {
 	b.Funding[0].Key = l.key(t, licensekey.Trial, issued, 1, "", cams(12))
 	if _, ok := verify.SupportEnd(b); ok {
 		t.Error("a trial pays no support")
+	}
+}
+
+// Once the subscription and its grace are over, no share is in force: a
+// floating system licensed by its perpetual hardware licenses is bounded
+// by them as a whole, and a hardware camera on one server is licensed.
+func TestSharesEndWithTheSubscription(t *testing.T) {
+	l := newLifeWorld(t)
+	issued := day(2026, 11, 22)
+	sub := l.key(t, licensekey.Subscription, issued, 12, "", cams(4))
+	hw := l.key(t, licensekey.Hardware, issued, 0, "CAM-7", cams(1))
+	b := l.base(issued)
+	b.Binding.Servers = []bundle.Server{{Name: "nvr-1", Identifiers: []string{}}, {Name: "nvr-2", Identifiers: []string{}}}
+	period(b, issued, issued.AddDate(1, 0, 0), map[string]int{"camera": 4})
+	b.Funding = []bundle.Funding{{Key: sub, Period: 1, License: "camera", Months: 48}}
+	b.Shares = []bundle.Share{{Period: 1, Server: "nvr-1", Quota: map[string]int{"camera": 2}}, {Period: 1, Server: "nvr-2", Quota: map[string]int{"camera": 2}}}
+	b.Hardware = []bundle.Hardware{{Device: "CAM-7", Key: hw, Expansions: []string{}}}
+	doc, err := bundle.Seal(b, l.wk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := verify.ParseUsage("u", []byte("version = 1\nsystem = \"site-1\"\nhardware = [\"CAM-7\"]\n[[server]]\nname = \"nvr-1\"\ncameras = 1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := l.opts
+	opts.Usage, opts.Now = u, issued.AddDate(3, 0, 0)
+	if r := verify.Bundle("site.lic", doc, opts); r.Err != nil {
+		t.Errorf("three years on, one hardware camera: %v", r.Err)
+	}
+	u.Servers[0].Cameras = 2
+	if r := verify.Bundle("site.lic", doc, opts); !errors.Is(r.Err, verify.ErrQuota) {
+		t.Errorf("three years on, two cameras on one hardware license: %v, want a quota failure", r.Err)
 	}
 }

@@ -70,6 +70,12 @@ func (r *Report) checkShares(b *bundle.Bundle, now time.Time, u *Usage, need [5]
 	for _, s := range b.SharesAt(now) {
 		share[s.Server] = s.Quota
 	}
+	if len(share) == 0 {
+		// No period is in force (only perpetual hardware licenses remain,
+		// or the grace after the last): nothing is divided, and the pool
+		// bounds the system's usage.
+		return nil, nil
+	}
 	reported := map[string]ServerUsage{}
 	for _, s := range u.Servers {
 		reported[s.Name] = s

@@ -29,11 +29,12 @@ import (
 
 // Kinds of finding.
 const (
-	Overspent       = "overspent"             // a key spent beyond its quantity
-	KeyInTwoWallets = "key-in-two-wallets"    // one key redeemed or spent by two wallets
-	ServerTwice     = "server-in-two-systems" // one server's identifiers in two systems' bundles
-	Revoked         = "revoked"               // a bundle funded by a revoked key or through a revoked certificate
-	Invalid         = "invalid"               // a bundle that does not verify, or cannot be read
+	Overspent       = "overspent"               // a key spent beyond its quantity
+	KeyInTwoWallets = "key-in-two-wallets"      // one key redeemed or spent by two wallets
+	ServerTwice     = "server-in-two-systems"   // one server's identifiers in two systems' bundles
+	HardwareTwice   = "hardware-in-two-systems" // one hardware or expansion key in two systems' bundles
+	Revoked         = "revoked"                 // a bundle funded by a revoked key or through a revoked certificate
+	Invalid         = "invalid"                 // a bundle that does not verify, or cannot be read
 )
 
 // Bundle is a bundle to audit.
@@ -192,7 +193,9 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 	fundUse := map[fundKey]Use{}
 	wallets2 := map[string]map[string]Use{} // key id → wallet id → where
 	bearer := map[string]bool{}
-	servers := map[string]map[string]Use{} // identifier → wallet/system → where
+	servers := map[string]map[string]Use{}  // identifier → wallet/system → where
+	hardware := map[string]map[string]Use{} // hardware or expansion key id → wallet/system → where
+	capacity := map[spendKey]int{}
 	for _, i := range good {
 		b := res[i].b
 		wid := b.WalletID.String()
@@ -208,6 +211,43 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 			}
 			noteWallet(wallets2, k.ID(), wid, Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence})
 			bearer[k.ID()] = k.Bearer
+		}
+		// Credit: the months a key paid for an earlier period, spent again
+		// here; counted with that period's funding, once per system.
+		for _, c := range b.Credits {
+			k := parse(c.Key)
+			if k == nil {
+				continue
+			}
+			fk := fundKey{wid, b.System, k.ID(), c.License, c.From}
+			if c.Months > funded[fk] {
+				funded[fk] = c.Months
+				fundUse[fk] = Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence}
+			}
+			if capacity[spendKey{k.ID(), c.License}] == 0 {
+				capacity[spendKey{k.ID(), c.License}] = k.Capacity(c.License)
+			}
+			noteWallet(wallets2, k.ID(), wid, Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence})
+			bearer[k.ID()] = k.Bearer
+		}
+		// Hardware and expansion keys: perpetual, each for one device of
+		// one system.
+		for _, h := range b.Hardware {
+			for _, text := range append([]string{h.Key}, h.Expansions...) {
+				k := parse(text)
+				if k == nil {
+					continue
+				}
+				u := Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence}
+				noteWallet(wallets2, k.ID(), wid, u)
+				bearer[k.ID()] = k.Bearer
+				if hardware[k.ID()] == nil {
+					hardware[k.ID()] = map[string]Use{}
+				}
+				if _, ok := hardware[k.ID()][wid+"/"+b.System]; !ok {
+					hardware[k.ID()][wid+"/"+b.System] = u
+				}
+			}
 		}
 		for _, s := range b.Binding.Servers {
 			for _, id := range s.Identifiers {
@@ -232,7 +272,6 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 	// Keys spent beyond their quantity.
 	spent := map[spendKey]int64{}
 	uses := map[spendKey][]Use{}
-	capacity := map[spendKey]int{}
 	for fk, m := range funded {
 		sk := spendKey{fk.key, fk.license}
 		spent[sk] += int64(m)
@@ -267,6 +306,15 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 		}
 		rep.Findings = append(rep.Findings, Finding{Kind: KeyInTwoWallets, Key: id, Bearer: bearer[id], Uses: us,
 			Message: fmt.Sprintf("%s %s in %d wallets: %s", what, id, len(us), describe(us))})
+	}
+	// A hardware or expansion key in two systems.
+	for _, id := range slices.Sorted(maps.Keys(hardware)) {
+		if len(hardware[id]) < 2 {
+			continue
+		}
+		us := sortedUses(hardware[id])
+		rep.Findings = append(rep.Findings, Finding{Kind: HardwareTwice, Key: id, Bearer: bearer[id], Uses: us,
+			Message: fmt.Sprintf("hardware key %s licenses devices in %d systems: %s", id, len(us), describe(us))})
 	}
 	// A server bound in two systems.
 	for _, id := range slices.Sorted(maps.Keys(servers)) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"allot.dev/allot/pkg/allottest"
+	"allot.dev/allot/pkg/audit"
 	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/catalog"
 	"allot.dev/allot/pkg/licensekey"
@@ -487,5 +488,38 @@ func TestSharesEndWithTheSubscription(t *testing.T) {
 	u.Servers[0].Cameras = 2
 	if r := verify.Bundle("site.lic", doc, opts); !errors.Is(r.Err, verify.ErrQuota) {
 		t.Errorf("three years on, two cameras on one hardware license: %v, want a quota failure", r.Err)
+	}
+}
+
+// Bundles meeting in an audit: one hardware license in two systems, and
+// one key's months for an earlier period spent as credit in both, are
+// reported, though each bundle verifies on its own.
+func TestAuditSeesHardwareAndCredit(t *testing.T) {
+	l := newLifeWorld(t)
+	issued := day(2026, 11, 22)
+	hw := l.key(t, licensekey.Hardware, issued, 0, "CAM-7", cams(1))
+	late := l.key(t, licensekey.Subscription, issued, 12, "", cams(3))
+	mk := func(sys string) []byte {
+		sub := l.key(t, licensekey.Subscription, issued, 12, "", cams(4))
+		b := l.base(issued.Add(time.Hour))
+		b.System = sys
+		period(b, day(2027, 9, 1), day(2028, 9, 1), map[string]int{"camera": 3})
+		b.Funding = []bundle.Funding{{Key: sub, Period: 1, License: "camera", Months: 31}}
+		b.Credits = []bundle.Credit{{Key: late, License: "camera", From: day(2026, 9, 1), Until: day(2027, 9, 1), Months: 36, Period: 1, Days: 153}}
+		b.Hardware = []bundle.Hardware{{Device: "CAM-7", Key: hw, Expansions: []string{}}}
+		doc, err := bundle.Seal(b, l.wk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		expectOK(t, verify.Bundle(sys, doc, verify.Options{Trust: l.w.Trust, Now: day(2027, 10, 1)}))
+		return doc
+	}
+	rep := audit.Run([]audit.Bundle{{Source: "a.lic", Doc: mk("site-a")}, {Source: "b.lic", Doc: mk("site-b")}}, nil, audit.Options{Trust: l.w.Trust})
+	kinds := map[string]bool{}
+	for _, f := range rep.Findings {
+		kinds[f.Kind] = true
+	}
+	if !kinds[audit.HardwareTwice] || !kinds[audit.Overspent] {
+		t.Errorf("audit findings %+v, want %s and %s", rep.Findings, audit.HardwareTwice, audit.Overspent)
 	}
 }

@@ -1,6 +1,7 @@
 package gitwallet
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -143,7 +144,10 @@ func (local *Repo) sync(path, remoteDir string, w *wallet.Wallet, key ed25519.Pr
 	case theirs: // we are ahead
 		res.Action = "pushed"
 		return res, push()
-	case ours: // they are ahead: take their wallet
+	case ours: // they are ahead: take their wallet, if it only grew
+		if err := local.checkLedger(path, name, ours, theirs); err != nil {
+			return nil, err
+		}
 		data, _, err := local.fileAt(theirs, name)
 		if err != nil {
 			return nil, err
@@ -304,6 +308,51 @@ func (r *Repo) nameCommits(ds *wallet.DoubleSpendError, name string, base plumbi
 	for i := range ds.Spends {
 		ds.Spends[i].Commit = byRecord[ds.Spends[i].Record]
 	}
+}
+
+// checkLedger checks every commit between ours and theirs (their new
+// ones): each changes the wallet only as allot does, by appending records
+// to its parent's file, or, for a merge, by the ledger merge of its
+// parents. A signed commit that rewrote or dropped a record (an allocation
+// an installer would rather forget) is refused, or one key could be spent
+// again after the sync.
+func (r *Repo) checkLedger(path, name string, ours, theirs plumbing.Hash) error {
+	known := map[plumbing.Hash]bool{}
+	if err := r.ancestors(ours, nil, func(c *commit) error { known[c.Hash] = true; return nil }); err != nil {
+		return err
+	}
+	return r.ancestors(theirs, known, func(c *commit) error {
+		data, _, err := r.fileAt(c.Hash, name)
+		if err != nil {
+			return err
+		}
+		switch len(c.Parents) {
+		case 1:
+			prev, _, err := r.fileAt(c.Parents[0], name)
+			if err != nil {
+				return err
+			}
+			if !bytes.HasPrefix(data, prev) {
+				return fmt.Errorf("%s: %w: their commit %s changes or drops records of the wallet instead of adding to it", path, ErrDiverged, short(c.Hash))
+			}
+		case 2:
+			base, err := r.mergeBase(c.Parents[0], c.Parents[1])
+			if err != nil {
+				return err
+			}
+			files := make([][]byte, 3)
+			for i, h := range []plumbing.Hash{base, c.Parents[0], c.Parents[1]} {
+				if files[i], _, err = r.fileAt(h, name); err != nil {
+					return err
+				}
+			}
+			merged, _, err := wallet.Merge(path, files[0], files[1], files[2])
+			if err != nil || !bytes.Equal(merged, data) {
+				return fmt.Errorf("%s: %w: their merge commit %s is not the ledger merge of its parents", path, ErrDiverged, short(c.Hash))
+			}
+		}
+		return nil
+	})
 }
 
 func plural(n int) string {

@@ -115,3 +115,39 @@ func TestConcurrentRedeem(t *testing.T) {
 	}
 	t.Logf("%d writers and 2 racing on the same keys; readers opened the wallet %d times meanwhile", writers, reads.Load())
 }
+
+// TestConcurrentGroupAdd runs several allot group add processes on one
+// system file at once: each change is made under the file's lock, so none
+// is lost.
+func TestConcurrentGroupAdd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives a built binary")
+	}
+	s := newSite(t, 1)
+	s.must("system", "create", "--id", "tower", "--org", "Acme", "--server", "nvr-1", "--need", "sip-number=100", "--need", "mobile-app=10")
+	const writers = 8
+	var wg sync.WaitGroup
+	errs := make([]string, writers)
+	for i := range writers {
+		wg.Go(func() {
+			var out, errb bytes.Buffer
+			c := s.cmd("group", "add", fmt.Sprintf("floor-%d", i), "--system", "tower.system.toml")
+			c.Stdout, c.Stderr = &out, &errb
+			if err := c.Run(); err != nil {
+				errs[i] = fmt.Sprintf("%v: %s", err, errb.String())
+			}
+		})
+	}
+	wg.Wait()
+	for i, e := range errs {
+		if e != "" {
+			t.Errorf("group add floor-%d: %s", i, e)
+		}
+	}
+	list := s.must("group", "list", "--system", "tower.system.toml")
+	for i := range writers {
+		if !strings.Contains(list, fmt.Sprintf("floor-%d", i)) {
+			t.Errorf("floor-%d was lost:\n%s", i, list)
+		}
+	}
+}

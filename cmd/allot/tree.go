@@ -159,6 +159,14 @@ func (e *env) editSystem(c *cli.Context, edit func(s *system.System, cat *catalo
 	if err != nil {
 		return nil, "", err
 	}
+	// Two changes at once (a billing system scripting user add) would
+	// each write the file as it read it, and one would be lost: the
+	// change is made under an exclusive lock beside the file.
+	unlock, err := atomicfile.Lock(path+".lock", 0o644)
+	if err != nil {
+		return nil, "", err
+	}
+	defer unlock()
 	sys, err := input.System(path, cat)
 	if err != nil {
 		return nil, "", err

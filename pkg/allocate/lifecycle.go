@@ -225,7 +225,8 @@ func spendCredit(w *wallet.Wallet, per *wallet.Period, req Request) []wallet.Cre
 			if n <= 0 {
 				break
 			}
-			u := wallet.CreditUse{Credit: c.Credit, Days: int(n)}
+			src := w.Credits[c.Credit-1]
+			u := wallet.CreditUse{Credit: c.Credit, Days: int(n), Key: src.Key, License: src.License, From: src.From}
 			per.Credit = append(per.Credit, u)
 			spent = append(spent, u)
 			days -= n

@@ -22,6 +22,34 @@ var ErrHardware = errclass.Sentinel(errclass.Input, "hardware license")
 type CreditUse struct {
 	Credit int `json:"credit"`
 	Days   int `json:"days"`
+	// Key, License and From name the credit by what earned it (the key
+	// that paid for the earlier period starting From): a ledger merge
+	// renumbers credits, and a use must stay with its own credit. A use
+	// written without them is read by its number.
+	Key     string    `json:"key,omitempty"`
+	License string    `json:"license,omitempty"`
+	From    time.Time `json:"from,omitzero"`
+}
+
+// resolveCredit returns u's credit number in w: its own if that credit is
+// the one u names, else the first credit that is, with days left for u.
+func (w *Wallet) resolveCredit(u CreditUse) (int, error) {
+	if u.Key == "" {
+		return u.Credit, nil
+	}
+	is := func(i int) bool {
+		c := w.Credits[i-1]
+		return c.Key == u.Key && c.License == u.License && c.From.Equal(u.From)
+	}
+	if u.Credit >= 1 && u.Credit <= len(w.Credits) && is(u.Credit) {
+		return u.Credit, nil
+	}
+	for i := 1; i <= len(w.Credits); i++ {
+		if is(i) && w.Credits[i-1].Days-w.life.spentOf(i-1) >= u.Days {
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("a period is paid by credit of key %s for %s from %s, which the wallet does not hold", u.Key, u.License, u.From.Format(time.DateOnly))
 }
 
 // HardwareLicense is a perpetual license of one device: its hardware key
@@ -50,6 +78,24 @@ func (s *lifecycleState) spentOf(i int) int {
 // a credit is never spent beyond what it holds, credit without a key that
 // proves it is never spent, and a hardware license belongs to one system.
 func (w *Wallet) applyLifecycle(a *Allocation) error {
+	// Credit uses name their credit by what earned it: find its number
+	// in this wallet, which a merge may have renumbered.
+	for i := range a.Periods {
+		for j := range a.Periods[i].Credit {
+			n, err := w.resolveCredit(a.Periods[i].Credit[j])
+			if err != nil {
+				return err
+			}
+			a.Periods[i].Credit[j].Credit = n
+		}
+	}
+	for j := range a.Spent {
+		n, err := w.resolveCredit(a.Spent[j])
+		if err != nil {
+			return err
+		}
+		a.Spent[j].Credit = n
+	}
 	for _, per := range a.Periods {
 		for _, u := range per.Credit {
 			if u.Credit < 1 || u.Credit > len(w.Credits) || u.Days < 1 {

@@ -118,7 +118,7 @@ func ParseTrust(name string, data []byte) (*Trust, error) {
 		t.Roots = append(t.Roots, k.Key)
 	}
 	for _, s := range f.Revoked {
-		if !validRevoked(s) {
+		if !cert.ValidTarget(s) {
 			return nil, errf("revoked", "%q is neither a certificate serial (16 hexadecimal digits) nor a key id (issuer:serial)", s)
 		}
 		t.Revoked[s] = true
@@ -152,22 +152,4 @@ func isKeyFile(data []byte) bool {
 		return bytes.HasPrefix(line, []byte(sign.KeyType+" "))
 	}
 	return false
-}
-
-func validRevoked(s string) bool {
-	hex16 := func(s string) bool {
-		if len(s) != 16 {
-			return false
-		}
-		for i := 0; i < len(s); i++ {
-			if !(s[i] >= '0' && s[i] <= '9' || s[i] >= 'a' && s[i] <= 'f') {
-				return false
-			}
-		}
-		return true
-	}
-	if a, b, ok := strings.Cut(s, ":"); ok {
-		return hex16(a) && hex16(b)
-	}
-	return hex16(s)
 }

@@ -308,11 +308,7 @@ func syncDir(dir string) error {
 func (r *Repo) treeWith(parent plumbing.Hash, name string, blob plumbing.Hash) (plumbing.Hash, error) {
 	var entries []treeEntry
 	if !parent.IsZero() {
-		c, err := r.commitAt(parent)
-		if err != nil {
-			return plumbing.ZeroHash, err
-		}
-		es, err := r.tree(c.Tree)
+		es, err := r.entriesAt(parent)
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}

@@ -109,16 +109,21 @@ func (r *Repo) CatchUp(path string, w *wallet.Wallet, key ed25519.PrivateKey, au
 	return len(ends) - from, r.updateIndex(path, blob)
 }
 
+// entriesAt returns the entries of commit h's tree.
+func (r *Repo) entriesAt(h plumbing.Hash) ([]treeEntry, error) {
+	c, err := r.commitAt(h)
+	if err != nil {
+		return nil, err
+	}
+	return r.tree(c.Tree)
+}
+
 // entry returns the blob id of name in commit h's tree, or the zero hash.
 func (r *Repo) entry(h plumbing.Hash, name string) (plumbing.Hash, error) {
 	if h.IsZero() {
 		return plumbing.ZeroHash, nil
 	}
-	c, err := r.commitAt(h)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	es, err := r.tree(c.Tree)
+	es, err := r.entriesAt(h)
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}

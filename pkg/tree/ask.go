@@ -102,7 +102,7 @@ func (m *Model) Ask(q Question) (*Answer, error) {
 			return nil, err
 		}
 	}
-	e := m.nodes[who].eff
+	e := m.effs[who]
 	from, until := e.from, e.until
 	for _, b := range q.Bounds {
 		if !b.Limits.From.IsZero() && q.Now.Before(b.Limits.From) {
@@ -132,7 +132,7 @@ func (m *Model) Ask(q Question) (*Answer, error) {
 	if t := q.License; t != "" {
 		taken, _, used := m.sums(q.Usage)
 		for _, pool := range m.nodes[who].pools {
-			total := int64(m.nodes[pool].eff.quota[t])
+			total := int64(m.effs[pool].quota[t])
 			avail := total - taken[pool][t] - used[pool][t]
 			if a.Quota == nil || avail < a.Quota.Available {
 				a.Quota = &AnswerQuota{Pool: m.name(pool), Total: total, Used: used[pool][t], Available: avail}
@@ -178,11 +178,11 @@ func (m *Model) attached(uid nodeID, path string) bool {
 // feature: the restricted node nearest to id whose features exclude it.
 func (m *Model) featureCulprit(id nodeID, f string) nodeID {
 	n := &m.nodes[id]
-	if n.restricted && m.limits(id).Features != nil && !n.eff.hasFeature(f) || id == 0 {
+	if n.restricted && m.limits(id).Features != nil && !m.effs[id].hasFeature(f) || id == 0 {
 		return id
 	}
 	for _, p := range n.parents {
-		if !m.nodes[p].eff.hasFeature(f) {
+		if !m.effs[p].hasFeature(f) {
 			return m.featureCulprit(p, f)
 		}
 	}
@@ -221,7 +221,7 @@ func (m *Model) Effective(path string) (Limits, bool) {
 	if !ok {
 		return Limits{}, false
 	}
-	e := m.nodes[id].eff
+	e := m.effs[id]
 	l := Limits{Quota: e.quota, From: e.from, Until: e.until}
 	if e.features != nil {
 		l.Features = slices.Sorted(maps.Keys(e.features))

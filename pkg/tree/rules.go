@@ -26,7 +26,10 @@ const (
 //   - at the root and every restricted node, sip-number ≥ mobile-app
 //     (Quota).
 func (m *Model) Check() error {
-	_, err := m.shared(true)
+	taken, err := m.shared(true)
+	if err == nil {
+		m.taken = taken // what sums would compute again
+	}
 	return err
 }
 
@@ -68,7 +71,7 @@ func (m *Model) shared(check bool) ([]map[string]int64, error) {
 				if taken[pool] == nil {
 					taken[pool] = map[string]int64{}
 				}
-				total := int64(m.nodes[pool].eff.quota[t])
+				total := int64(m.effs[pool].quota[t])
 				if left := total - taken[pool][t]; check && q > left {
 					return nil, &Error{Kind: Quota, Field: m.field(id) + ".quota." + t, Node: m.name(id), License: t,
 						Msg: fmt.Sprintf("%s %d is more than %s has left: %d of %d", t, q, m.name(pool), max(left, 0), total)}
@@ -89,7 +92,7 @@ func (m *Model) shared(check bool) ([]map[string]int64, error) {
 // of its parents'.
 func (m *Model) checkInside(id nodeID, l *Limits) error {
 	for _, p := range m.nodes[id].parents {
-		pe := m.nodes[p].eff
+		pe := m.effs[p]
 		if !l.From.IsZero() && !pe.from.IsZero() && l.From.Before(pe.from) {
 			return &Error{Kind: Validity, Field: m.field(id) + ".from", Node: m.name(id),
 				Msg: fmt.Sprintf("valid from %s, before %s is (from %s)", date(l.From), m.name(p), date(pe.from))}
@@ -109,7 +112,7 @@ func (m *Model) checkInside(id nodeID, l *Limits) error {
 }
 
 func (m *Model) checkSIP(id nodeID) error {
-	q := m.nodes[id].eff.quota
+	q := m.effs[id].quota
 	if sip, app := q[SIPNumber], q[MobileApp]; sip < app {
 		return &Error{Kind: Quota, Field: m.field(id) + ".quota." + SIPNumber, Node: m.name(id), License: SIPNumber,
 			Msg: fmt.Sprintf("%s %d is fewer than %s %d: every mobile app needs a SIP number", SIPNumber, sip, MobileApp, app)}

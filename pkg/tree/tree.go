@@ -189,7 +189,7 @@ func validName(s string) error {
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+		if !nameByte(c) {
 			if c >= 0x21 && c < 0x7f {
 				return fmt.Errorf("%q: character %q is not allowed (letters, digits, '.', '_', '-')", s, c)
 			}
@@ -222,11 +222,12 @@ func UserName(name string) string { return "user " + name }
 // node ids: 0 is the root, 1..len(Groups) the groups, then the users.
 type nodeID = int32
 
+// node is a node's place in the tree: what New found of its structure,
+// shared by every Model of the same tree (WithRoot).
 type node struct {
 	parents    []nodeID
 	restricted bool
-	depth      int32 // groups: segments; users: 0
-	eff        *eff
+	depth      int32    // groups: segments; users: 0
 	pools      []nodeID // the nodes whose limits and pool this one uses
 	children   []nodeID // groups and users directly below (display, removal)
 }
@@ -248,12 +249,19 @@ type Model struct {
 	Root   Root
 	groups map[string]nodeID
 	users  map[string]nodeID
-	nodes  []node
+	nodes  []node // read-only once New returns: WithRoot shares it
+	// order is the order in which the nodes' limits are resolved: parents
+	// before children (groups by depth, a sub-user after its creator).
+	order []nodeID
+	owned int    // nodes with limits of their own: restricted, or in several groups
+	effs  []*eff // per node, under Root
 
 	// What sums computed, for the usage usedFor. A Model is not safe for
 	// use by several goroutines at once.
 	taken, used []map[string]int64
 	uses        []*Use
+	known       int    // entries of usedFor that name a node
+	active      []bool // nodes that use anything
 	usedFor     *Usage
 }
 
@@ -271,19 +279,26 @@ func New(t *Tree, root Root) (*Model, error) {
 		users:  make(map[string]nodeID, len(t.Users)),
 		nodes:  make([]node, 1+len(t.Groups)+len(t.Users)),
 	}
-	m.nodes[0] = node{restricted: true, pools: []nodeID{0}, eff: rootEff(root)}
+	m.nodes[0] = node{restricted: true, pools: []nodeID{0}}
+	// The parents of every node share one array: a node has one, but for
+	// a user in several groups.
+	parents := make([]nodeID, 0, len(t.Groups)+len(t.Users))
 	for i := range t.Groups {
 		g := &t.Groups[i]
 		field := fieldName{"group", i}
-		if err := ValidPath(g.Path); err != nil {
-			return nil, structErr(field.at(".path"), "", "path: %v", err)
+		depth := pathDepth(g.Path)
+		if depth == 0 {
+			if err := ValidPath(g.Path); err != nil {
+				return nil, structErr(field.at(".path"), "", "path: %v", err)
+			}
+			depth = strings.Count(g.Path, "/") + 1
 		}
 		if _, dup := m.groups[g.Path]; dup {
 			return nil, structErr(field.at(".path"), GroupName(g.Path), "listed twice")
 		}
 		id := nodeID(1 + i)
 		m.groups[g.Path] = id
-		m.nodes[id] = node{restricted: g.Restrict, depth: int32(strings.Count(g.Path, "/") + 1)}
+		m.nodes[id] = node{restricted: g.Restrict, depth: int32(depth)}
 		if err := checkLimits(field, "group", g.Path, g.Restrict, &g.Limits); err != nil {
 			return nil, err
 		}
@@ -305,15 +320,17 @@ func New(t *Tree, root Root) (*Model, error) {
 				return nil, structErr(fmt.Sprintf("group[%d].path", i+1), GroupName(g.Path), "its parent %s is not a group of the tree: add it first", parent)
 			}
 		}
-		m.nodes[id].parents = []nodeID{pid}
-		m.nodes[pid].children = append(m.nodes[pid].children, id)
+		parents = append(parents, pid)
+		m.nodes[id].parents = parents[len(parents)-1 : len(parents) : len(parents)]
 	}
 	base := nodeID(1 + len(t.Groups))
 	for i := range t.Users {
 		u := &t.Users[i]
 		field := fieldName{"user", i}
-		if err := ValidUser(u.Name); err != nil {
-			return nil, structErr(field.at(".name"), "", "name: %v", err)
+		if !plainUser(u.Name) {
+			if err := ValidUser(u.Name); err != nil {
+				return nil, structErr(field.at(".name"), "", "name: %v", err)
+			}
 		}
 		if _, dup := m.users[u.Name]; dup {
 			return nil, structErr(field.at(".name"), UserName(u.Name), "listed twice")
@@ -329,6 +346,7 @@ func New(t *Tree, root Root) (*Model, error) {
 		id := base + nodeID(i)
 		field := fieldName{"user", i}
 		n := &m.nodes[id]
+		start := len(parents)
 		switch {
 		case u.CreatedBy != "":
 			if len(u.Groups) > 0 {
@@ -341,33 +359,109 @@ func New(t *Tree, root Root) (*Model, error) {
 			if cid == id {
 				return nil, structErr(field.at(".created_by"), UserName(u.Name), "a user cannot be its own creator")
 			}
-			n.parents = []nodeID{cid}
+			parents = append(parents, cid)
 		case len(u.Groups) == 0:
-			n.parents = []nodeID{0}
+			parents = append(parents, 0)
 		default:
 			if len(u.Groups) > MaxGroupsOf {
 				return nil, structErr(field.at(".groups"), UserName(u.Name), "%d groups, at most %d", len(u.Groups), MaxGroupsOf)
 			}
-			n.parents = make([]nodeID, 0, len(u.Groups))
 			for _, p := range u.Groups {
 				gid, ok := m.groups[p]
 				if !ok {
 					return nil, structErr(field.at(".groups"), UserName(u.Name), "%q is not a group of the tree", p)
 				}
-				if slices.Contains(n.parents, gid) {
+				if slices.Contains(parents[start:], gid) {
 					return nil, structErr(field.at(".groups"), UserName(u.Name), "group %s is listed twice", p)
 				}
-				n.parents = append(n.parents, gid)
+				parents = append(parents, gid)
 			}
 		}
-		for _, p := range n.parents {
-			m.nodes[p].children = append(m.nodes[p].children, id)
-		}
+		n.parents = parents[start:len(parents):len(parents)]
 	}
+	m.linkChildren()
 	if err := m.resolve(); err != nil {
 		return nil, err
 	}
+	m.resolveEffs()
 	return m, nil
+}
+
+// linkChildren lists each node's children, in node order, in one array
+// shared by all nodes.
+func (m *Model) linkChildren() {
+	// off[id] to off[id+1] is where node id's children go.
+	off := make([]int32, len(m.nodes)+1)
+	for id := range m.nodes {
+		for _, p := range m.nodes[id].parents {
+			off[p+1]++
+		}
+	}
+	for i := 1; i < len(off); i++ {
+		off[i] += off[i-1]
+	}
+	kids := make([]nodeID, off[len(m.nodes)])
+	next := slices.Clone(off[:len(m.nodes)])
+	for id := range m.nodes {
+		for _, p := range m.nodes[id].parents {
+			kids[next[p]] = nodeID(id)
+			next[p]++
+		}
+	}
+	for id := range m.nodes {
+		if a, b := off[id], off[id+1]; b > a {
+			m.nodes[id].children = kids[a:b:b]
+		}
+	}
+}
+
+// pathDepth returns the number of segments of p if it is a valid path
+// (ValidPath), in one pass; 0 if it is not, and ValidPath says why.
+func pathDepth(p string) int {
+	if len(p) == 0 || len(p) > MaxPathLen {
+		return 0
+	}
+	depth, start := 1, 0
+	for i := 0; i <= len(p); i++ {
+		if i < len(p) && p[i] != '/' {
+			if !nameByte(p[i]) {
+				return 0
+			}
+			continue
+		}
+		seg := p[start:i]
+		if seg == "" || seg == "." || seg == ".." || len(seg) > MaxNameLen {
+			return 0
+		}
+		if i < len(p) {
+			depth++
+			start = i + 1
+		}
+	}
+	if depth > MaxDepth {
+		return 0
+	}
+	return depth
+}
+
+// plainUser reports whether name is a valid user name (ValidUser), in one
+// pass; if not, ValidUser says why.
+func plainUser(name string) bool {
+	if len(name) == 0 || len(name) > MaxNameLen {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if !nameByte(name[i]) && name[i] != '@' {
+			return false
+		}
+	}
+	return true
+}
+
+// nameByte reports whether c may stand in a name: a letter, a digit, '.',
+// '_' or '-'.
+func nameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
 }
 
 func rootEff(root Root) *eff {
@@ -386,9 +480,8 @@ func rootEff(root Root) *eff {
 // again. A reader that checks a tree's structure once (package bundle)
 // gives each verification its own root this way.
 func (m *Model) WithRoot(root Root) *Model {
-	c := &Model{Tree: m.Tree, Root: root, groups: m.groups, users: m.users, nodes: slices.Clone(m.nodes)}
-	c.nodes[0].eff = rootEff(root)
-	c.resolve() // cannot fail: New found no cycle
+	c := &Model{Tree: m.Tree, Root: root, groups: m.groups, users: m.users, nodes: m.nodes, order: m.order, owned: m.owned}
+	c.resolveEffs()
 	return c
 }
 
@@ -444,18 +537,25 @@ func checkLimits(field fieldName, kind, node string, restrict bool, l *Limits) e
 	return nil
 }
 
-// resolve computes every node's effective limits and pools, parents before
-// children, and refuses a cycle of creators.
+// resolve orders the nodes parents before children, refusing a cycle of
+// creators, and finds each node's pools.
 func (m *Model) resolve() error {
 	t := m.Tree
-	// Groups: a parent is shallower than its child.
-	order := make([]nodeID, len(t.Groups))
-	for i := range order {
-		order[i] = nodeID(1 + i)
+	m.order = make([]nodeID, 0, len(t.Groups)+len(t.Users))
+	// Groups: a parent is shallower than its child. New checked every
+	// depth, so they are sorted, stably, by counting.
+	var at [MaxDepth + 2]int
+	for id := 1; id <= len(t.Groups); id++ {
+		at[m.nodes[id].depth+1]++
 	}
-	slices.SortStableFunc(order, func(a, b nodeID) int { return int(m.nodes[a].depth - m.nodes[b].depth) })
-	for _, id := range order {
-		m.resolveNode(id)
+	for d := 1; d < len(at); d++ {
+		at[d] += at[d-1]
+	}
+	m.order = m.order[:len(t.Groups)]
+	for id := 1; id <= len(t.Groups); id++ {
+		d := m.nodes[id].depth
+		m.order[at[d]] = nodeID(id)
+		at[d]++
 	}
 	// Users: a sub-user after its creator; a cycle of creators never
 	// reaches a user attached to groups.
@@ -492,18 +592,63 @@ func (m *Model) resolve() error {
 			id = m.nodes[id].parents[0]
 		}
 		for j := len(stack) - 1; j >= 0; j-- {
-			m.resolveNode(stack[j])
+			m.order = append(m.order, stack[j])
 			state[stack[j]-base] = done
 		}
+	}
+	for _, id := range m.order {
+		m.resolvePools(id)
 	}
 	return nil
 }
 
-func (m *Model) resolveNode(id nodeID) {
+// resolvePools finds the pools of node id, whose parents' are found: its
+// own if it is restricted, else its parents'.
+func (m *Model) resolvePools(id nodeID) {
+	n := &m.nodes[id]
+	switch {
+	case n.restricted:
+		n.pools = []nodeID{id}
+		m.owned++
+	case len(n.parents) == 1:
+		n.pools = m.nodes[n.parents[0]].pools
+	default:
+		for _, p := range n.parents {
+			for _, pool := range m.nodes[p].pools {
+				if !slices.Contains(n.pools, pool) {
+					n.pools = append(n.pools, pool)
+				}
+			}
+		}
+		m.owned++
+	}
+}
+
+// resolveEffs computes every node's effective limits under m.Root.
+func (m *Model) resolveEffs() {
+	m.effs = make([]*eff, len(m.nodes))
+	m.effs[0] = rootEff(m.Root)
+	own := make([]eff, m.owned)
+	for _, id := range m.order {
+		n := &m.nodes[id]
+		if !n.restricted && len(n.parents) == 1 {
+			m.effs[id] = m.effs[n.parents[0]]
+			continue
+		}
+		e := &own[0]
+		own = own[1:]
+		m.resolveEff(id, e)
+		m.effs[id] = e
+	}
+}
+
+// resolveEff computes into e the limits of node id, restricted or with
+// several parents, whose parents' are computed.
+func (m *Model) resolveEff(id nodeID, e *eff) {
 	n := &m.nodes[id]
 	if n.restricted {
 		l := m.limits(id)
-		e := &eff{quota: l.Quota, from: l.From, until: l.Until}
+		*e = eff{quota: l.Quota, from: l.From, until: l.Until}
 		if e.quota == nil {
 			e.quota = map[string]int{}
 		}
@@ -511,27 +656,19 @@ func (m *Model) resolveNode(id nodeID) {
 			e.features = setOf(l.Features)
 		}
 		for i, p := range n.parents {
-			pe := m.nodes[p].eff
+			pe := m.effs[p]
 			e.from = later(e.from, pe.from)
 			e.until = earlier(e.until, pe.until)
 			if l.Features == nil {
 				e.features = intersect(e.features, pe.features, i == 0)
 			}
 		}
-		n.eff = e
-		n.pools = []nodeID{id}
-		return
-	}
-	if len(n.parents) == 1 {
-		p := &m.nodes[n.parents[0]]
-		n.eff, n.pools = p.eff, p.pools
 		return
 	}
 	// Several groups: the strictest of them.
-	e := &eff{quota: map[string]int{}}
+	*e = eff{quota: map[string]int{}}
 	for i, p := range n.parents {
-		pn := &m.nodes[p]
-		pe := pn.eff
+		pe := m.effs[p]
 		if i == 0 {
 			maps.Copy(e.quota, pe.quota)
 			e.from, e.until = pe.from, pe.until
@@ -543,13 +680,7 @@ func (m *Model) resolveNode(id nodeID) {
 			e.until = earlier(e.until, pe.until)
 		}
 		e.features = intersect(e.features, pe.features, i == 0)
-		for _, pool := range pn.pools {
-			if !slices.Contains(n.pools, pool) {
-				n.pools = append(n.pools, pool)
-			}
-		}
 	}
-	n.eff = e
 }
 
 // limits returns a node's own limits.
@@ -609,7 +740,7 @@ func intersect(a, b map[string]bool, first bool) map[string]bool {
 	case b == nil:
 		return a
 	case first || a == nil:
-		return maps.Clone(b)
+		return b // never changed: shared
 	}
 	out := maps.Clone(a)
 	maps.DeleteFunc(out, func(f string, _ bool) bool { return !b[f] })

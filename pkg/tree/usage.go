@@ -14,18 +14,6 @@ type Use struct {
 	Features []string
 }
 
-func (u *Use) any() bool {
-	if u == nil {
-		return false
-	}
-	for _, n := range u.Used {
-		if n > 0 {
-			return true
-		}
-	}
-	return len(u.Features) > 0
-}
-
 // Usage is what the nodes of a tree use, by group path and user name.
 type Usage struct {
 	Groups map[string]*Use
@@ -103,24 +91,39 @@ func (m *Model) sums(u *Usage) (taken []map[string]int64, uses []*Use, used []ma
 	if m.taken == nil {
 		m.taken, _ = m.shared(false)
 	}
-	if m.usedFor != u || m.used == nil {
-		m.uses, _ = m.byNode(u)
-		m.used = m.account(m.uses)
-		m.usedFor = u
+	uses, _ = m.usesOf(u)
+	if m.used == nil {
+		m.used, m.active = m.account(uses)
 	}
-	return m.taken, m.uses, m.used
+	return m.taken, uses, m.used
 }
 
-// account sums what each pool's members use.
-func (m *Model) account(uses []*Use) []map[string]int64 {
-	used := make([]map[string]int64, len(m.nodes))
+// usesOf returns byNode(u), computed once per usage.
+func (m *Model) usesOf(u *Usage) ([]*Use, int) {
+	if m.usedFor != u || m.uses == nil {
+		m.uses, m.known = m.byNode(u)
+		m.used, m.active = nil, nil
+		m.usedFor = u
+	}
+	return m.uses, m.known
+}
+
+// account sums what each pool's members use, and says which nodes use
+// anything (a count above 0 or a feature): one pass over each node's
+// counts.
+func (m *Model) account(uses []*Use) (used []map[string]int64, active []bool) {
+	used = make([]map[string]int64, len(m.nodes))
+	active = make([]bool, len(m.nodes))
 	for id := nodeID(1); int(id) < len(m.nodes); id++ {
 		nu := uses[id]
 		if nu == nil {
 			continue
 		}
-		for _, pool := range m.nodes[id].pools {
-			for t, n := range nu.Used {
+		active[id] = len(nu.Features) > 0
+		pools := m.nodes[id].pools
+		for t, n := range nu.Used {
+			active[id] = active[id] || n > 0
+			for _, pool := range pools {
 				if used[pool] == nil {
 					used[pool] = map[string]int64{}
 				}
@@ -128,7 +131,7 @@ func (m *Model) account(uses []*Use) []map[string]int64 {
 			}
 		}
 	}
-	return used
+	return used, active
 }
 
 // Report returns every node below the group at path ("" is the system)
@@ -173,7 +176,7 @@ func (m *Model) nodeReport(id nodeID, depth int, own *Use, taken, used []map[str
 	} else if us := m.user(id); us != nil {
 		r.Kind, r.Path, r.Paused, r.CreatedBy = KindUser, us.Name, us.Paused, us.CreatedBy
 	}
-	e := n.eff
+	e := m.effs[id]
 	if !e.from.IsZero() {
 		r.From = &e.from
 	}
@@ -187,7 +190,7 @@ func (m *Model) nodeReport(id nodeID, depth int, own *Use, taken, used []map[str
 	}
 	types := map[string]bool{}
 	for _, pool := range n.pools {
-		for t, q := range m.nodes[pool].eff.quota {
+		for t, q := range m.effs[pool].quota {
 			if q > 0 {
 				types[t] = true
 			}
@@ -199,7 +202,7 @@ func (m *Model) nodeReport(id nodeID, depth int, own *Use, taken, used []map[str
 	for _, t := range slices.Sorted(maps.Keys(types)) {
 		var lu LicenseUse
 		for i, pool := range n.pools {
-			total := int64(m.nodes[pool].eff.quota[t])
+			total := int64(m.effs[pool].quota[t])
 			x := LicenseUse{License: t, Total: total, Shared: taken[pool][t], Used: used[pool][t]}
 			x.Available = total - x.Shared - x.Used
 			if i == 0 || x.Available < lu.Available {
@@ -229,7 +232,7 @@ func (m *Model) CheckUsage(u *Usage, now time.Time) error {
 	}
 	// Every node named is in the tree: count what the tree's nodes find,
 	// and name the first one missing, in order, only if some are.
-	uses, found := m.byNode(u)
+	uses, found := m.usesOf(u)
 	if found < len(u.Groups)+len(u.Users) {
 		for _, p := range slices.Sorted(maps.Keys(u.Groups)) {
 			if _, ok := m.groups[p]; !ok {
@@ -242,31 +245,31 @@ func (m *Model) CheckUsage(u *Usage, now time.Time) error {
 			}
 		}
 	}
+	taken, _, used := m.sums(u)
 	for id := nodeID(1); int(id) < len(m.nodes); id++ {
-		nu := uses[id]
-		if !nu.any() {
+		if !m.active[id] {
 			continue
 		}
+		nu := uses[id]
 		if us := m.user(id); us != nil && us.Paused {
 			return &Error{Kind: Quota, Node: m.name(id), Msg: "is paused and uses nothing, but reports " + describeUse(nu)}
 		}
 		if !m.inWindow(id, now) {
 			return m.checkWindow(id, now, "uses "+describeUse(nu)+", ")
 		}
-		e := m.nodes[id].eff
+		e := m.effs[id]
 		for _, f := range nu.Features {
 			if !e.hasFeature(f) {
 				return &Error{Kind: Quota, Node: m.name(id), Msg: fmt.Sprintf("uses feature %s, which it does not have", f)}
 			}
 		}
 	}
-	taken, _, used := m.sums(u)
 	for id := nodeID(0); int(id) < len(m.nodes); id++ {
 		if used[id] == nil {
 			continue
 		}
 		for _, t := range slices.Sorted(maps.Keys(used[id])) {
-			total := int64(m.nodes[id].eff.quota[t])
+			total := int64(m.effs[id].quota[t])
 			if left := total - taken[id][t]; used[id][t] > left {
 				return &Error{Kind: Quota, Node: m.name(id), License: t,
 					Msg: fmt.Sprintf("uses %d %s, %d available (total %d, shared %d)", used[id][t], t, max(left, 0), total, taken[id][t])}
@@ -315,7 +318,7 @@ func (m *Model) checkWindow(id nodeID, now time.Time, what string) error {
 
 // inWindow reports whether now lies in node id's window.
 func (m *Model) inWindow(id nodeID, now time.Time) bool {
-	e := m.nodes[id].eff
+	e := m.effs[id]
 	return (e.from.IsZero() || !now.Before(e.from)) && (e.until.IsZero() || now.Before(e.until))
 }
 
@@ -332,10 +335,10 @@ func (m *Model) windowOf(id nodeID, now time.Time) (nodeID, Limits) {
 		return id, l
 	}
 	for _, p := range m.nodes[id].parents {
-		pe := m.nodes[p].eff
+		pe := m.effs[p]
 		if !pe.from.IsZero() && now.Before(pe.from) || !pe.until.IsZero() && !now.Before(pe.until) {
 			return m.windowOf(p, now)
 		}
 	}
-	return id, Limits{From: m.nodes[id].eff.from, Until: m.nodes[id].eff.until}
+	return id, Limits{From: m.effs[id].from, Until: m.effs[id].until}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"allot.dev/allot/pkg/allottest"
+	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/verify"
 )
 
@@ -21,6 +22,31 @@ func BenchmarkVerifyTree10k(b *testing.B) {
 		Question: &verify.Question{Node: "b07/apt-00007", User: "user-000007", License: "camera"}}
 	for b.Loop() {
 		if r := verify.Bundle("tree.lic", doc, opts); r.Err != nil {
+			b.Fatal(r.Err)
+		}
+	}
+}
+
+// BenchmarkVerifyTreeNone is the bundle of BenchmarkVerifyTree10k without
+// its tree, re-sealed by the wallet, and verified without usage or
+// question: its signatures and the rest of the bundle.
+func BenchmarkVerifyTreeNone(b *testing.B) {
+	doc, _, w, err := allottest.TreeBundle(b.TempDir(), 10_000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bu, err := bundle.Open(doc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	plain := *bu
+	plain.Tree = nil
+	if doc, err = bundle.Seal(&plain, allottest.Key("wallet")); err != nil {
+		b.Fatal(err)
+	}
+	opts := verify.Options{Trust: w.Trust, Now: allottest.Now.Add(24 * time.Hour), Workers: 1}
+	for b.Loop() {
+		if r := verify.Bundle("plain.lic", doc, opts); r.Err != nil {
 			b.Fatal(r.Err)
 		}
 	}

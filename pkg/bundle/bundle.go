@@ -197,9 +197,10 @@ func parse(body []byte) (*Bundle, error) {
 	}
 	seen := map[string]bool{}
 	b.sizeTree(secs)
+	t := &payload.Table{}
 	for i := 1; i < len(secs); i++ {
 		sec := &secs[i]
-		t := payload.NewTable(sec)
+		t.Reset(sec)
 		switch {
 		case sec.Name == "validity" && !sec.Array && !seen["validity"]:
 			b.Validity = Validity{From: t.Time("from"), Until: t.Time("until"), GraceUntil: t.Time("grace_until")}
@@ -249,7 +250,9 @@ func parse(body []byte) (*Bundle, error) {
 		if err := t.Done(); err != nil {
 			return nil, fail("%v", err)
 		}
-		seen[sec.Name] = true
+		if !sec.Array { // seen guards tables read once, never arrays
+			seen[sec.Name] = true
+		}
 	}
 	for i, p := range b.Periods {
 		if p.Quota == nil {

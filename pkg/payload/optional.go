@@ -10,3 +10,15 @@ func (t *Table) Has(key string) bool {
 	}
 	return false
 }
+
+// Reset makes t read sec, as NewTable(sec) does, with t's memory: a
+// reader of ten thousand sections needs one Table, not ten thousand.
+func (t *Table) Reset(sec *Section) {
+	t.sec, t.err = sec, nil
+	if cap(t.used) < len(sec.Fields) {
+		t.used = make([]bool, len(sec.Fields))
+		return
+	}
+	t.used = t.used[:len(sec.Fields)]
+	clear(t.used)
+}

@@ -109,27 +109,33 @@ func Parse(data []byte) ([]Section, error) {
 	secs := make([]Section, 1, 1+nsecs)
 	secs[0].Line = 1
 	fields := make([]Field, 0, nfields)
-	p := &parser{names: map[string]string{}}
+	// Every key, name and string is a piece of one copy of the payload,
+	// made once: the ten thousand strings of a bundle's tree cost nothing
+	// more.
+	text := string(data)
+	// A payload that is UTF-8 as a whole needs no check of each line.
+	checkUTF8 := !utf8.ValidString(text)
+	p := &parser{}
 	cur, start := &secs[0], 0
 	// Past a few fields, a section's keys are looked up in a map: scanning
 	// them for every key would be quadratic. One map serves every section.
 	var seen map[string]bool
 	n := 0
-	for len(data) > 0 {
+	for len(text) > 0 {
 		n++
-		i := bytes.IndexByte(data, '\n')
+		i := strings.IndexByte(text, '\n')
 		if i < 0 {
 			return nil, fmt.Errorf("%w: line %d: does not end with a newline", ErrSyntax, n)
 		}
-		line := data[:i]
-		data = data[i+1:]
+		line := text[:i]
+		text = text[i+1:]
 		if len(line) > MaxLineLen {
 			return nil, fmt.Errorf("%w: line %d: longer than %d bytes", ErrSyntax, n, MaxLineLen)
 		}
-		if !utf8.Valid(line) {
+		if checkUTF8 && !utf8.ValidString(line) {
 			what := ""
-			if k, _, ok := bytes.Cut(line, []byte(" = ")); ok && validKey(k) {
-				what = string(k) + ": "
+			if k, _, ok := strings.Cut(line, " = "); ok && validKey(k) {
+				what = k + ": "
 			}
 			return nil, fmt.Errorf("%w: line %d: %snot UTF-8", ErrSyntax, n, what)
 		}
@@ -148,17 +154,17 @@ func Parse(data []byte) ([]Section, error) {
 				clear(seen)
 			}
 		default:
-			f, err := p.field(line)
-			if err != nil {
+			fields = append(fields, Field{Line: n})
+			f := &fields[len(fields)-1]
+			if err := p.field(f, line); err != nil {
 				return nil, fmt.Errorf("%w: line %d: %v", ErrSyntax, n, err)
 			}
-			f.Line = n
-			mine := fields[start:]
+			mine := fields[start : len(fields)-1]
 			dup := false
 			switch {
 			case len(mine) < scanFields:
-				for _, g := range mine {
-					dup = dup || g.Key == f.Key
+				for i := range mine {
+					dup = dup || mine[i].Key == f.Key
 				}
 			default:
 				if seen == nil {
@@ -175,7 +181,6 @@ func Parse(data []byte) ([]Section, error) {
 			if dup {
 				return nil, fmt.Errorf("%w: line %d: %s is defined twice", ErrSyntax, n, f.Key)
 			}
-			fields = append(fields, f)
 		}
 	}
 	cur.Fields = own(fields, start)
@@ -226,44 +231,29 @@ func count(data []byte) (secs, fields int, err error) {
 	return secs, fields, nil
 }
 
-// parser holds what Parse shares between lines: the strings of the keys
-// and table names it has made, so that the ten thousand "key" fields of a
-// bundle share one string, and the count of array values.
+// parser holds what Parse shares between lines: the count of array
+// values, and the array their strings are kept in.
 type parser struct {
-	names  map[string]string
 	values int
+	lists  []string
 }
 
-// name returns b as a string, the same string for the same bytes.
-func (p *parser) name(b []byte) string {
-	if s, ok := p.names[string(b)]; ok {
-		return s
-	}
-	s := string(b)
-	// Any number of distinct keys may come: keep the first few, which
-	// allot's own keys are.
-	if len(p.names) < 256 {
-		p.names[s] = s
-	}
-	return s
-}
-
-func (p *parser) header(line []byte) (string, bool, error) {
-	array := bytes.HasPrefix(line, []byte("[["))
-	var name []byte
+func (p *parser) header(line string) (string, bool, error) {
+	array := strings.HasPrefix(line, "[[")
+	var name string
 	if array {
-		if !bytes.HasSuffix(line, []byte("]]")) || len(line) < 5 {
+		if !strings.HasSuffix(line, "]]") || len(line) < 5 {
 			return "", false, errors.New("bad array-of-tables header")
 		}
 		name = line[2 : len(line)-2]
 	} else {
-		if !bytes.HasSuffix(line, []byte("]")) || len(line) < 3 {
+		if !strings.HasSuffix(line, "]") || len(line) < 3 {
 			return "", false, errors.New("bad table header")
 		}
 		name = line[1 : len(line)-1]
 	}
 	for rest := name; ; {
-		part, more, dotted := bytes.Cut(rest, []byte("."))
+		part, more, dotted := strings.Cut(rest, ".")
 		if !validKey(part) {
 			return "", false, fmt.Errorf("bad table name %q", name)
 		}
@@ -272,10 +262,10 @@ func (p *parser) header(line []byte) (string, bool, error) {
 		}
 		rest = more
 	}
-	return p.name(name), array, nil
+	return name, array, nil
 }
 
-func validKey(k []byte) bool {
+func validKey(k string) bool {
 	if len(k) == 0 {
 		return false
 	}
@@ -288,70 +278,79 @@ func validKey(k []byte) bool {
 	return true
 }
 
-func (p *parser) field(line []byte) (Field, error) {
-	i := bytes.Index(line, []byte(" = "))
+// field reads line into f's key and value.
+func (p *parser) field(f *Field, line string) error {
+	i := strings.Index(line, " = ")
 	if i <= 0 {
-		return Field{}, errors.New(`want "key = value"`)
+		return errors.New(`want "key = value"`)
 	}
 	if !validKey(line[:i]) {
-		return Field{}, fmt.Errorf("bad key %q", line[:i])
+		return fmt.Errorf("bad key %q", line[:i])
 	}
-	key := p.name(line[:i])
-	v, err := p.value(line[i+3:])
-	if err != nil {
-		return Field{}, fmt.Errorf("%s: %v", key, err)
+	f.Key = line[:i]
+	if err := p.value(&f.Val, line[i+3:]); err != nil {
+		return fmt.Errorf("%s: %v", f.Key, err)
 	}
-	return Field{Key: key, Val: v}, nil
+	return nil
 }
 
-func (p *parser) value(b []byte) (Value, error) {
+func (p *parser) value(v *Value, b string) error {
 	if len(b) == 0 {
-		return Value{}, errors.New("no value")
+		return errors.New("no value")
 	}
 	switch c := b[0]; {
 	case c == '"':
 		s, rest, err := basicString(b)
 		if err != nil {
-			return Value{}, err
+			return err
 		}
 		if len(rest) != 0 {
-			return Value{}, errors.New("text after the string")
+			return errors.New("text after the string")
 		}
-		return Value{Kind: String, Str: s}, nil
+		v.Kind, v.Str = String, s
 	case c == '[':
-		return p.stringArray(b)
-	case string(b) == "true" || string(b) == "false":
-		return Value{Kind: Bool, Bool: string(b) == "true"}, nil
+		return p.stringArray(v, b)
+	case b == "true" || b == "false":
+		v.Kind, v.Bool = Bool, b == "true"
 	case len(b) == len("2006-01-02T15:04:05Z") && b[4] == '-':
-		t, err := time.Parse(time.RFC3339, string(b))
-		if err != nil || !bytes.HasSuffix(b, []byte("Z")) {
-			return Value{}, errors.New("bad date-time: want 2006-01-02T15:04:05Z")
+		t, err := time.Parse(time.RFC3339, b)
+		if err != nil || !strings.HasSuffix(b, "Z") {
+			return errors.New("bad date-time: want 2006-01-02T15:04:05Z")
 		}
 		if !ValidTime(t) {
-			return Value{}, fmt.Errorf("date-time %s: want a year from %d to %d", b, MinYear, MaxYear)
+			return fmt.Errorf("date-time %s: want a year from %d to %d", b, MinYear, MaxYear)
 		}
-		return Value{Kind: Time, Time: t}, nil
+		v.Kind, v.Time = Time, t
 	default:
-		s := string(b)
-		digits := strings.TrimPrefix(s, "-")
-		if digits == "" || len(digits) > 1 && digits[0] == '0' || strings.Trim(digits, "0123456789") != "" {
-			return Value{}, fmt.Errorf("bad value %q", s)
+		digits := strings.TrimPrefix(b, "-")
+		if digits == "" || len(digits) > 1 && digits[0] == '0' || !allDigits(digits) {
+			return fmt.Errorf("bad value %q", b)
 		}
-		n, err := strconv.ParseInt(s, 10, 64)
+		n, err := strconv.ParseInt(b, 10, 64)
 		if err != nil {
-			return Value{}, fmt.Errorf("bad integer %q", s)
+			return fmt.Errorf("bad integer %q", b)
 		}
-		return Value{Kind: Int, Int: n}, nil
+		v.Kind, v.Int = Int, n
 	}
+	return nil
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // basicString reads a quoted string at the start of b.
-func basicString(b []byte) (string, []byte, error) {
+func basicString(b string) (string, string, error) {
 	// Most strings have no escapes: take them in one piece.
 	for i := 1; i < len(b); i++ {
 		c := b[i]
 		if c == '"' {
-			return string(b[1:i]), b[i+1:], nil
+			return b[1:i], b[i+1:], nil
 		}
 		if c == '\\' || c < 0x20 || c == 0x7f {
 			break
@@ -365,7 +364,7 @@ func basicString(b []byte) (string, []byte, error) {
 			return sb.String(), b[i+1:], nil
 		case c == '\\':
 			if i+1 >= len(b) {
-				return "", nil, errors.New("unterminated escape")
+				return "", "", errors.New("unterminated escape")
 			}
 			i++
 			switch b[i] {
@@ -379,54 +378,65 @@ func basicString(b []byte) (string, []byte, error) {
 				sb.WriteByte('\t')
 			case 'u':
 				if i+4 >= len(b) {
-					return "", nil, errors.New("short \\u escape")
+					return "", "", errors.New("short \\u escape")
 				}
-				r, err := strconv.ParseUint(string(b[i+1:i+5]), 16, 32)
+				r, err := strconv.ParseUint(b[i+1:i+5], 16, 32)
 				if err != nil || !utf8.ValidRune(rune(r)) {
-					return "", nil, errors.New("bad \\u escape")
+					return "", "", errors.New("bad \\u escape")
 				}
 				sb.WriteRune(rune(r))
 				i += 4
 			default:
-				return "", nil, fmt.Errorf("unknown escape \\%c", b[i])
+				return "", "", fmt.Errorf("unknown escape \\%c", b[i])
 			}
 		case c < 0x20 || c == 0x7f:
-			return "", nil, errors.New("control character in a string")
+			return "", "", errors.New("control character in a string")
 		default:
 			sb.WriteByte(c)
 		}
 	}
-	return "", nil, errors.New("unterminated string")
+	return "", "", errors.New("unterminated string")
 }
 
-func (p *parser) stringArray(b []byte) (Value, error) {
-	v := Value{Kind: Strings, List: []string{}}
-	if string(b) == "[]" {
-		return v, nil
+// stringArray reads an array of strings into v. The strings of all arrays
+// share one growing array; each list is a piece of it that cannot grow
+// into the next.
+func (p *parser) stringArray(v *Value, b string) error {
+	v.Kind, v.List = Strings, []string{}
+	if b == "[]" {
+		return nil
 	}
+	start := len(p.lists)
 	rest := b[1:]
 	for {
 		if len(rest) == 0 || rest[0] != '"' {
-			return Value{}, errors.New("bad array: want strings, [\"a\", \"b\"]")
+			return errors.New("bad array: want strings, [\"a\", \"b\"]")
 		}
-		if len(v.List) == MaxArrayLen {
-			return Value{}, fmt.Errorf("more than %d strings in one array", MaxArrayLen)
+		if len(p.lists)-start == MaxArrayLen {
+			return fmt.Errorf("more than %d strings in one array", MaxArrayLen)
 		}
 		if p.values++; p.values > MaxArrayValues {
-			return Value{}, fmt.Errorf("more than %d strings in all arrays", MaxArrayValues)
+			return fmt.Errorf("more than %d strings in all arrays", MaxArrayValues)
 		}
 		s, r, err := basicString(rest)
 		if err != nil {
-			return Value{}, err
+			return err
 		}
-		v.List = append(v.List, s)
+		if len(p.lists) == cap(p.lists) {
+			// A new piece, with this list so far.
+			more := make([]string, 0, max(256, 2*(len(p.lists)-start)))
+			p.lists = append(more, p.lists[start:]...)
+			start = 0
+		}
+		p.lists = append(p.lists, s)
 		switch {
-		case string(r) == "]":
-			return v, nil
-		case bytes.HasPrefix(r, []byte(", ")):
+		case r == "]":
+			v.List = p.lists[start:len(p.lists):len(p.lists)]
+			return nil
+		case strings.HasPrefix(r, ", "):
 			rest = r[2:]
 		default:
-			return Value{}, errors.New(`bad array: want ", " between strings and "]" at the end`)
+			return errors.New(`bad array: want ", " between strings and "]" at the end`)
 		}
 	}
 }

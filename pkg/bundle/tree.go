@@ -46,16 +46,20 @@ func (b *Bundle) parseTree(sec *payload.Section, t *payload.Table) (bool, error)
 		if len(tr.Groups) == MaxGroups {
 			return true, fmt.Errorf("line %d: more than %d groups", sec.Line, MaxGroups)
 		}
-		g := tree.Group{Path: t.String("path")}
+		// Filled in place: sizeTree made room.
+		tr.Groups = slices.Grow(tr.Groups, 1)[:len(tr.Groups)+1]
+		g := &tr.Groups[len(tr.Groups)-1]
+		g.Path = t.String("path")
 		g.Restrict = readLimits(t, &g.Limits)
-		tr.Groups = append(tr.Groups, g)
 	case sec.Name == "group.quota" && !sec.Array && len(tr.Groups) > 0 && tr.Groups[len(tr.Groups)-1].Quota == nil:
 		tr.Groups[len(tr.Groups)-1].Quota = t.IntMap()
 	case sec.Name == "user" && sec.Array:
 		if len(tr.Users) == MaxUsers {
 			return true, fmt.Errorf("line %d: more than %d users", sec.Line, MaxUsers)
 		}
-		u := tree.User{Name: t.String("name")}
+		tr.Users = slices.Grow(tr.Users, 1)[:len(tr.Users)+1]
+		u := &tr.Users[len(tr.Users)-1]
+		u.Name = t.String("name")
 		if t.Has("groups") {
 			u.Groups = t.Strings("groups")
 		}
@@ -66,7 +70,6 @@ func (b *Bundle) parseTree(sec *payload.Section, t *payload.Table) (bool, error)
 			u.Paused = t.Bool("paused")
 		}
 		u.Restrict = readLimits(t, &u.Limits)
-		tr.Users = append(tr.Users, u)
 	case sec.Name == "user.quota" && !sec.Array && len(tr.Users) > 0 && tr.Users[len(tr.Users)-1].Quota == nil:
 		tr.Users[len(tr.Users)-1].Quota = t.IntMap()
 	default:

@@ -22,6 +22,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -148,14 +149,18 @@ func Parse(data []byte) ([]Section, error) {
 				return nil, fmt.Errorf("%w: line %d: %v", ErrSyntax, n, err)
 			}
 			cur.Fields = own(fields, start)
-			secs = append(secs, Section{Name: name, Array: array, Line: n})
+			// The arrays are as long as count said, and zero: fill in
+			// place rather than copy a whole Section or Field in.
+			secs = slices.Grow(secs, 1)[:len(secs)+1]
 			cur, start = &secs[len(secs)-1], len(fields)
+			cur.Name, cur.Array, cur.Line = name, array, n
 			if len(seen) > 0 {
 				clear(seen)
 			}
 		default:
-			fields = append(fields, Field{Line: n})
+			fields = slices.Grow(fields, 1)[:len(fields)+1]
 			f := &fields[len(fields)-1]
+			f.Line = n
 			if err := p.field(f, line); err != nil {
 				return nil, fmt.Errorf("%w: line %d: %v", ErrSyntax, n, err)
 			}

@@ -131,7 +131,7 @@ func (m *Model) Ask(q Question) (*Answer, error) {
 	}
 	if t := q.License; t != "" {
 		taken, _, used := m.sums(q.Usage)
-		for _, pool := range m.nodes[who].pools {
+		for _, pool := range m.pools(who) {
 			total := int64(m.effs[pool].quota[t])
 			avail := total - taken[pool][t] - used[pool][t]
 			if a.Quota == nil || avail < a.Quota.Available {
@@ -163,7 +163,7 @@ func (m *Model) attached(uid nodeID, path string) bool {
 	if path == "" {
 		return true
 	}
-	for _, p := range m.nodes[uid].parents {
+	for _, p := range m.parents(uid) {
 		if g := m.group(p); g != nil && Within(g.Path, path) {
 			return true
 		}
@@ -181,7 +181,7 @@ func (m *Model) featureCulprit(id nodeID, f string) nodeID {
 	if n.restricted && m.limits(id).Features != nil && !m.effs[id].hasFeature(f) || id == 0 {
 		return id
 	}
-	for _, p := range n.parents {
+	for _, p := range m.parents(id) {
 		if !m.effs[p].hasFeature(f) {
 			return m.featureCulprit(p, f)
 		}

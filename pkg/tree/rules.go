@@ -55,8 +55,8 @@ func (m *Model) shared(check bool) ([]map[string]int64, error) {
 		}
 		// The pools a node takes from: each parent's, once.
 		var pools []nodeID
-		for _, p := range n.parents {
-			for _, pool := range m.nodes[p].pools {
+		for _, p := range m.parents(id) {
+			for _, pool := range m.pools(p) {
 				if !slices.Contains(pools, pool) {
 					pools = append(pools, pool)
 				}
@@ -91,7 +91,7 @@ func (m *Model) shared(check bool) ([]map[string]int64, error) {
 // checkInside checks a restricted node's window and features against each
 // of its parents'.
 func (m *Model) checkInside(id nodeID, l *Limits) error {
-	for _, p := range m.nodes[id].parents {
+	for _, p := range m.parents(id) {
 		pe := m.effs[p]
 		if !l.From.IsZero() && !pe.from.IsZero() && l.From.Before(pe.from) {
 			return &Error{Kind: Validity, Field: m.field(id) + ".from", Node: m.name(id),

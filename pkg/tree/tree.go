@@ -224,13 +224,26 @@ type nodeID = int32
 
 // node is a node's place in the tree: what New found of its structure,
 // shared by every Model of the same tree (WithRoot).
+// It holds no pointer: the lists are spans of Model.links.
 type node struct {
-	parents    []nodeID
 	restricted bool
-	depth      int32    // groups: segments; users: 0
-	pools      []nodeID // the nodes whose limits and pool this one uses
-	children   []nodeID // groups and users directly below (display, removal)
+	depth      int32 // groups: segments; users: 0
+	parents    span
+	pools      span // the nodes whose limits and pool this one uses
+	children   span // groups and users directly below (display, removal)
 }
+
+// span is a list of nodes: links[off : off+n].
+type span struct{ off, n int32 }
+
+func (m *Model) list(s span) []nodeID { return m.links[s.off : s.off+s.n : s.off+s.n] }
+
+func (m *Model) parents(id nodeID) []nodeID  { return m.list(m.nodes[id].parents) }
+func (m *Model) pools(id nodeID) []nodeID    { return m.list(m.nodes[id].pools) }
+func (m *Model) children(id nodeID) []nodeID { return m.list(m.nodes[id].children) }
+
+// spanFrom returns the span of links from off to the end.
+func (m *Model) spanFrom(off int) span { return span{int32(off), int32(len(m.links) - off)} }
 
 // eff is a node's effective limits: its own if restricted, else its
 // parent's (several parents: the strictest of them).
@@ -250,6 +263,7 @@ type Model struct {
 	groups map[string]nodeID
 	users  map[string]nodeID
 	nodes  []node // read-only once New returns: WithRoot shares it
+	links  []nodeID
 	// order is the order in which the nodes' limits are resolved: parents
 	// before children (groups by depth, a sub-user after its creator).
 	order []nodeID
@@ -279,10 +293,10 @@ func New(t *Tree, root Root) (*Model, error) {
 		users:  make(map[string]nodeID, len(t.Users)),
 		nodes:  make([]node, 1+len(t.Groups)+len(t.Users)),
 	}
-	m.nodes[0] = node{restricted: true, pools: []nodeID{0}}
-	// The parents of every node share one array: a node has one, but for
-	// a user in several groups.
-	parents := make([]nodeID, 0, len(t.Groups)+len(t.Users))
+	// The parents, children and pools of every node share one array.
+	m.links = make([]nodeID, 0, 2*len(m.nodes)+1)
+	m.links = append(m.links, 0)
+	m.nodes[0] = node{restricted: true, pools: span{0, 1}}
 	for i := range t.Groups {
 		g := &t.Groups[i]
 		field := fieldName{"group", i}
@@ -293,11 +307,12 @@ func New(t *Tree, root Root) (*Model, error) {
 			}
 			depth = strings.Count(g.Path, "/") + 1
 		}
-		if _, dup := m.groups[g.Path]; dup {
+		id := nodeID(1 + i)
+		// One map operation: a path listed twice does not grow the map.
+		n := len(m.groups)
+		if m.groups[g.Path] = id; len(m.groups) == n {
 			return nil, structErr(field.at(".path"), GroupName(g.Path), "listed twice")
 		}
-		id := nodeID(1 + i)
-		m.groups[g.Path] = id
 		m.nodes[id] = node{restricted: g.Restrict, depth: int32(depth)}
 		if err := checkLimits(field, "group", g.Path, g.Restrict, &g.Limits); err != nil {
 			return nil, err
@@ -320,8 +335,8 @@ func New(t *Tree, root Root) (*Model, error) {
 				return nil, structErr(fmt.Sprintf("group[%d].path", i+1), GroupName(g.Path), "its parent %s is not a group of the tree: add it first", parent)
 			}
 		}
-		parents = append(parents, pid)
-		m.nodes[id].parents = parents[len(parents)-1 : len(parents) : len(parents)]
+		m.links = append(m.links, pid)
+		m.nodes[id].parents = m.spanFrom(len(m.links) - 1)
 	}
 	base := nodeID(1 + len(t.Groups))
 	for i := range t.Users {
@@ -332,10 +347,10 @@ func New(t *Tree, root Root) (*Model, error) {
 				return nil, structErr(field.at(".name"), "", "name: %v", err)
 			}
 		}
-		if _, dup := m.users[u.Name]; dup {
+		n := len(m.users)
+		if m.users[u.Name] = base + nodeID(i); len(m.users) == n {
 			return nil, structErr(field.at(".name"), UserName(u.Name), "listed twice")
 		}
-		m.users[u.Name] = base + nodeID(i)
 		m.nodes[base+nodeID(i)] = node{restricted: u.Restrict}
 		if err := checkLimits(field, "user", u.Name, u.Restrict, &u.Limits); err != nil {
 			return nil, err
@@ -346,7 +361,7 @@ func New(t *Tree, root Root) (*Model, error) {
 		id := base + nodeID(i)
 		field := fieldName{"user", i}
 		n := &m.nodes[id]
-		start := len(parents)
+		start := len(m.links)
 		switch {
 		case u.CreatedBy != "":
 			if len(u.Groups) > 0 {
@@ -359,9 +374,9 @@ func New(t *Tree, root Root) (*Model, error) {
 			if cid == id {
 				return nil, structErr(field.at(".created_by"), UserName(u.Name), "a user cannot be its own creator")
 			}
-			parents = append(parents, cid)
+			m.links = append(m.links, cid)
 		case len(u.Groups) == 0:
-			parents = append(parents, 0)
+			m.links = append(m.links, 0)
 		default:
 			if len(u.Groups) > MaxGroupsOf {
 				return nil, structErr(field.at(".groups"), UserName(u.Name), "%d groups, at most %d", len(u.Groups), MaxGroupsOf)
@@ -371,13 +386,13 @@ func New(t *Tree, root Root) (*Model, error) {
 				if !ok {
 					return nil, structErr(field.at(".groups"), UserName(u.Name), "%q is not a group of the tree", p)
 				}
-				if slices.Contains(parents[start:], gid) {
+				if slices.Contains(m.links[start:], gid) {
 					return nil, structErr(field.at(".groups"), UserName(u.Name), "group %s is listed twice", p)
 				}
-				parents = append(parents, gid)
+				m.links = append(m.links, gid)
 			}
 		}
-		n.parents = parents[start:len(parents):len(parents)]
+		n.parents = m.spanFrom(start)
 	}
 	m.linkChildren()
 	if err := m.resolve(); err != nil {
@@ -391,26 +406,28 @@ func New(t *Tree, root Root) (*Model, error) {
 // shared by all nodes.
 func (m *Model) linkChildren() {
 	// off[id] to off[id+1] is where node id's children go.
+	base := int32(len(m.links))
 	off := make([]int32, len(m.nodes)+1)
 	for id := range m.nodes {
-		for _, p := range m.nodes[id].parents {
+		for _, p := range m.parents(nodeID(id)) {
 			off[p+1]++
 		}
 	}
 	for i := 1; i < len(off); i++ {
 		off[i] += off[i-1]
 	}
-	kids := make([]nodeID, off[len(m.nodes)])
+	m.links = slices.Grow(m.links, int(off[len(m.nodes)]))[:base+off[len(m.nodes)]]
+	kids := m.links[base:]
 	next := slices.Clone(off[:len(m.nodes)])
 	for id := range m.nodes {
-		for _, p := range m.nodes[id].parents {
+		for _, p := range m.parents(nodeID(id)) {
 			kids[next[p]] = nodeID(id)
 			next[p]++
 		}
 	}
 	for id := range m.nodes {
 		if a, b := off[id], off[id+1]; b > a {
-			m.nodes[id].children = kids[a:b:b]
+			m.nodes[id].children = span{base + a, b - a}
 		}
 	}
 }
@@ -480,7 +497,7 @@ func rootEff(root Root) *eff {
 // again. A reader that checks a tree's structure once (package bundle)
 // gives each verification its own root this way.
 func (m *Model) WithRoot(root Root) *Model {
-	c := &Model{Tree: m.Tree, Root: root, groups: m.groups, users: m.users, nodes: m.nodes, order: m.order, owned: m.owned}
+	c := &Model{Tree: m.Tree, Root: root, groups: m.groups, users: m.users, nodes: m.nodes, links: m.links, order: m.order, owned: m.owned}
 	c.resolveEffs()
 	return c
 }
@@ -589,7 +606,7 @@ func (m *Model) resolve() error {
 			if t.Users[k].CreatedBy == "" {
 				break
 			}
-			id = m.nodes[id].parents[0]
+			id = m.parents(id)[0]
 		}
 		for j := len(stack) - 1; j >= 0; j-- {
 			m.order = append(m.order, stack[j])
@@ -608,18 +625,21 @@ func (m *Model) resolvePools(id nodeID) {
 	n := &m.nodes[id]
 	switch {
 	case n.restricted:
-		n.pools = []nodeID{id}
+		m.links = append(m.links, id)
+		n.pools = m.spanFrom(len(m.links) - 1)
 		m.owned++
-	case len(n.parents) == 1:
-		n.pools = m.nodes[n.parents[0]].pools
+	case n.parents.n == 1:
+		n.pools = m.nodes[m.parents(id)[0]].pools
 	default:
-		for _, p := range n.parents {
-			for _, pool := range m.nodes[p].pools {
-				if !slices.Contains(n.pools, pool) {
-					n.pools = append(n.pools, pool)
+		start := len(m.links)
+		for _, p := range m.parents(id) {
+			for _, pool := range m.pools(p) {
+				if !slices.Contains(m.links[start:], pool) {
+					m.links = append(m.links, pool)
 				}
 			}
 		}
+		n.pools = m.spanFrom(start)
 		m.owned++
 	}
 }
@@ -631,8 +651,8 @@ func (m *Model) resolveEffs() {
 	own := make([]eff, m.owned)
 	for _, id := range m.order {
 		n := &m.nodes[id]
-		if !n.restricted && len(n.parents) == 1 {
-			m.effs[id] = m.effs[n.parents[0]]
+		if !n.restricted && n.parents.n == 1 {
+			m.effs[id] = m.effs[m.parents(id)[0]]
 			continue
 		}
 		e := &own[0]
@@ -655,7 +675,7 @@ func (m *Model) resolveEff(id nodeID, e *eff) {
 		if l.Features != nil {
 			e.features = setOf(l.Features)
 		}
-		for i, p := range n.parents {
+		for i, p := range m.parents(id) {
 			pe := m.effs[p]
 			e.from = later(e.from, pe.from)
 			e.until = earlier(e.until, pe.until)
@@ -667,7 +687,7 @@ func (m *Model) resolveEff(id nodeID, e *eff) {
 	}
 	// Several groups: the strictest of them.
 	*e = eff{quota: map[string]int{}}
-	for i, p := range n.parents {
+	for i, p := range m.parents(id) {
 		pe := m.effs[p]
 		if i == 0 {
 			maps.Copy(e.quota, pe.quota)
@@ -800,7 +820,7 @@ func (m *Model) SubUsers(name string) []string {
 	var out []string
 	var walk func(id nodeID)
 	walk = func(id nodeID) {
-		for _, c := range m.nodes[id].children {
+		for _, c := range m.children(id) {
 			if u := m.user(c); u != nil && u.CreatedBy != "" {
 				out = append(out, u.Name)
 				walk(c)

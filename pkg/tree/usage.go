@@ -27,17 +27,38 @@ func (m *Model) byNode(u *Usage) ([]*Use, int) {
 	if u == nil {
 		return uses, 0
 	}
+	// Look the smaller side up in the larger: the same pairs either way,
+	// and a walk of the tree's nodes is cheaper than one of a map.
 	known := 0
-	for p, use := range u.Groups {
-		if id, ok := m.groups[p]; ok {
-			uses[id] = use
-			known++
+	if len(u.Groups) < len(m.groups) {
+		for p, use := range u.Groups {
+			if id, ok := m.groups[p]; ok {
+				uses[id] = use
+				known++
+			}
+		}
+	} else {
+		for i := range m.Tree.Groups {
+			if use, ok := u.Groups[m.Tree.Groups[i].Path]; ok {
+				uses[1+i] = use
+				known++
+			}
 		}
 	}
-	for name, use := range u.Users {
-		if id, ok := m.users[name]; ok {
-			uses[id] = use
-			known++
+	base := 1 + len(m.Tree.Groups)
+	if len(u.Users) < len(m.users) {
+		for name, use := range u.Users {
+			if id, ok := m.users[name]; ok {
+				uses[id] = use
+				known++
+			}
+		}
+	} else {
+		for i := range m.Tree.Users {
+			if use, ok := u.Users[m.Tree.Users[i].Name]; ok {
+				uses[base+i] = use
+				known++
+			}
 		}
 	}
 	return uses, known
@@ -109,30 +130,82 @@ func (m *Model) usesOf(u *Usage) ([]*Use, int) {
 }
 
 // account sums what each pool's members use, and says which nodes use
-// anything (a count above 0 or a feature): one pass over each node's
-// counts.
+// anything (a count above 0 or a feature). A node's counts are looked up
+// by the license types met so far, which is cheaper than a walk of its
+// map; the map is walked only for the types it has besides them.
 func (m *Model) account(uses []*Use) (used []map[string]int64, active []bool) {
 	used = make([]map[string]int64, len(m.nodes))
 	active = make([]bool, len(m.nodes))
+	// Each pool sums first in a short list searched by name, cheaper than
+	// a map for the few types a tree has; past shortTally types, in its
+	// map.
+	tallies := make([][]tally, len(m.nodes))
+	add := func(pools []nodeID, t string, n int64) {
+		for _, pool := range pools {
+			if used[pool] == nil {
+				used[pool] = map[string]int64{}
+			}
+			l := tallies[pool]
+			i := 0
+			for i < len(l) && l[i].license != t {
+				i++
+			}
+			switch {
+			case i < len(l):
+				l[i].n += n
+			case len(l) < shortTally:
+				tallies[pool] = append(l, tally{t, n})
+			default:
+				used[pool][t] += n
+			}
+		}
+	}
+	var met []string // at most shortTally
 	for id := nodeID(1); int(id) < len(m.nodes); id++ {
 		nu := uses[id]
 		if nu == nil {
 			continue
 		}
-		active[id] = len(nu.Features) > 0
-		pools := m.nodes[id].pools
-		for t, n := range nu.Used {
-			active[id] = active[id] || n > 0
-			for _, pool := range pools {
-				if used[pool] == nil {
-					used[pool] = map[string]int64{}
-				}
-				used[pool][t] += n
+		act := len(nu.Features) > 0
+		pools := m.pools(id)
+		found := 0
+		for _, t := range met {
+			if n, ok := nu.Used[t]; ok {
+				found++
+				act = act || n > 0
+				add(pools, t, n)
 			}
+		}
+		if found < len(nu.Used) {
+			for t, n := range nu.Used {
+				if slices.Contains(met, t) {
+					continue
+				}
+				act = act || n > 0
+				add(pools, t, n)
+				if len(met) < shortTally {
+					met = append(met, t)
+				}
+			}
+		}
+		active[id] = act
+	}
+	for pool, l := range tallies {
+		for _, x := range l {
+			used[pool][x.license] += x.n
 		}
 	}
 	return used, active
 }
+
+// tally is what a pool's members use of one license type.
+type tally struct {
+	license string
+	n       int64
+}
+
+// shortTally is how many license types a pool sums in its list.
+const shortTally = 16
 
 // Report returns every node below the group at path ("" is the system)
 // and that group, in tree order (a group followed by what lies below it,
@@ -157,7 +230,7 @@ func (m *Model) Report(u *Usage, path string) []NodeReport {
 		}
 		seen[id] = true
 		out = append(out, m.nodeReport(id, depth, uses[id], taken, used))
-		for _, c := range m.nodes[id].children {
+		for _, c := range m.children(id) {
 			walk(c, depth+1)
 		}
 	}
@@ -168,7 +241,7 @@ func (m *Model) Report(u *Usage, path string) []NodeReport {
 func (m *Model) nodeReport(id nodeID, depth int, own *Use, taken, used []map[string]int64) NodeReport {
 	n := &m.nodes[id]
 	r := NodeReport{Kind: KindSystem, Depth: depth, Restricted: n.restricted}
-	for _, p := range n.pools {
+	for _, p := range m.pools(id) {
 		r.Pools = append(r.Pools, m.name(p))
 	}
 	if g := m.group(id); g != nil {
@@ -189,7 +262,7 @@ func (m *Model) nodeReport(id nodeID, depth int, own *Use, taken, used []map[str
 		r.AnyFeature = true
 	}
 	types := map[string]bool{}
-	for _, pool := range n.pools {
+	for _, pool := range m.pools(id) {
 		for t, q := range m.effs[pool].quota {
 			if q > 0 {
 				types[t] = true
@@ -201,7 +274,7 @@ func (m *Model) nodeReport(id nodeID, depth int, own *Use, taken, used []map[str
 	}
 	for _, t := range slices.Sorted(maps.Keys(types)) {
 		var lu LicenseUse
-		for i, pool := range n.pools {
+		for i, pool := range m.pools(id) {
 			total := int64(m.effs[pool].quota[t])
 			x := LicenseUse{License: t, Total: total, Shared: taken[pool][t], Used: used[pool][t]}
 			x.Available = total - x.Shared - x.Used
@@ -334,7 +407,7 @@ func (m *Model) windowOf(id nodeID, now time.Time) (nodeID, Limits) {
 	if !l.From.IsZero() && now.Before(l.From) || !l.Until.IsZero() && !now.Before(l.Until) {
 		return id, l
 	}
-	for _, p := range m.nodes[id].parents {
+	for _, p := range m.parents(id) {
 		pe := m.effs[p]
 		if !pe.from.IsZero() && now.Before(pe.from) || !pe.until.IsZero() && !now.Before(pe.until) {
 			return m.windowOf(p, now)

@@ -125,7 +125,7 @@ func Parse(name string, data []byte, cat *catalog.Catalog) (*System, error) {
 
 func parse(name string, data []byte, cat *catalog.Catalog, lim tomlfile.Limits) (*System, error) {
 	var f file
-	if err := tomlfile.DecodeLimits(name, data, &f, lim); err != nil {
+	if err := decode(name, data, &f, lim); err != nil {
 		return nil, err
 	}
 	errf := func(field, format string, args ...any) error {

@@ -60,11 +60,8 @@ func Decode(file string, data []byte, v any) error {
 
 // DecodeLimits parses data into v, as Decode does, but within lim.
 func DecodeLimits(file string, data []byte, v any, lim Limits) error {
-	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
-		return &Error{File: file, Line: 1, Err: ErrBOM}
-	}
-	if line, field, err := scan(data, lim); err != nil {
-		return &Error{File: file, Line: line, Field: field, Err: err}
+	if err := Check(file, data, lim); err != nil {
+		return err
 	}
 	md, err := toml.Decode(string(data), v)
 	if err != nil {
@@ -87,6 +84,19 @@ func DecodeLimits(file string, data []byte, v any, lim Limits) error {
 	if u := md.Undecoded(); len(u) > 0 {
 		field := u[0].String()
 		return &Error{File: file, Line: Line(data, field), Field: field, Err: errors.New("unknown field")}
+	}
+	return nil
+}
+
+// Check checks what DecodeLimits checks before the TOML library reads
+// data: no byte order mark, the limits lim, nesting and dates. A reader
+// that reads part of a file itself checks the whole file with it first.
+func Check(file string, data []byte, lim Limits) error {
+	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
+		return &Error{File: file, Line: 1, Err: ErrBOM}
+	}
+	if line, field, err := scan(data, lim); err != nil {
+		return &Error{File: file, Line: line, Field: field, Err: err}
 	}
 	return nil
 }

@@ -37,7 +37,7 @@ var (
 	rounds    = flag.Int("rounds", 200, "rounds of each whole-process verify measurement")
 	quick     = flag.Bool("quick", false, "smaller sizes, for a smoke test of this tool (figures do not count)")
 	auditOnly = flag.Int("audit", 0, "measure only the audit of this many bundles")
-	only      = flag.String("only", "", "run one part only: \"hostile\", the peak memory of allot-verify on hostile inputs")
+	only      = flag.String("only", "", "run one part only: \"hostile\", the peak memory of allot-verify on hostile inputs; \"tree\", the quota tree's budgets")
 )
 
 func main() {
@@ -78,8 +78,12 @@ func run() error {
 			return fmt.Errorf("%v (run make build first)", err)
 		}
 	}
-	if *only == "hostile" {
-		rows, err := hostileRows(work, allotVerify)
+	if *only == "hostile" || *only == "tree" {
+		part := hostileRows
+		if *only == "tree" {
+			part = treeRows
+		}
+		rows, err := part(work, allotVerify)
 		if err != nil {
 			return err
 		}

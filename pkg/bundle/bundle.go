@@ -156,10 +156,19 @@ func Open(doc []byte) (*Bundle, error) {
 }
 
 func parse(body []byte) (*Bundle, error) {
-	secs, err := payload.Parse(body)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	var b *Bundle
+	var err error
+	if perr := payload.ParseFunc(body, func(secs []payload.Section) error {
+		b, err = parseSections(secs)
+		return nil
+	}); perr != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, perr)
 	}
+	return b, err
+}
+
+// parseSections reads a bundle from its payload's sections.
+func parseSections(secs []payload.Section) (*Bundle, error) {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
 	}

@@ -1,5 +1,7 @@
 package payload
 
+import "sync"
+
 // Has reports whether the section has a field key, of any type: an
 // optional field is read with the getter of its type only if it is there.
 func (t *Table) Has(key string) bool {
@@ -22,3 +24,42 @@ func (t *Table) Reset(sec *Section) {
 	t.used = t.used[:len(sec.Fields)]
 	clear(t.used)
 }
+
+// ParseFunc parses data as Parse does and calls fn with the sections. They
+// are fn's only until it returns: their arrays are used again by the next
+// call, so that a reader of large payloads (a bundle's tree) does not
+// allocate, and the collector scan, megabytes of fields each time. The
+// strings and arrays of strings of the fields stay valid.
+func ParseFunc(data []byte, fn func([]Section) error) error {
+	nsecs, nfields, err := count(data)
+	if err != nil {
+		return err
+	}
+	b, _ := arrays.Get().(*parseArrays)
+	if b == nil {
+		b = &parseArrays{}
+	}
+	if cap(b.secs) < 1+nsecs {
+		b.secs = make([]Section, 0, 1+nsecs)
+	}
+	if cap(b.fields) < nfields {
+		b.fields = make([]Field, 0, nfields)
+	}
+	secs, err := parse(data, b.secs[:0], b.fields[:0])
+	if err == nil {
+		err = fn(secs)
+	}
+	// Nothing of this payload stays reachable through the arrays.
+	clear(b.secs[:1+nsecs])
+	clear(b.fields[:nfields])
+	arrays.Put(b)
+	return err
+}
+
+// parseArrays are the arrays ParseFunc parses into.
+type parseArrays struct {
+	secs   []Section
+	fields []Field
+}
+
+var arrays sync.Pool

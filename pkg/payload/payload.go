@@ -107,9 +107,14 @@ func Parse(data []byte) ([]Section, error) {
 	}
 	// One array of sections and one of fields, each exactly as long as the
 	// payload needs: no slice grows, and nothing is left over.
-	secs := make([]Section, 1, 1+nsecs)
+	return parse(data, make([]Section, 0, 1+nsecs), make([]Field, 0, nfields))
+}
+
+// parse parses data into secs and fields, empty arrays with room for
+// what count counted.
+func parse(data []byte, secs []Section, fields []Field) ([]Section, error) {
+	secs = secs[:1]
 	secs[0].Line = 1
-	fields := make([]Field, 0, nfields)
 	// Every key, name and string is a piece of one copy of the payload,
 	// made once: the ten thousand strings of a bundle's tree cost nothing
 	// more.

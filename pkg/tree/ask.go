@@ -62,7 +62,7 @@ func (m *Model) Ask(q Question) (*Answer, error) {
 	}
 	id, ok := nodeID(0), true
 	if q.Node != "" {
-		id, ok = m.groups[q.Node]
+		id, ok = m.groupID(q.Node)
 	}
 	if !ok {
 		covered := false
@@ -75,7 +75,7 @@ func (m *Model) Ask(q Question) (*Answer, error) {
 		// The nearest group above it that is in the tree.
 		id = 0
 		for p := Parent(q.Node); p != ""; p = Parent(p) {
-			if g, ok := m.groups[p]; ok {
+			if g, ok := m.groupID(p); ok {
 				id = g
 				break
 			}
@@ -83,7 +83,7 @@ func (m *Model) Ask(q Question) (*Answer, error) {
 	}
 	who := id
 	if q.User != "" {
-		uid, ok := m.users[q.User]
+		uid, ok := m.userID(q.User)
 		if !ok {
 			return nil, &Error{Kind: Quota, Node: UserName(q.User), Msg: "is not a user of the tree"}
 		}
@@ -202,7 +202,7 @@ func (m *Model) subtreeUse(path, t string, u *Usage) int64 {
 		}
 	}
 	for name, use := range u.Users {
-		if uid, ok := m.users[name]; ok && m.attached(uid, path) {
+		if uid, ok := m.userID(name); ok && m.attached(uid, path) {
 			sum += use.Used[t]
 		}
 	}
@@ -216,7 +216,7 @@ func (m *Model) subtreeUse(path, t string, u *Usage) int64 {
 func (m *Model) Effective(path string) (Limits, bool) {
 	id, ok := nodeID(0), true
 	if path != "" {
-		id, ok = m.groups[path]
+		id, ok = m.groupID(path)
 	}
 	if !ok {
 		return Limits{}, false

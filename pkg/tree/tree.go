@@ -260,8 +260,8 @@ func (e *eff) hasFeature(f string) bool { return e.features == nil || e.features
 type Model struct {
 	Tree   *Tree
 	Root   Root
-	groups map[string]nodeID
-	users  map[string]nodeID
+	groups index
+	users  index
 	nodes  []node // read-only once New returns: WithRoot shares it
 	links  []nodeID
 	// order is the order in which the nodes' limits are resolved: parents
@@ -289,8 +289,8 @@ func New(t *Tree, root Root) (*Model, error) {
 		t = &Tree{}
 	}
 	m := &Model{Tree: t, Root: root,
-		groups: make(map[string]nodeID, len(t.Groups)),
-		users:  make(map[string]nodeID, len(t.Users)),
+		groups: newIndex(len(t.Groups)),
+		users:  newIndex(len(t.Users)),
 		nodes:  make([]node, 1+len(t.Groups)+len(t.Users)),
 	}
 	// The parents, children and pools of every node share one array.
@@ -308,11 +308,12 @@ func New(t *Tree, root Root) (*Model, error) {
 			depth = strings.Count(g.Path, "/") + 1
 		}
 		id := nodeID(1 + i)
-		// One map operation: a path listed twice does not grow the map.
-		n := len(m.groups)
-		if m.groups[g.Path] = id; len(m.groups) == n {
+		// One probe finds a path listed twice, or where a new one goes.
+		dup, slot := m.find(&m.groups, g.Path)
+		if dup != 0 {
 			return nil, structErr(field.at(".path"), GroupName(g.Path), "listed twice")
 		}
+		m.groups.slots[slot] = id
 		m.nodes[id] = node{restricted: g.Restrict, depth: int32(depth)}
 		if err := checkLimits(field, "group", g.Path, g.Restrict, &g.Limits); err != nil {
 			return nil, err
@@ -331,7 +332,7 @@ func New(t *Tree, root Root) (*Model, error) {
 		pid := nodeID(0)
 		if parent != "" {
 			var ok bool
-			if pid, ok = m.groups[parent]; !ok {
+			if pid, ok = m.groupID(parent); !ok {
 				return nil, structErr(fmt.Sprintf("group[%d].path", i+1), GroupName(g.Path), "its parent %s is not a group of the tree: add it first", parent)
 			}
 		}
@@ -347,10 +348,11 @@ func New(t *Tree, root Root) (*Model, error) {
 				return nil, structErr(field.at(".name"), "", "name: %v", err)
 			}
 		}
-		n := len(m.users)
-		if m.users[u.Name] = base + nodeID(i); len(m.users) == n {
+		dup, slot := m.find(&m.users, u.Name)
+		if dup != 0 {
 			return nil, structErr(field.at(".name"), UserName(u.Name), "listed twice")
 		}
+		m.users.slots[slot] = base + nodeID(i)
 		m.nodes[base+nodeID(i)] = node{restricted: u.Restrict}
 		if err := checkLimits(field, "user", u.Name, u.Restrict, &u.Limits); err != nil {
 			return nil, err
@@ -367,7 +369,7 @@ func New(t *Tree, root Root) (*Model, error) {
 			if len(u.Groups) > 0 {
 				return nil, structErr(field.at(".groups"), UserName(u.Name), "a sub-user hangs under its creator %s and has no groups of its own", u.CreatedBy)
 			}
-			cid, ok := m.users[u.CreatedBy]
+			cid, ok := m.userID(u.CreatedBy)
 			if !ok {
 				return nil, structErr(field.at(".created_by"), UserName(u.Name), "its creator %s is not a user of the tree", u.CreatedBy)
 			}
@@ -382,7 +384,7 @@ func New(t *Tree, root Root) (*Model, error) {
 				return nil, structErr(field.at(".groups"), UserName(u.Name), "%d groups, at most %d", len(u.Groups), MaxGroupsOf)
 			}
 			for _, p := range u.Groups {
-				gid, ok := m.groups[p]
+				gid, ok := m.groupID(p)
 				if !ok {
 					return nil, structErr(field.at(".groups"), UserName(u.Name), "%q is not a group of the tree", p)
 				}
@@ -794,7 +796,7 @@ func date(t time.Time) string { return t.UTC().Format(time.DateOnly) }
 
 // Group returns the group at path.
 func (m *Model) Group(path string) (*Group, bool) {
-	id, ok := m.groups[path]
+	id, ok := m.groupID(path)
 	if !ok {
 		return nil, false
 	}
@@ -803,7 +805,7 @@ func (m *Model) Group(path string) (*Group, bool) {
 
 // User returns the user named name.
 func (m *Model) User(name string) (*User, bool) {
-	id, ok := m.users[name]
+	id, ok := m.userID(name)
 	if !ok {
 		return nil, false
 	}
@@ -813,7 +815,7 @@ func (m *Model) User(name string) (*User, bool) {
 // SubUsers returns the users created by name, and by them, and so on, in
 // tree order.
 func (m *Model) SubUsers(name string) []string {
-	id, ok := m.users[name]
+	id, ok := m.userID(name)
 	if !ok {
 		return nil
 	}

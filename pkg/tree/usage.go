@@ -30,9 +30,9 @@ func (m *Model) byNode(u *Usage) ([]*Use, int) {
 	// Look the smaller side up in the larger: the same pairs either way,
 	// and a walk of the tree's nodes is cheaper than one of a map.
 	known := 0
-	if len(u.Groups) < len(m.groups) {
+	if len(u.Groups) < len(m.Tree.Groups) {
 		for p, use := range u.Groups {
-			if id, ok := m.groups[p]; ok {
+			if id, ok := m.groupID(p); ok {
 				uses[id] = use
 				known++
 			}
@@ -46,9 +46,9 @@ func (m *Model) byNode(u *Usage) ([]*Use, int) {
 		}
 	}
 	base := 1 + len(m.Tree.Groups)
-	if len(u.Users) < len(m.users) {
+	if len(u.Users) < len(m.Tree.Users) {
 		for name, use := range u.Users {
-			if id, ok := m.users[name]; ok {
+			if id, ok := m.userID(name); ok {
 				uses[id] = use
 				known++
 			}
@@ -215,7 +215,7 @@ const shortTally = 16
 func (m *Model) Report(u *Usage, path string) []NodeReport {
 	start, ok := nodeID(0), true
 	if path != "" {
-		start, ok = m.groups[path]
+		start, ok = m.groupID(path)
 	}
 	if !ok {
 		return nil
@@ -308,12 +308,12 @@ func (m *Model) CheckUsage(u *Usage, now time.Time) error {
 	uses, found := m.usesOf(u)
 	if found < len(u.Groups)+len(u.Users) {
 		for _, p := range slices.Sorted(maps.Keys(u.Groups)) {
-			if _, ok := m.groups[p]; !ok {
+			if _, ok := m.groupID(p); !ok {
 				return &Error{Kind: Structure, Node: GroupName(p), Msg: "is not a group of the tree"}
 			}
 		}
 		for _, name := range slices.Sorted(maps.Keys(u.Users)) {
-			if _, ok := m.users[name]; !ok {
+			if _, ok := m.userID(name); !ok {
 				return &Error{Kind: Structure, Node: UserName(name), Msg: "is not a user of the tree"}
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/tomlfile"
@@ -35,6 +36,8 @@ func parseNodes(block string) (*tree.Usage, int, error) {
 	sc := bufio.NewScanner(strings.NewReader(block))
 	sc.Buffer(nil, 4096)
 	n, lines := 0, 0
+	var f []string      // the fields of a line, in one array for all
+	var uses []tree.Use // the nodes' uses, allocated in batches
 	for n = 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || line[0] == '#' {
@@ -43,8 +46,12 @@ func parseNodes(block string) (*tree.Usage, int, error) {
 		if lines++; lines > maxNodeLines {
 			return nil, n, fmt.Errorf("more than %d nodes", maxNodeLines)
 		}
-		f := strings.Fields(line)
-		use := &tree.Use{Used: map[string]int64{}}
+		f = fields(line, f[:0])
+		if len(uses) == cap(uses) {
+			uses = make([]tree.Use, 0, 256)
+		}
+		uses = append(uses, tree.Use{Used: map[string]int64{}})
+		use := &uses[len(uses)-1]
 		if name, ok := strings.CutPrefix(f[0], UserPrefix); ok {
 			if err := tree.ValidUser(name); err != nil {
 				return nil, n, fmt.Errorf("user: %v", err)
@@ -77,8 +84,8 @@ func parseNodes(block string) (*tree.Usage, int, error) {
 			if err := licensekey.ValidName(t); err != nil {
 				return nil, n, fmt.Errorf("license type: %v", err)
 			}
-			c, err := strconv.Atoi(num)
-			if err != nil || c < 0 || c > maxCount || num != strconv.Itoa(c) {
+			c, ok := plainCount(num)
+			if !ok {
 				return nil, n, fmt.Errorf("%s=%s: want a count between 0 and %d", t, num, maxCount)
 			}
 			if _, dup := use.Used[t]; dup {
@@ -91,6 +98,50 @@ func parseNodes(block string) (*tree.Usage, int, error) {
 		return nil, n, fmt.Errorf("longer than 4096 bytes")
 	}
 	return u, 0, nil
+}
+
+// fields returns strings.Fields(line), appended to f: without an
+// allocation for a line of ASCII.
+func fields(line string, f []string) []string {
+	for i := 0; i < len(line); i++ {
+		if line[i] >= utf8.RuneSelf {
+			return append(f, strings.Fields(line)...)
+		}
+	}
+	for i := 0; i < len(line); {
+		for i < len(line) && asciiSpace(line[i]) {
+			i++
+		}
+		start := i
+		for i < len(line) && !asciiSpace(line[i]) {
+			i++
+		}
+		if i > start {
+			f = append(f, line[start:i])
+		}
+	}
+	return f
+}
+
+// asciiSpace reports whether c is white space to strings.Fields.
+func asciiSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
+
+// plainCount reads a count as written, 0 or digits without a leading 0, of
+// at most maxCount: what strconv.Itoa writes of a count in range.
+func plainCount(num string) (int, bool) {
+	if num == "" || len(num) > len(strconv.Itoa(maxCount)) || len(num) > 1 && num[0] == '0' {
+		return 0, false
+	}
+	c := 0
+	for i := 0; i < len(num); i++ {
+		if num[i] < '0' || num[i] > '9' {
+			return 0, false
+		}
+		c = c*10 + int(num[i]-'0')
+	}
+	return c, c <= maxCount
 }
 
 // checkNodes parses the nodes block of a usage file into u.Tree, with

@@ -48,7 +48,7 @@ _allot() {
         "rebalance") words="--system --out --wallet --now --catalog --json --passphrase-file --identity --help" ;;
         "verify") words="--trust --usage --system --state --state-init --catalog --now --node --user --feature --license --grant --json --quiet --help" ;;
         "status") words="--usage --state --trust --html --catalog --now --json --help" ;;
-        "revoke") words="--signer --trust --reason --out --now --json --passphrase-file --identity --help" ;;
+        "revoke") words="--signer --wallet --as --trust --reason --out --now --json --passphrase-file --identity --help" ;;
         "audit") words="--trust --quiet --json --help" ;;
         "remind") words="--state --eml --from --to --days --every --now --catalog --json --help" ;;
         "demo") words="--dir --now --help" ;;

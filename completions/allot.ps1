@@ -50,7 +50,7 @@ Register-ArgumentCompleter -Native -CommandName allot -ScriptBlock {
         'rebalance' = @('--system', '--out', '--wallet', '--now', '--catalog', '--json', '--passphrase-file', '--identity', '--help')
         'verify' = @('--trust', '--usage', '--system', '--state', '--state-init', '--catalog', '--now', '--node', '--user', '--feature', '--license', '--grant', '--json', '--quiet', '--help')
         'status' = @('--usage', '--state', '--trust', '--html', '--catalog', '--now', '--json', '--help')
-        'revoke' = @('--signer', '--trust', '--reason', '--out', '--now', '--json', '--passphrase-file', '--identity', '--help')
+        'revoke' = @('--signer', '--wallet', '--as', '--trust', '--reason', '--out', '--now', '--json', '--passphrase-file', '--identity', '--help')
         'audit' = @('--trust', '--quiet', '--json', '--help')
         'remind' = @('--state', '--eml', '--from', '--to', '--days', '--every', '--now', '--catalog', '--json', '--help')
         'demo' = @('--dir', '--now', '--help')

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
+	"allot.dev/allot/pkg/cert"
 	"allot.dev/allot/pkg/grant"
 	"allot.dev/allot/pkg/sign"
 )
@@ -51,3 +53,49 @@ func (w *Wallet) checkGrant(doc []byte) (*grant.Grant, error) {
 	}
 	return g, nil
 }
+
+// Revocation is a revocation of a grant that the wallet signed: the
+// first grant of a chain, or one a delegate signed below it.
+type Revocation struct {
+	*cert.Revocation
+	Time time.Time // when the wallet recorded it
+}
+
+// RecordRevocations prepares the record of revocations the wallet signed,
+// of grants of its bundles (`allot revoke --wallet`).
+func (w *Wallet) RecordRevocations(revs []*cert.Revocation, note string) (*Change, error) {
+	if len(revs) == 0 {
+		return nil, errors.New("revoke: nothing to revoke")
+	}
+	docs := make([][]byte, len(revs))
+	for i, r := range revs {
+		if err := w.checkRevocation(r); err != nil {
+			return nil, err
+		}
+		docs[i] = r.Document()
+	}
+	if note == "" {
+		var what []string
+		for _, r := range revs {
+			what = append(what, r.What())
+		}
+		note = "revoked " + strings.Join(what, ", ")
+	}
+	return &Change{r: &record{Op: "revoke", Note: note, Revocations: docs}}, nil
+}
+
+// checkRevocation checks that r is a revocation of a grant, signed by the
+// wallet's key: the only thing a wallet signs that it may revoke.
+func (w *Wallet) checkRevocation(r *cert.Revocation) error {
+	switch {
+	case r.Grant == "":
+		return fmt.Errorf("revoke: a wallet revokes grants only, not %s", r.What())
+	case !w.PublicKey.Key.Equal(r.Signer):
+		return fmt.Errorf("revoke: %s: signed by %s, not by this wallet's key", r.What(), sign.Fingerprint(r.Signer))
+	}
+	return nil
+}
+
+// maxRevocations bounds the revocations of one record, as a trust file
+// bounds the ones it holds (verify.MaxRevocations).
+const maxRevocations = 1024

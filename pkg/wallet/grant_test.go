@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"allot.dev/allot/pkg/cert"
 	"allot.dev/allot/pkg/grant"
 	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/sign"
@@ -65,6 +66,47 @@ func TestGrantRecord(t *testing.T) {
 		}
 		if ev := w.History[len(w.History)-1]; ev.Op != "grant" || !strings.Contains(ev.Note, "granted node hq of system site-1 (bundle b1) to SHA256:") {
 			t.Errorf("%s: history %+v", c.name, ev)
+		}
+	}
+}
+
+// The wallet records the revocations it signs, of grants only.
+func TestRevocationRecord(t *testing.T) {
+	f := newFixture(t)
+	digest := "sha256:" + strings.Repeat("0f", 32)
+	rev := func(signer byte, target string) *cert.Revocation {
+		r, err := cert.IssueRevocation(seedKey(signer), target, "", t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	for _, c := range []struct {
+		name string
+		r    *cert.Revocation
+		want string
+	}{
+		{"another key's revocation", rev(41, digest), "not by this wallet's key"},
+		{"a certificate", rev(1, "0123456789abcdef"), "a wallet revokes grants only"},
+		{"a grant, by the wallet", rev(1, digest), ""},
+	} {
+		before := f.read()
+		_, err := wallet.Update(f.path, t0, "tester", func(w *wallet.Wallet) (*wallet.Change, error) {
+			return w.RecordRevocations([]*cert.Revocation{c.r}, "")
+		})
+		if c.want != "" {
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s: %v, want %q", c.name, err, c.want)
+			}
+			f.unchanged(before)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		w := f.open()
+		if len(w.Revocations) != 1 || w.Revocations[0].Grant != digest || w.History[len(w.History)-1].Note != "revoked grant "+digest {
+			t.Errorf("%s: revocations %+v, history %+v", c.name, w.Revocations, w.History[len(w.History)-1])
 		}
 	}
 }

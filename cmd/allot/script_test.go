@@ -126,7 +126,8 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 			env.Setenv("ALLOT_USER", "tester@site")
 			env.Setenv("ALLOT_NOW", scriptNow)
 			env.Setenv("ALLOT_TEST_EXIT", filepath.Join(t.TempDir(), "exit"))
-			for _, v := range []string{"ALLOT_WALLET", "ALLOT_PASSPHRASE", "ALLOT_TRUST", "ALLOT_CATALOG", "ALLOT_IDENTITY"} {
+			for _, v := range []string{"ALLOT_WALLET", "ALLOT_PASSPHRASE", "ALLOT_TRUST", "ALLOT_CATALOG", "ALLOT_IDENTITY",
+				"SSH_AUTH_SOCK", "SSH_KNOWN_HOSTS", "ALLOT_SSH_PASSPHRASE", "ALLOT_GIT_USERNAME", "ALLOT_GIT_PASSWORD"} {
 				env.Setenv(v, "")
 			}
 			for _, kv := range goVars {
@@ -152,6 +153,8 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 			"tamperkey": cmdTamperkey,
 			"plain":     cmdPlain,
 			"pagecheck": cmdPagecheck,
+			"gitserve":  cmdGitserve,
+			"sshagent":  cmdSSHAgent,
 		},
 	}
 }

@@ -112,6 +112,7 @@ func GitUser(gitDir string) Author {
 type Repo struct {
 	GitDir string
 	st     *filesystem.Storage
+	under  *Repo // a quarantine's: objects not here are read from there
 }
 
 // Open opens the repository whose git directory is gitDir.

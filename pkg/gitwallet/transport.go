@@ -509,7 +509,7 @@ func (e *hostKeyError) Error() string {
 	if e.changed {
 		what = "does not match the one in"
 	}
-	return fmt.Sprintf("the host key of %s (%s %s) %s %s; check it with the server's owner and add it to known_hosts",
+	return fmt.Sprintf("the host key of %s (%s %s) %s %s",
 		e.host, e.key.Type(), ssh.FingerprintSHA256(e.key), what, strings.Join(e.files, ", "))
 }
 

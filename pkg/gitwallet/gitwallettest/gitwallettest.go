@@ -8,6 +8,8 @@ package gitwallettest
 import (
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/cgi"
@@ -34,8 +36,10 @@ func HTTP(root, user, password string) (url string, stop func(), err error) {
 		return "", nil, err
 	}
 	backend := &cgi.Handler{
-		Path: exe,
-		Dir:  root,
+		// A client that stops reading (a bound reached) is a test's point.
+		Logger: log.New(io.Discard, "", 0),
+		Path:   exe,
+		Dir:    root,
 		Env: []string{
 			"GIT_PROJECT_ROOT=" + root,
 			"GIT_HTTP_EXPORT_ALL=1",

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 
@@ -70,18 +69,7 @@ func TestSyncHostileRemote(t *testing.T) {
 	// signed by signer.
 	serve := func(content []byte, signer ed25519.PrivateKey) plumbing.Hash {
 		t.Helper()
-		blob, err := remote.put(plumbing.BlobObject, content)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tree, err := remote.treeWith(head, FileName, blob)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := remote.commit(tree, []plumbing.Hash{head}, who, now.Add(time.Hour), "change\n", signer)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := commitContent(t, remote, head, content, signer)
 		if err := remote.setRef("refs/heads/main", c); err != nil {
 			t.Fatal(err)
 		}

@@ -42,7 +42,7 @@ _allot() {
         "wallet migrate") words="--out --wallet --as --json --passphrase-file --identity --help" ;;
         "wallet sync") words="--wallet --now --as --json --ssh-key --passphrase-file --identity --help" ;;
         "allocate") words="--system --years --start --top-up --trial --dry-run --out --wallet --now --catalog --json --as --passphrase-file --identity --help" ;;
-        "grant") words="--bundle --grant --signer --node --to --quota --feature --no-features --from --until --out --wallet --now --catalog --json --passphrase-file --identity --help" ;;
+        "grant") words="--bundle --grant --signer --node --to --quota --feature --no-features --from --until --out --wallet --as --now --catalog --json --passphrase-file --identity --help" ;;
         "subscription") words="start --help" ;;
         "subscription start") words="--system --out --wallet --now --catalog --json --passphrase-file --identity --help" ;;
         "rebalance") words="--system --out --wallet --now --catalog --json --passphrase-file --identity --help" ;;

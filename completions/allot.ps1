@@ -44,7 +44,7 @@ Register-ArgumentCompleter -Native -CommandName allot -ScriptBlock {
         'wallet migrate' = @('--out', '--wallet', '--as', '--json', '--passphrase-file', '--identity', '--help')
         'wallet sync' = @('--wallet', '--now', '--as', '--json', '--ssh-key', '--passphrase-file', '--identity', '--help')
         'allocate' = @('--system', '--years', '--start', '--top-up', '--trial', '--dry-run', '--out', '--wallet', '--now', '--catalog', '--json', '--as', '--passphrase-file', '--identity', '--help')
-        'grant' = @('--bundle', '--grant', '--signer', '--node', '--to', '--quota', '--feature', '--no-features', '--from', '--until', '--out', '--wallet', '--now', '--catalog', '--json', '--passphrase-file', '--identity', '--help')
+        'grant' = @('--bundle', '--grant', '--signer', '--node', '--to', '--quota', '--feature', '--no-features', '--from', '--until', '--out', '--wallet', '--as', '--now', '--catalog', '--json', '--passphrase-file', '--identity', '--help')
         'subscription' = @('start', '--help')
         'subscription start' = @('--system', '--out', '--wallet', '--now', '--catalog', '--json', '--passphrase-file', '--identity', '--help')
         'rebalance' = @('--system', '--out', '--wallet', '--now', '--catalog', '--json', '--passphrase-file', '--identity', '--help')

@@ -77,6 +77,7 @@ type Wallet struct {
 	Keys        []*Entry
 	Allocations []*Allocation
 	Credits     []Credit
+	Grants      []Grant // the grants the wallet signed (grant.go)
 	History     []Event
 
 	byID  map[licensekey.Ref]*Entry
@@ -204,6 +205,9 @@ type record struct {
 
 	// allocate
 	Allocation *Allocation `json:"allocation,omitempty"`
+
+	// grant: the signed grant document (grant.go)
+	Grant []byte `json:"grant,omitempty"`
 }
 
 // Open reads the wallet at path. It takes no lock: the file is only ever
@@ -293,6 +297,9 @@ func parse(path string, data []byte) (*Wallet, error) {
 		}
 		if r.KeyLines < 0 || r.KeyLines > MaxKeyLines || r.KeyLines > 0 && r.Op != "redeem" {
 			return nil, fail("key_lines %d out of place", r.KeyLines)
+		}
+		if r.Grant != nil && r.Op != "grant" {
+			return nil, fail("grant out of place")
 		}
 		// A key line takes five bytes at least: a count the rest of the file
 		// cannot hold must not decide the allocation.
@@ -456,6 +463,12 @@ func (w *Wallet) apply(r *record, keys []*licensekey.Key) error {
 		a.Time = r.Time
 		w.Allocations = append(w.Allocations, a)
 		w.Credits = append(w.Credits, a.Credits...)
+	case "grant":
+		g, err := w.checkGrant(r.Grant)
+		if err != nil {
+			return err
+		}
+		w.Grants = append(w.Grants, Grant{Grant: g, Time: r.Time})
 	default:
 		return fmt.Errorf("unknown operation %q", r.Op)
 	}

@@ -42,7 +42,7 @@ Register-ArgumentCompleter -Native -CommandName allot -ScriptBlock {
         'wallet bundle' = @('--system', '--sequence', '--out', '--wallet', '--json', '--help')
         'wallet history' = @('--wallet', '--json', '--help')
         'wallet migrate' = @('--out', '--wallet', '--as', '--json', '--passphrase-file', '--identity', '--help')
-        'wallet sync' = @('--wallet', '--now', '--as', '--json', '--passphrase-file', '--identity', '--help')
+        'wallet sync' = @('--wallet', '--now', '--as', '--json', '--ssh-key', '--passphrase-file', '--identity', '--help')
         'allocate' = @('--system', '--years', '--start', '--top-up', '--trial', '--dry-run', '--out', '--wallet', '--now', '--catalog', '--json', '--as', '--passphrase-file', '--identity', '--help')
         'grant' = @('--bundle', '--grant', '--signer', '--node', '--to', '--quota', '--feature', '--no-features', '--from', '--until', '--out', '--wallet', '--as', '--now', '--catalog', '--json', '--passphrase-file', '--identity', '--help')
         'subscription' = @('start', '--help')

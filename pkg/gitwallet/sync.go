@@ -397,6 +397,10 @@ func (r *Repo) checkLedger(path, name string, ours, theirs plumbing.Hash) error 
 			if err != nil || !bytes.Equal(merged, data) {
 				return fmt.Errorf("%s: %w: their merge commit %s is not the ledger merge of its parents", path, ErrDiverged, short(c.Hash))
 			}
+		default:
+			// allot writes one parent, or two for a merge: a commit of
+			// none or of three would be checked against nothing.
+			return fmt.Errorf("%s: %w: their commit %s has %d parents; allot writes one, or two for a merge", path, ErrDiverged, short(c.Hash), len(c.Parents))
 		}
 		return nil
 	})

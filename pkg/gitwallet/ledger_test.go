@@ -14,6 +14,7 @@ import (
 
 	"allot.dev/allot/pkg/allottest"
 	"allot.dev/allot/pkg/cert"
+	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/wallet"
 )
 
@@ -185,5 +186,57 @@ func TestSyncRefusesOctopus(t *testing.T) {
 	}
 	if h, _ := local.Head(); h != ours {
 		t.Errorf("the branch moved to %s", h)
+	}
+}
+
+// A remote whose branch names an object that is not a commit (the blob or
+// tree of the wallet's own head, which a sync does not fetch): an input
+// error, not an internal one, and the wallet as it was.
+func TestSyncBranchNotCommit(t *testing.T) {
+	dir := t.TempDir()
+	wdir := filepath.Join(dir, "w")
+	path := filepath.Join(wdir, FileName)
+	key := allottest.Key("wallet")
+	who := Author{Name: "tester", Email: "t@example.com"}
+	if _, err := Init(wdir, wallet.InitParams{Organization: "Acme", PublicKey: key.Public().(ed25519.PublicKey),
+		EncryptedKey: []byte("not used"), Time: allottest.Now, Who: "tester"}, key, who); err != nil {
+		t.Fatal(err)
+	}
+	remoteDir := filepath.Join(dir, "remote.git")
+	if _, err := Sync(path, remoteDir, nil, key, who, allottest.Now); err != nil {
+		t.Fatal(err)
+	}
+	local, err := Open(filepath.Join(wdir, ".git"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote, err := Open(remoteDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, _ := local.Head()
+	c, err := local.commitAt(ours)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, blob, err := local.fileAt(ours, FileName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(path)
+	for name, h := range map[string]plumbing.Hash{"a blob": blob, "a tree": c.Tree} {
+		if err := remote.setRef("refs/heads/main", h); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Sync(path, remoteDir, nil, key, who, allottest.Now)
+		if !errors.Is(err, ErrDiverged) || !errors.Is(err, errclass.Input) {
+			t.Errorf("%s: %v, want ErrDiverged (an input error)", name, err)
+		}
+		if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+			t.Errorf("%s: the wallet file changed", name)
+		}
+		if h, _ := local.Head(); h != ours {
+			t.Errorf("%s: the branch moved to %s", name, h)
+		}
 	}
 }

@@ -168,6 +168,11 @@ func (local *Repo) sync(path string, p *peer, branch plumbing.ReferenceName, w *
 		res.Action = "up to date"
 		return res, nil
 	}
+	// Their branch may name any object: a blob or tree the wallet holds
+	// is not fetched, and would reach the history walks below.
+	if _, err := p.objs.commitAt(theirs); err != nil {
+		return nil, fmt.Errorf("%s: %w: their branch names %s, which is not a commit", p.name, ErrDiverged, short(theirs))
+	}
 	// Their commits, into our repository: each signed by the wallet's key.
 	n, err := copyCommits(p.objs, local, theirs, pub)
 	if err != nil {

@@ -88,7 +88,8 @@ type remoteURL struct {
 func parseURL(remote string) (*remoteURL, error) {
 	ep, err := transport.NewEndpoint(remote)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", redactURL(remote), ErrRemote, err)
+		// The parser's error quotes the URL, password and all.
+		return nil, fmt.Errorf("%s: %w: %s", redactURL(remote), ErrRemote, strings.ReplaceAll(err.Error(), remote, redactURL(remote)))
 	}
 	switch ep.Protocol {
 	case "ssh", "http", "https":
@@ -105,14 +106,34 @@ func parseURL(remote string) (*remoteURL, error) {
 	return u, nil
 }
 
-// redactURL replaces a URL's password.
+// redactURL replaces a URL's password, in a URL that net/url refuses (a
+// typo in its port or an escape) too.
 func redactURL(s string) string {
-	if u, err := neturl.Parse(s); err == nil && u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			return u.Redacted()
+	if u, err := neturl.Parse(s); err == nil {
+		if u.User != nil {
+			if _, ok := u.User.Password(); ok {
+				return u.Redacted()
+			}
 		}
+		return s
 	}
-	return s
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return s
+	}
+	auth := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		auth = rest[:i]
+	}
+	at := strings.LastIndexByte(auth, '@')
+	if at < 0 {
+		return s
+	}
+	user, _, ok := strings.Cut(auth[:at], ":")
+	if !ok {
+		return s
+	}
+	return scheme + "://" + user + ":xxxxx" + rest[at:]
 }
 
 // netPeer reads the remote's branch and fetches its commits the wallet

@@ -90,7 +90,8 @@ type statement struct {
 
 // entry is a [[group]] or [[user]] table in a file, by statement index:
 // lead is the first of the comment lines directly above its header (the
-// header when there are none), last its last header or key.
+// header when there are none), last its last header, key, or comment line
+// right below them.
 type entry struct {
 	lead, header, last int
 }
@@ -313,6 +314,20 @@ func entries(sts []statement) (groups, users []entry, err error) {
 				(*list)[len(*list)-1].last = i
 			default:
 				return nil, nil, layoutErrorf("a [%s] table stands apart from its [[%s]] entry", strings.Join(st.key, "."), kind)
+			}
+		}
+	}
+	// Comment lines right below an entry's last line are its own, unless
+	// they are right above the next header.
+	for _, list := range [][]entry{groups, users} {
+		for i := range list {
+			e := &list[i]
+			j := e.last + 1
+			for j < len(sts) && sts[j].kind == stComment {
+				j++
+			}
+			if j == len(sts) || sts[j].kind != stHeader {
+				e.last = j - 1
 			}
 		}
 	}

@@ -140,6 +140,12 @@ created_by = "alice"
 `, "", 1),
 		},
 		{
+			name: "a comment right below an entry goes with it",
+			in:   strings.Replace(base(), "created_by = \"alice\"\n", "created_by = \"alice\"\n# kid's own comment\n", 1),
+			edit: func(t *tree.Tree) error { _, err := t.RemoveUser("kid"); return err },
+			want: strings.Replace(base(), "# alice's child\n[[user]]\nname = \"kid\"\ncreated_by = \"alice\"\n\n", "", 1),
+		},
+		{
 			name: "the last user removed",
 			in:   base(),
 			edit: func(t *tree.Tree) error { _, err := t.RemoveUser("bob"); return err },

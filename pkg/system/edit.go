@@ -85,7 +85,7 @@ type statement struct {
 	kind       int
 	start, end int
 	array      bool     // a header of an array of tables, [[…]]
-	key        []string // a header's key, unquoted
+	key        []string // a header's or a key/value's key, unquoted
 }
 
 // entry is a [[group]] or [[user]] table in a file, by statement index:
@@ -285,6 +285,12 @@ func (ed *edits) apply(data []byte) []byte {
 func entries(sts []statement) (groups, users []entry, err error) {
 	open := "" // the kind of the entry whose table is open, if any
 	for i, st := range sts {
+		// The TOML reader matches a field in any case, so that name and
+		// Name in one table read as either: the editor edits only files
+		// that spell their keys as allot does, which read one way.
+		if slices.ContainsFunc(st.key, func(k string) bool { return k != strings.ToLower(k) }) {
+			return nil, nil, layoutErrorf("a key is spelt %q, not in lower case", strings.Join(st.key, "."))
+		}
 		switch st.kind {
 		case stKeyValue:
 			if open == "group" {
@@ -353,7 +359,7 @@ func scan(data []byte) ([]statement, error) {
 			j, err = scanHeader(data, j, &st)
 		default:
 			st.kind = stKeyValue
-			j, err = scanKeyValue(data, j)
+			j, st.key, err = scanKeyValue(data, j)
 		}
 		if err != nil {
 			return nil, err
@@ -421,15 +427,16 @@ func scanHeader(data []byte, i int, st *statement) (int, error) {
 }
 
 // scanKeyValue reads the key and value at i.
-func scanKeyValue(data []byte, i int) (int, error) {
-	i, _, err := scanKey(data, i)
+func scanKeyValue(data []byte, i int) (int, []string, error) {
+	i, key, err := scanKey(data, i)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if i == len(data) || data[i] != '=' {
-		return 0, unread(data, i)
+		return 0, nil, unread(data, i)
 	}
-	return scanValue(data, skipSpace(data, i+1))
+	i, err = scanValue(data, skipSpace(data, i+1))
+	return i, key, err
 }
 
 // scanKey reads a dotted key, and the white space around it. A quoted

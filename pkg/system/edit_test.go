@@ -246,6 +246,7 @@ func TestEditTreeLayouts(t *testing.T) {
 		{"inline array", "group = [{path = \"a\"}]\n" + head},
 		{"subtable apart", head + "[[group]]\npath = \"a\"\nrestrict = true\n[[server]]\nname = \"y\"\n[group.quota]\ncamera = 1\n"},
 		{"escaped header", head + "[[\"gr\\u006fup\"]]\npath = \"a\"\n"},
+		{"a key in another case", head + "[[group]]\nPath = \"a\"\n"},
 	}
 	cat := catalog.Default()
 	for _, tt := range tests {

@@ -121,26 +121,10 @@ func editTree(data []byte, have *tree.Tree, want *System) ([]byte, error) {
 		write(&b)
 		return bytes.ReplaceAll(b.Bytes(), []byte("\n"), eol)
 	}
-	oldGroups := make([]node, len(have.Groups))
-	for i := range have.Groups {
-		g := &have.Groups[i]
-		oldGroups[i] = node{g.Path, render(func(b *bytes.Buffer) { writeGroup(b, g) })}
-	}
-	newGroups := make([]node, len(want.Tree.Groups))
-	for i := range want.Tree.Groups {
-		g := &want.Tree.Groups[i]
-		newGroups[i] = node{g.Path, render(func(b *bytes.Buffer) { writeGroup(b, g) })}
-	}
-	oldUsers := make([]node, len(have.Users))
-	for i := range have.Users {
-		u := &have.Users[i]
-		oldUsers[i] = node{u.Name, render(func(b *bytes.Buffer) { writeUser(b, u) })}
-	}
-	newUsers := make([]node, len(want.Tree.Users))
-	for i := range want.Tree.Users {
-		u := &want.Tree.Users[i]
-		newUsers[i] = node{u.Name, render(func(b *bytes.Buffer) { writeUser(b, u) })}
-	}
+	groupNode := func(g *tree.Group) node { return node{g.Path, render(func(b *bytes.Buffer) { writeGroup(b, g) })} }
+	userNode := func(u *tree.User) node { return node{u.Name, render(func(b *bytes.Buffer) { writeUser(b, u) })} }
+	oldGroups, newGroups := nodes(have.Groups, groupNode), nodes(want.Tree.Groups, groupNode)
+	oldUsers, newUsers := nodes(have.Users, userNode), nodes(want.Tree.Users, userNode)
 	// A first group goes above the users, as allot writes them, and
 	// above the comments and blank lines before them; a first user at the
 	// end.
@@ -171,6 +155,15 @@ func editTree(data []byte, have *tree.Tree, want *System) ([]byte, error) {
 type node struct {
 	key  string
 	text []byte
+}
+
+// nodes returns the node of each group or user of list.
+func nodes[T any](list []T, of func(*T) node) []node {
+	ns := make([]node, len(list))
+	for i := range list {
+		ns[i] = of(&list[i])
+	}
+	return ns
 }
 
 // anchor is where new entries go: before statement at (len: the end of

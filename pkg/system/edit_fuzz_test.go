@@ -20,7 +20,7 @@ import (
 // *LayoutError or returns a file that reads as exactly the system meant,
 // and a file whose tree does not change comes back byte for byte.
 func FuzzEditTree(f *testing.F) {
-	for _, s := range []string{base(), usersOnly, crlf(base()), strings.TrimSuffix(base(), "\n")} {
+	for _, s := range []string{handWritten, usersOnly, crlf(handWritten), strings.TrimSuffix(handWritten, "\n")} {
 		f.Add([]byte(s), uint8(0), uint8(0))
 	}
 	f.Add(append(seedSystem(), treeSeed...), uint8(5), uint8(1))

@@ -29,7 +29,22 @@ camera = 4   # four cameras
 name = "nvr-1" # the only one
 identifiers = []
 
-# Tower A: the whole building.
+` + towerA + `[[ group ]]
+path = "tower-b"
+remind_days = 5
+
+# ---- users ----
+
+` + aliceAndKid + `[[user]]
+name = "bob"
+restrict = true
+[user.quota]
+camera = 1
+`
+
+// towerA and aliceAndKid are entries of handWritten, with their comments.
+const (
+	towerA = `# Tower A: the whole building.
 [[group]]
 path = 'tower-a'      # a literal string
 restrict = true
@@ -39,13 +54,8 @@ quota = { camera = 2 }
 [[group]]
 path = "tower-a/floor-1"
 
-[[ group ]]
-path = "tower-b"
-remind_days = 5
-
-# ---- users ----
-
-[[user]]
+`
+	aliceAndKid = `[[user]]
 name = "alice"   # the manager
 groups = ["tower-a",
   # a comment inside an array
@@ -56,14 +66,8 @@ groups = ["tower-a",
 name = "kid"
 created_by = "alice"
 
-[[user]]
-name = "bob"
-restrict = true
-[user.quota]
-camera = 1
 `
-
-func base() string { return handWritten }
+)
 
 // usersOnly is a file with users and no groups.
 const usersOnly = `version = 1
@@ -83,7 +87,7 @@ name = "alice"
 func TestEditTree(t *testing.T) {
 	// A literal multi-line string with a header in it, and a basic one
 	// that opens in it.
-	literal := strings.Replace(base(), "\"\"\"Acme\n[[group]]\npath = \"not a group\"\n\"\"\"", "'''Acme\n[[user]]\nx = \"\"\"\n'''", 1)
+	literal := strings.Replace(handWritten, "\"\"\"Acme\n[[group]]\npath = \"not a group\"\n\"\"\"", "'''Acme\n[[user]]\nx = \"\"\"\n'''", 1)
 	literal = strings.Replace(literal, `remind_days = 5`, "remind_days = 5\nremind_every = '''once'''", 1)
 	tests := []struct {
 		name string
@@ -93,90 +97,58 @@ func TestEditTree(t *testing.T) {
 	}{
 		{
 			name: "nothing changes",
-			in:   base(),
+			in:   handWritten,
 			edit: func(*tree.Tree) error { return nil },
-			want: base(),
+			want: handWritten,
 		},
 		{
 			name: "user pause rewrites only that user",
-			in:   base(),
+			in:   handWritten,
 			edit: func(t *tree.Tree) error { t.Users[t.UserIndex("kid")].Paused = true; return nil },
-			want: strings.Replace(base(), "name = \"kid\"\ncreated_by = \"alice\"\n", "name = \"kid\"\ncreated_by = \"alice\"\npaused = true\n", 1),
+			want: strings.Replace(handWritten, "name = \"kid\"\ncreated_by = \"alice\"\n", "name = \"kid\"\ncreated_by = \"alice\"\npaused = true\n", 1),
 		},
 		{
 			name: "group set keeps the comment above it",
-			in:   base(),
+			in:   handWritten,
 			edit: func(t *tree.Tree) error { t.Groups[0].Quota = map[string]int{"camera": 3}; return nil },
-			want: strings.Replace(base(), "[[group]]\npath = 'tower-a'      # a literal string\nrestrict = true\n# only two cameras for now\nquota = { camera = 2 }\n",
+			want: strings.Replace(handWritten, "[[group]]\npath = 'tower-a'      # a literal string\nrestrict = true\n# only two cameras for now\nquota = { camera = 2 }\n",
 				"[[group]]\npath = \"tower-a\"\nrestrict = true\n[group.quota]\ncamera = 3\n", 1),
 		},
 		{
 			name: "group add goes after the last group",
-			in:   base(),
+			in:   handWritten,
 			edit: func(t *tree.Tree) error { return t.AddGroup(tree.Group{Path: "tower-a/floor-2"}) },
-			want: strings.Replace(base(), "remind_days = 5\n", "remind_days = 5\n\n[[group]]\npath = \"tower-a/floor-2\"\n", 1),
+			want: strings.Replace(handWritten, "remind_days = 5\n", "remind_days = 5\n\n[[group]]\npath = \"tower-a/floor-2\"\n", 1),
 		},
 		{
 			name: "user add goes after the last user",
-			in:   base(),
+			in:   handWritten,
 			edit: func(t *tree.Tree) error { return t.AddUser(tree.User{Name: "carl", Groups: []string{"tower-b"}}) },
-			want: base() + "\n[[user]]\nname = \"carl\"\ngroups = [\"tower-b\"]\n",
+			want: handWritten + "\n[[user]]\nname = \"carl\"\ngroups = [\"tower-b\"]\n",
 		},
 		{
 			name: "user remove takes its sub-users and their comments",
-			in:   base(),
+			in:   handWritten,
 			edit: func(t *tree.Tree) error { _, err := t.RemoveUser("alice"); return err },
-			want: strings.Replace(base(), `[[user]]
-name = "alice"   # the manager
-groups = ["tower-a",
-  # a comment inside an array
-  "tower-a/floor-1"]
-
-# alice's child
-[[user]]
-name = "kid"
-created_by = "alice"
-
-`, "", 1),
+			want: strings.Replace(handWritten, aliceAndKid, "", 1),
 		},
 		{
 			name: "a comment right below an entry goes with it",
-			in:   strings.Replace(base(), "created_by = \"alice\"\n", "created_by = \"alice\"\n# kid's own comment\n", 1),
+			in:   strings.Replace(handWritten, "created_by = \"alice\"\n", "created_by = \"alice\"\n# kid's own comment\n", 1),
 			edit: func(t *tree.Tree) error { _, err := t.RemoveUser("kid"); return err },
-			want: strings.Replace(base(), "# alice's child\n[[user]]\nname = \"kid\"\ncreated_by = \"alice\"\n\n", "", 1),
+			want: strings.Replace(handWritten, "# alice's child\n[[user]]\nname = \"kid\"\ncreated_by = \"alice\"\n\n", "", 1),
 		},
 		{
 			name: "the last user removed",
-			in:   base(),
+			in:   handWritten,
 			edit: func(t *tree.Tree) error { _, err := t.RemoveUser("bob"); return err },
-			want: strings.TrimSuffix(base(), "\n[[user]]\nname = \"bob\"\nrestrict = true\n[user.quota]\ncamera = 1\n"),
+			want: strings.TrimSuffix(handWritten, "\n[[user]]\nname = \"bob\"\nrestrict = true\n[user.quota]\ncamera = 1\n"),
 		},
 		{
 			name: "group remove, recursive",
-			in:   base(),
+			in:   handWritten,
 			edit: func(t *tree.Tree) error { _, _, err := t.RemoveGroup("tower-a", true); return err },
-			want: strings.Replace(strings.Replace(base(), `# Tower A: the whole building.
-[[group]]
-path = 'tower-a'      # a literal string
-restrict = true
-# only two cameras for now
-quota = { camera = 2 }
-
-[[group]]
-path = "tower-a/floor-1"
-
-`, "", 1), `[[user]]
-name = "alice"   # the manager
-groups = ["tower-a",
-  # a comment inside an array
-  "tower-a/floor-1"]
-
-# alice's child
-[[user]]
-name = "kid"
-created_by = "alice"
-
-`, "", 1),
+			want: strings.Replace(strings.Replace(handWritten, towerA, "", 1), aliceAndKid, "", 1),
 		},
 		{
 			name: "a first group goes above the users",
@@ -192,24 +164,24 @@ created_by = "alice"
 		},
 		{
 			name: "CRLF stays CRLF",
-			in:   crlf(base()),
+			in:   crlf(handWritten),
 			edit: func(t *tree.Tree) error {
 				t.Users[t.UserIndex("bob")].Paused = true
 				return t.AddUser(tree.User{Name: "carl"})
 			},
-			want: crlf(strings.Replace(base(), "name = \"bob\"\n", "name = \"bob\"\npaused = true\n", 1) + "\n[[user]]\nname = \"carl\"\n"),
+			want: crlf(strings.Replace(handWritten, "name = \"bob\"\n", "name = \"bob\"\npaused = true\n", 1) + "\n[[user]]\nname = \"carl\"\n"),
 		},
 		{
 			name: "no newline at the end: user add",
-			in:   strings.TrimSuffix(base(), "\n"),
+			in:   strings.TrimSuffix(handWritten, "\n"),
 			edit: func(t *tree.Tree) error { return t.AddUser(tree.User{Name: "carl"}) },
-			want: base() + "\n[[user]]\nname = \"carl\"",
+			want: handWritten + "\n[[user]]\nname = \"carl\"",
 		},
 		{
 			name: "no newline at the end: the last user changed",
-			in:   strings.TrimSuffix(base(), "\n"),
+			in:   strings.TrimSuffix(handWritten, "\n"),
 			edit: func(t *tree.Tree) error { t.Users[t.UserIndex("bob")].Paused = true; return nil },
-			want: strings.Replace(base(), "name = \"bob\"\n", "name = \"bob\"\npaused = true\n", 1)[:len(base())+len("paused = true\n")-1],
+			want: strings.Replace(handWritten, "name = \"bob\"\n", "name = \"bob\"\npaused = true\n", 1)[:len(handWritten)+len("paused = true\n")-1],
 		},
 	}
 	cat := catalog.Default()
@@ -271,12 +243,12 @@ func TestEditTreeLayouts(t *testing.T) {
 // than write a file that reads as another system.
 func TestEditTreeChecks(t *testing.T) {
 	cat := catalog.Default()
-	s, err := system.Parse("site.system.toml", []byte(base()), cat)
+	s, err := system.Parse("site.system.toml", []byte(handWritten), cat)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.Need["camera"] = 5
-	out, err := system.EditTree("site.system.toml", []byte(base()), s, cat)
+	out, err := system.EditTree("site.system.toml", []byte(handWritten), s, cat)
 	var le *system.LayoutError
 	if !errors.As(err, &le) || out != nil {
 		t.Fatalf("EditTree = %q, %v; want a *LayoutError", out, err)

@@ -46,8 +46,9 @@ func layoutErrorf(format string, args ...any) error {
 //
 // It fails with a *LayoutError when the file's layout cannot be edited
 // safely (the tree as inline tables or dotted keys, a subtable apart from
-// its entry, entries in another order than want's), or when the text it
-// made does not read as want: then nothing it made is returned.
+// its entry, a key not in lower case, entries in another order than
+// want's), or when the text it made does not read as want: then nothing
+// it made is returned. It reads data and the text it made with Parse.
 func EditTree(name string, data []byte, want *System, cat *catalog.Catalog) ([]byte, error) {
 	old, err := Parse(name, data, cat)
 	if err != nil {

@@ -257,7 +257,9 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 				if servers[id] == nil {
 					servers[id] = map[string]Use{}
 				}
-				sys := wid + "/" + b.System
+				// By system first: the order of the uses in a finding is not that
+				// of the wallets' random ids.
+				sys := b.System + "/" + wid
 				if _, ok := servers[id][sys]; !ok {
 					servers[id][sys] = Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence, Server: s.Name}
 				}

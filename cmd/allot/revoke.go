@@ -210,13 +210,21 @@ func grantTarget(arg string, data []byte) (string, []ed25519.PublicKey, error) {
 	if err != nil {
 		return "", nil, inputErrorf("%s: %v", arg, err)
 	}
+	// Only the signers of a linked chain are above its last grant, as a
+	// device sees it: each grant signed by the delegate of the one before
+	// and naming it as its parent.
 	var above []ed25519.PublicKey
+	var prev *grant.Grant
 	for i, doc := range docs {
 		g, err := grant.Open(doc)
 		if err != nil {
 			return "", nil, errclass.Wrap(err, fmt.Errorf("%s: grant %d: %v", arg, i+1, err))
 		}
+		if prev != nil && (g.Parent != grant.Digest(prev.Document()) || !g.Signer.Equal(prev.Delegate.Key)) {
+			return "", nil, errclass.New(grant.ErrTrust, "%s: grant %d is not signed by the delegate of grant %d, or does not name it as its parent: not a chain a device accepts", arg, i+1, i)
+		}
 		above = append(above, g.Signer)
+		prev = g
 	}
 	return grant.Digest(docs[len(docs)-1]), above, nil
 }

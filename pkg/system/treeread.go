@@ -5,8 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/BurntSushi/toml"
-
 	"allot.dev/allot/pkg/tomlfile"
 )
 
@@ -22,10 +20,10 @@ func decode(name string, data []byte, f *file, lim tomlfile.Limits) error {
 	}
 	if at, groups, users, ok := plainTree(data); ok {
 		var head file
-		md, err := toml.Decode(string(data[:at]), &head)
 		// The head must not touch the tree's tables: the library would
 		// have read them together.
-		if err == nil && len(md.Undecoded()) == 0 && !md.IsDefined("group") && !md.IsDefined("user") {
+		touches, err := tomlfile.DecodeHead(name, data[:at], &head, "group", "user")
+		if err == nil && !touches {
 			head.Groups, head.Users = groups, users
 			*f = head
 			return nil
@@ -42,8 +40,9 @@ func decode(name string, data []byte, f *file, lim tomlfile.Limits) error {
 // table, once, and a plain value: a string of printable ASCII without
 // quotes or backslashes, a whole number of at most 18 digits, true or
 // false, a date (2026-01-02 or 2026-01-02T10:00:00Z) or an array of such
-// strings on one line (["a", "b"]). It returns where the tree starts, and
-// ok false for any other line: the TOML library reads the file then. If
+// strings on one line (["a", "b"]); a quota's key has no capital letter.
+// It returns where the tree starts, and ok false for any other line: the
+// TOML library reads the file then. If
 // the line it starts at lies inside a multi-line string or array of what
 // comes before, that part does not parse alone, and the library reads the
 // whole.
@@ -122,6 +121,11 @@ func (r *treeReader) line(line string) bool {
 		return false
 	}
 	if r.quota != nil {
+		// No capital: the library refuses two keys of the tree's quotas
+		// that differ only in case.
+		if strings.ContainsFunc(key, func(c rune) bool { return c >= 'A' && c <= 'Z' }) {
+			return false
+		}
 		n, ok := number(value)
 		if _, dup := r.quota[key]; dup || !ok {
 			return false

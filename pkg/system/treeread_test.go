@@ -137,6 +137,10 @@ func TestPlainTreeReadsAsTheLibrary(t *testing.T) {
 		{"devices = \"\"\"\nCAM-1 m camera nvr-1\n\"\"\"", "devices = \"\"\"\n[[group]]\n\"\"\""},
 		{"\n[[group]]\npath = \"tower/floor-2\"\n", "\n[[group]]\npath = \"tower/floor-2\""},
 		{"organization = \"Org\"", "organization = \"Org\"\nextra = 1"},
+		{"[user.quota]\nmobile-app = 1", "[user.quota]\nmobile-app = 1\nMobile-app = 2"},
+		{"[group.quota]\nmobile-app = 2", "[group.quota]\nMobile-app = 2"},
+		{"# The tree.", "[Group]\npath = \"x\""},
+		{"organization = \"Org\"", "organization = \"Org\"\nOrganization = \"Org\""},
 	} {
 		data := strings.Replace(treeSeed, c.old, c.new, 1)
 		if data == treeSeed {

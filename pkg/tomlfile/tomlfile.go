@@ -63,6 +63,33 @@ func DecodeLimits(file string, data []byte, v any, lim Limits) error {
 	if err := Check(file, data, lim); err != nil {
 		return err
 	}
+	_, err := decode(file, data, v)
+	return err
+}
+
+// DecodeHead decodes data, the head of a file whose whole the caller has
+// checked (Check) and whose rest it reads itself, into v as DecodeLimits
+// does. It reports whether the head gives a key under one of the
+// top-level names, in any case: the library would have read it together
+// with the rest, so the caller reads the whole file with DecodeLimits.
+func DecodeHead(file string, data []byte, v any, names ...string) (bool, error) {
+	md, err := decode(file, data, v)
+	if err != nil {
+		return false, err
+	}
+	for _, k := range md.Keys() {
+		for _, name := range names {
+			if strings.EqualFold(k[0], name) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// decode decodes data into v with the library, and refuses unknown fields
+// and fields that differ only in case.
+func decode(file string, data []byte, v any) (toml.MetaData, error) {
 	md, err := toml.Decode(string(data), v)
 	if err != nil {
 		var pe toml.ParseError
@@ -73,17 +100,17 @@ func DecodeLimits(file string, data []byte, v any, lim Limits) error {
 			if s := pe.Position.Start; s > 0 && s <= len(data) {
 				line = bytes.Count(data[:s], []byte("\n")) + 1
 			}
-			return &Error{File: file, Line: line, Field: pe.LastKey, Err: errors.New(cleanMessage(pe.Message))}
+			return md, &Error{File: file, Line: line, Field: pe.LastKey, Err: errors.New(cleanMessage(pe.Message))}
 		}
 		// Type errors come as "toml: line N (last key "k"): message".
 		if line, field, msg, ok := typeError(err.Error()); ok {
-			return &Error{File: file, Line: line, Field: field, Err: errors.New(msg)}
+			return md, &Error{File: file, Line: line, Field: field, Err: errors.New(msg)}
 		}
-		return &Error{File: file, Err: errors.New(cleanMessage(err.Error()))}
+		return md, &Error{File: file, Err: errors.New(cleanMessage(err.Error()))}
 	}
 	if u := md.Undecoded(); len(u) > 0 {
 		field := u[0].String()
-		return &Error{File: file, Line: Line(data, field), Field: field, Err: errors.New("unknown field")}
+		return md, &Error{File: file, Line: Line(data, field), Field: field, Err: errors.New("unknown field")}
 	}
 	// The library matches a key to a field in any case, so "name" and
 	// "nAme" in one table would both fill the field, one at random.
@@ -92,11 +119,11 @@ func DecodeLimits(file string, data []byte, v any, lim Limits) error {
 		key := k.String()
 		low := strings.ToLower(key)
 		if other, ok := folded[low]; ok && other != key {
-			return &Error{File: file, Line: Line(data, key), Field: key, Err: fmt.Errorf("given also as %q: field names differ in more than case", other)}
+			return md, &Error{File: file, Line: Line(data, key), Field: key, Err: fmt.Errorf("given also as %q: field names differ in more than case", other)}
 		}
 		folded[low] = key
 	}
-	return nil
+	return md, nil
 }
 
 // Check checks what DecodeLimits checks before the TOML library reads

@@ -290,7 +290,11 @@ func validKey(k string) bool {
 
 // field reads line into f's key and value.
 func (p *parser) field(f *Field, line string) error {
-	i := strings.Index(line, " = ")
+	// A key has no blank: " = " is most often at the first one.
+	i := strings.IndexByte(line, ' ')
+	if i < 0 || !strings.HasPrefix(line[i:], " = ") {
+		i = strings.Index(line, " = ")
+	}
 	if i <= 0 {
 		return errors.New(`want "key = value"`)
 	}

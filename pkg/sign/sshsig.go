@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"strings"
 
 	"allot.dev/allot/pkg/errclass"
 )
@@ -200,7 +201,7 @@ func Split(data []byte) (payload, armored, rest []byte, err error) {
 	var begin int
 	if bytes.HasPrefix(data, []byte(armorBegin+"\n")) {
 		begin = 0
-	} else if i := bytes.Index(data, []byte("\n"+armorBegin+"\n")); i >= 0 {
+	} else if i := indexLine(data, armorBegin); i >= 0 {
 		begin = i + 1
 	} else {
 		return nil, nil, nil, errclass.New(ErrMalformed, "no signature: no %q line", armorBegin)
@@ -218,6 +219,25 @@ func Split(data []byte) (payload, armored, rest []byte, err error) {
 		end++
 	}
 	return data[:begin], data[begin:end], data[end:], nil
+}
+
+// indexLine returns the index of the first "\n"+line+"\n" in data, or -1,
+// as bytes.Index does. It looks for what follows line's leading dashes,
+// which a payload seldom holds, rather than for the newline that starts
+// every line of it: a bundle's payload has tens of thousands.
+func indexLine(data []byte, line string) int {
+	needle := "\n" + line + "\n"
+	skip := len(needle) - len(strings.TrimLeft(needle[1:], "-"))
+	for off := 0; ; {
+		i := bytes.Index(data[off:], []byte(needle[skip:]))
+		if i < 0 {
+			return -1
+		}
+		if p := off + i - skip; p >= 0 && string(data[p:p+skip]) == needle[:skip] {
+			return p
+		}
+		off += i + 1
+	}
 }
 
 // Open verifies a single signed document under namespace and returns its

@@ -55,6 +55,7 @@ type AnswerQuota struct {
 // not in the tree is refused (Quota) unless a bound covers it; then it has
 // the limits of its nearest group in the tree, narrowed by the bounds.
 func (m *Model) Ask(q Question) (*Answer, error) {
+	m.ready()
 	a := &Answer{Node: q.Node, User: q.User, Feature: q.Feature, License: q.License}
 	nodeName := GroupName(q.Node)
 	if q.Node == "" {
@@ -214,6 +215,7 @@ func (m *Model) subtreeUse(path, t string, u *Usage) int64 {
 // every node on the way to the root. Features are nil where any is
 // allowed.
 func (m *Model) Effective(path string) (Limits, bool) {
+	m.ready()
 	id, ok := nodeID(0), true
 	if path != "" {
 		id, ok = m.groupID(path)

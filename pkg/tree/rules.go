@@ -26,6 +26,7 @@ const (
 //   - at the root and every restricted node, sip-number ≥ mobile-app
 //     (Quota).
 func (m *Model) Check() error {
+	m.ready()
 	taken, err := m.shared(true)
 	if err == nil {
 		m.taken = taken // what sums would compute again

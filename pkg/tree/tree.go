@@ -400,7 +400,6 @@ func New(t *Tree, root Root) (*Model, error) {
 	if err := m.resolve(); err != nil {
 		return nil, err
 	}
-	m.resolveEffs()
 	return m, nil
 }
 
@@ -495,13 +494,11 @@ func rootEff(root Root) *eff {
 }
 
 // WithRoot returns the model of the same tree under another root: the
-// structure New checked is kept, and every node's limits are computed
-// again. A reader that checks a tree's structure once (package bundle)
+// structure New checked is kept (and shared), and every node's limits are
+// computed again when first needed. A reader that checks a tree's structure once (package bundle)
 // gives each verification its own root this way.
 func (m *Model) WithRoot(root Root) *Model {
-	c := &Model{Tree: m.Tree, Root: root, groups: m.groups, users: m.users, nodes: m.nodes, links: m.links, order: m.order, owned: m.owned}
-	c.resolveEffs()
-	return c
+	return &Model{Tree: m.Tree, Root: root, groups: m.groups, users: m.users, nodes: m.nodes, links: m.links, order: m.order, owned: m.owned}
 }
 
 func structErr(field, node, format string, args ...any) *Error {
@@ -643,6 +640,15 @@ func (m *Model) resolvePools(id nodeID) {
 		}
 		n.pools = m.spanFrom(start)
 		m.owned++
+	}
+}
+
+// ready computes the nodes' effective limits under m.Root, once. New and
+// WithRoot leave them to the first rule or question: a bundle's reader
+// checks only the structure, under no root.
+func (m *Model) ready() {
+	if m.effs == nil {
+		m.resolveEffs()
 	}
 }
 

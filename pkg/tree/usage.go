@@ -213,6 +213,7 @@ const shortTally = 16
 // Available / Total / Shared per license type. Depth counts from the
 // group at path. It returns nil if there is no group at path.
 func (m *Model) Report(u *Usage, path string) []NodeReport {
+	m.ready()
 	start, ok := nodeID(0), true
 	if path != "" {
 		start, ok = m.groupID(path)
@@ -300,6 +301,7 @@ func (m *Model) nodeReport(id nodeID, depth int, own *Use, taken, used []map[str
 // outside its validity window (Validity); and a pool whose members use
 // more than it has left after its restricted nodes took theirs (Quota).
 func (m *Model) CheckUsage(u *Usage, now time.Time) error {
+	m.ready()
 	if u == nil {
 		return nil
 	}

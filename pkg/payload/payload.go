@@ -140,7 +140,7 @@ func parse(data []byte, secs []Section, fields []Field) ([]Section, error) {
 		}
 		if checkUTF8 && !utf8.ValidString(line) {
 			what := ""
-			if k, _, ok := strings.Cut(line, " = "); ok && validKey(k) {
+			if k, _, ok := strings.Cut(line, " = "); ok && BareKey(k) {
 				what = k + ": "
 			}
 			return nil, fmt.Errorf("%w: line %d: %snot UTF-8", ErrSyntax, n, what)
@@ -264,7 +264,7 @@ func (p *parser) header(line string) (string, bool, error) {
 	}
 	for rest := name; ; {
 		part, more, dotted := strings.Cut(rest, ".")
-		if !validKey(part) {
+		if !BareKey(part) {
 			return "", false, fmt.Errorf("bad table name %q", name)
 		}
 		if !dotted {
@@ -275,7 +275,9 @@ func (p *parser) header(line string) (string, bool, error) {
 	return name, array, nil
 }
 
-func validKey(k string) bool {
+// BareKey reports whether k is a key of the subset, [A-Za-z0-9_-]+: a
+// bare key of TOML.
+func BareKey(k string) bool {
 	if len(k) == 0 {
 		return false
 	}
@@ -298,7 +300,7 @@ func (p *parser) field(f *Field, line string) error {
 	if i <= 0 {
 		return errors.New(`want "key = value"`)
 	}
-	if !validKey(line[:i]) {
+	if !BareKey(line[:i]) {
 		return fmt.Errorf("bad key %q", line[:i])
 	}
 	f.Key = line[:i]

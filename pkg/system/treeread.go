@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"allot.dev/allot/pkg/payload"
 	"allot.dev/allot/pkg/tomlfile"
 )
 
@@ -117,7 +118,7 @@ func (r *treeReader) line(line string) bool {
 		return true
 	}
 	key, value, found := strings.Cut(line, " = ")
-	if !found || !bareKey(key) {
+	if !found || !payload.BareKey(key) {
 		return false
 	}
 	if r.quota != nil {
@@ -207,19 +208,6 @@ func (r *treeReader) userField(u *userTOML, key, value string) (ok bool) {
 		u.Until, ok = date(value)
 	}
 	return ok
-}
-
-func bareKey(k string) bool {
-	if k == "" {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
 }
 
 // printable reports whether s is printable ASCII, and tabs if tab.

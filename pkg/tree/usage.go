@@ -27,41 +27,33 @@ func (m *Model) byNode(u *Usage) ([]*Use, int) {
 	if u == nil {
 		return uses, 0
 	}
-	// Look the smaller side up in the larger: the same pairs either way,
-	// and a walk of the tree's nodes is cheaper than one of a map.
-	known := 0
-	if len(u.Groups) < len(m.Tree.Groups) {
-		for p, use := range u.Groups {
-			if id, ok := m.groupID(p); ok {
-				uses[id] = use
-				known++
-			}
-		}
-	} else {
-		for i := range m.Tree.Groups {
-			if use, ok := u.Groups[m.Tree.Groups[i].Path]; ok {
-				uses[1+i] = use
-				known++
-			}
-		}
-	}
-	base := 1 + len(m.Tree.Groups)
-	if len(u.Users) < len(m.Tree.Users) {
-		for name, use := range u.Users {
-			if id, ok := m.userID(name); ok {
-				uses[id] = use
-				known++
-			}
-		}
-	} else {
-		for i := range m.Tree.Users {
-			if use, ok := u.Users[m.Tree.Users[i].Name]; ok {
-				uses[base+i] = use
-				known++
-			}
-		}
-	}
+	known := m.matchUses(uses, u.Groups, &m.groups, 1, len(m.Tree.Groups)) +
+		m.matchUses(uses, u.Users, &m.users, nodeID(1+len(m.Tree.Groups)), len(m.Tree.Users))
 	return uses, known
+}
+
+// matchUses sets uses[id] for each entry of byName that names one of the n
+// nodes from first on, indexed by x, and returns how many do. It looks the
+// smaller side up in the larger: the same pairs either way, and a walk of
+// the tree's nodes is cheaper than one of a map.
+func (m *Model) matchUses(uses []*Use, byName map[string]*Use, x *index, first nodeID, n int) int {
+	known := 0
+	if len(byName) < n {
+		for name, use := range byName {
+			if id, _ := m.find(x, name); id != 0 {
+				uses[id] = use
+				known++
+			}
+		}
+		return known
+	}
+	for id := first; id < first+nodeID(n); id++ {
+		if use, ok := byName[m.key(id)]; ok {
+			uses[id] = use
+			known++
+		}
+	}
+	return known
 }
 
 // LicenseUse is one license type at one node: Total is the node's limit,

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -410,7 +411,7 @@ func (u *remoteURL) transport(access *Access, max int64) (transport.Transport, t
 			DialContext:           (&net.Dialer{Timeout: timeout}).DialContext,
 			TLSHandshakeTimeout:   timeout,
 			ResponseHeaderTimeout: 5 * timeout,
-		}, max: max, name: u.name}}
+		}, max: max, idle: 5 * timeout, name: u.name}}
 		var auth transport.AuthMethod
 		user, pass := u.user, u.password
 		if user == "" && pass == "" {
@@ -560,10 +561,13 @@ func (b *boundedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// boundedTransport bounds every http response body.
+// boundedTransport bounds every http response body, by its size (max),
+// and gives up on one that sends nothing for idle: a server that trickles
+// a byte a minute would hold the sync, and the wallet's lock, for ever.
 type boundedTransport struct {
 	rt   http.RoundTripper
 	max  int64
+	idle time.Duration
 	name string
 }
 
@@ -572,9 +576,42 @@ func (t *boundedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	if err != nil {
 		return nil, err
 	}
+	body := &idleBody{rc: resp.Body, idle: t.idle, name: t.name}
+	body.timer = time.AfterFunc(t.idle, body.expire)
 	resp.Body = struct {
 		io.Reader
 		io.Closer
-	}{&boundedReader{r: resp.Body, left: t.max, name: t.name}, resp.Body}
+	}{&boundedReader{r: body, left: t.max, name: t.name}, body}
 	return resp, nil
+}
+
+// idleBody closes a response body that has sent nothing for idle, which
+// ends the Read waiting on it.
+type idleBody struct {
+	rc      io.ReadCloser
+	idle    time.Duration
+	name    string
+	timer   *time.Timer
+	expired atomic.Bool
+}
+
+func (b *idleBody) expire() {
+	b.expired.Store(true)
+	b.rc.Close()
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if b.expired.Load() {
+		return n, fmt.Errorf("%s: %w: nothing received for %s", b.name, ErrUnreachable, b.idle)
+	}
+	if n > 0 {
+		b.timer.Reset(b.idle)
+	}
+	return n, err
+}
+
+func (b *idleBody) Close() error {
+	b.timer.Stop()
+	return b.rc.Close()
 }

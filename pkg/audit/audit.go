@@ -101,6 +101,47 @@ type checked struct {
 	b    *bundle.Bundle
 	err  error
 	sigs int
+	// The keys of b, decoded beside its signatures rather than after them
+	// all, one after another: each of b.Funding, of b.Credits, and of
+	// b.Hardware (the key, then its expansions).
+	funding, credits []decoded
+	hardware         [][]decoded
+}
+
+// decoded is a key of a bundle, or nil where its text does not decode.
+type decoded struct {
+	k  *licensekey.Key
+	id string // k.ID()
+}
+
+func decode(text string) decoded {
+	k, err := licensekey.Parse(text)
+	if err != nil {
+		return decoded{} // a bundle that verified holds keys that decode
+	}
+	return decoded{k, k.ID()}
+}
+
+// decodeKeys decodes the keys of c.b.
+func (c *checked) decodeKeys() {
+	b := c.b
+	c.funding = make([]decoded, len(b.Funding))
+	for i, f := range b.Funding {
+		c.funding[i] = decode(f.Key)
+	}
+	c.credits = make([]decoded, len(b.Credits))
+	for i, cr := range b.Credits {
+		c.credits[i] = decode(cr.Key)
+	}
+	c.hardware = make([][]decoded, len(b.Hardware))
+	for i, h := range b.Hardware {
+		ks := make([]decoded, 0, 1+len(h.Expansions))
+		ks = append(ks, decode(h.Key))
+		for _, text := range h.Expansions {
+			ks = append(ks, decode(text))
+		}
+		c.hardware[i] = ks
+	}
 }
 
 // Run audits bundles and wallets.
@@ -128,9 +169,12 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 		}
 	}
 
+	// Bundles are checked side by side, each on one goroutine: a bundle's
+	// handful of signatures spread over the cores too would only add
+	// goroutines that wait on each other.
 	var v *verify.Verifier
 	if opts.Trust != nil {
-		v = verify.NewVerifier(verify.Options{Trust: opts.Trust})
+		v = verify.NewVerifier(verify.Options{Trust: opts.Trust, Workers: 1})
 	}
 	res := make([]checked, len(all))
 	var done atomic.Int64
@@ -147,6 +191,9 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 		default:
 			c.b, c.err = bundle.Open(all[i].Doc)
 			c.sigs = 1
+		}
+		if c.err == nil {
+			c.decodeKeys()
 		}
 		if n := done.Add(1); opts.Progress != nil && (n%64 == 0 || int(n) == len(all)) {
 			opts.Progress(int(n))
@@ -169,19 +216,6 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 		good = append(good, i)
 	}
 
-	keys := map[string]*licensekey.Key{}
-	parse := func(text string) *licensekey.Key {
-		if k, ok := keys[text]; ok {
-			return k
-		}
-		k, err := licensekey.Parse(text)
-		if err != nil {
-			k = nil // a bundle that verified holds keys that decode
-		}
-		keys[text] = k
-		return k
-	}
-
 	// What each key funds: a system's later bundles repeat the periods of
 	// the earlier ones, so each (wallet, system, period, key, license)
 	// counts once, at the most any of its bundles says.
@@ -199,53 +233,55 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 	for _, i := range good {
 		b := res[i].b
 		wid := b.WalletID.String()
-		for _, f := range b.Funding {
-			k := parse(f.Key)
+		for j, f := range b.Funding {
+			d := res[i].funding[j]
+			k := d.k
 			if k == nil || f.Period < 1 || f.Period > len(b.Periods) {
 				continue
 			}
-			fk := fundKey{wid, b.System, k.ID(), f.License, b.Periods[f.Period-1].From}
+			fk := fundKey{wid, b.System, d.id, f.License, b.Periods[f.Period-1].From}
 			if f.Months > funded[fk] {
 				funded[fk] = f.Months
 				fundUse[fk] = Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence}
 			}
-			noteWallet(wallets2, k.ID(), wid, Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence})
-			bearer[k.ID()] = k.Bearer
+			noteWallet(wallets2, d.id, wid, Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence})
+			bearer[d.id] = k.Bearer
 		}
 		// Credit: the months a key paid for an earlier period, spent again
 		// here; counted with that period's funding, once per system.
-		for _, c := range b.Credits {
-			k := parse(c.Key)
+		for j, c := range b.Credits {
+			d := res[i].credits[j]
+			k := d.k
 			if k == nil {
 				continue
 			}
-			fk := fundKey{wid, b.System, k.ID(), c.License, c.From}
+			fk := fundKey{wid, b.System, d.id, c.License, c.From}
 			if c.Months > funded[fk] {
 				funded[fk] = c.Months
 				fundUse[fk] = Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence}
 			}
-			if capacity[spendKey{k.ID(), c.License}] == 0 {
-				capacity[spendKey{k.ID(), c.License}] = k.Capacity(c.License)
+			if capacity[spendKey{d.id, c.License}] == 0 {
+				capacity[spendKey{d.id, c.License}] = k.Capacity(c.License)
 			}
-			noteWallet(wallets2, k.ID(), wid, Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence})
-			bearer[k.ID()] = k.Bearer
+			noteWallet(wallets2, d.id, wid, Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence})
+			bearer[d.id] = k.Bearer
 		}
 		// Hardware and expansion keys: perpetual, each for one device of
 		// one system.
-		for _, h := range b.Hardware {
-			for _, text := range append([]string{h.Key}, h.Expansions...) {
-				k := parse(text)
+		for _, ks := range res[i].hardware {
+			for _, d := range ks {
+				k := d.k
 				if k == nil {
 					continue
 				}
 				u := Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence}
-				noteWallet(wallets2, k.ID(), wid, u)
-				bearer[k.ID()] = k.Bearer
-				if hardware[k.ID()] == nil {
-					hardware[k.ID()] = map[string]Use{}
+				noteWallet(wallets2, d.id, wid, u)
+				bearer[d.id] = k.Bearer
+				if hardware[d.id] == nil {
+					hardware[d.id] = map[string]Use{}
 				}
-				if _, ok := hardware[k.ID()][wid+"/"+b.System]; !ok {
-					hardware[k.ID()][wid+"/"+b.System] = u
+				if _, ok := hardware[d.id][wid+"/"+b.System]; !ok {
+					hardware[d.id][wid+"/"+b.System] = u
 				}
 			}
 		}
@@ -265,7 +301,6 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 		for _, e := range w.W.Keys {
 			noteWallet(wallets2, e.Key.ID(), w.W.ID.String(), Use{Source: w.Source, WalletID: w.W.ID.String()})
 			bearer[e.Key.ID()] = e.Key.Bearer
-			keys[e.Key.ID()] = e.Key
 		}
 	}
 
@@ -280,9 +315,9 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 		uses[sk] = append(uses[sk], u)
 	}
 	for _, i := range good {
-		for _, f := range res[i].b.Funding {
-			if k := parse(f.Key); k != nil {
-				capacity[spendKey{k.ID(), f.License}] = k.Capacity(f.License)
+		for j, f := range res[i].b.Funding {
+			if d := res[i].funding[j]; d.k != nil {
+				capacity[spendKey{d.id, f.License}] = d.k.Capacity(f.License)
 			}
 		}
 	}

@@ -7,7 +7,7 @@ _allot() {
         esac
     done
     case "$prev" in
-        --as|--bundle|--catalog|--cert|--count|--created-by|--days|--device|--devices|--dir|--eml|--every|--feature|--file|--from|--grace-days|--grant|--group|--growth-allowance|--html|--id|--identity|--kind|--license|--max-term|--name|--need|--node|--now|--org|--out|--passphrase-file|--product|--pub|--quota|--reason|--remind-days|--remind-every|--require|--require-binding|--role|--sequence|--server|--signer|--start|--state|--system|--system-id|--term|--to|--trust|--until|--usage|--user|--valid-from|--valid-until|--wallet|--wallet-id|--years) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --as|--bundle|--catalog|--cert|--count|--created-by|--days|--device|--devices|--dir|--eml|--every|--feature|--file|--from|--grace-days|--grant|--group|--growth-allowance|--html|--id|--identity|--kind|--license|--max-term|--name|--need|--node|--now|--org|--out|--passphrase-file|--product|--pub|--quota|--reason|--remind-days|--remind-every|--require|--require-binding|--role|--sequence|--server|--signer|--ssh-key|--start|--state|--system|--system-id|--term|--to|--trust|--until|--usage|--user|--valid-from|--valid-until|--wallet|--wallet-id|--years) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac
     case "$cmdpath" in
         "") words="signer key system group user fingerprint wallet allocate grant subscription rebalance verify status revoke audit remind demo completion --help" ;;
@@ -40,15 +40,15 @@ _allot() {
         "wallet bundle") words="--system --sequence --out --wallet --json --help" ;;
         "wallet history") words="--wallet --json --help" ;;
         "wallet migrate") words="--out --wallet --as --json --passphrase-file --identity --help" ;;
-        "wallet sync") words="--wallet --now --as --json --passphrase-file --identity --help" ;;
+        "wallet sync") words="--wallet --now --as --json --ssh-key --passphrase-file --identity --help" ;;
         "allocate") words="--system --years --start --top-up --trial --dry-run --out --wallet --now --catalog --json --as --passphrase-file --identity --help" ;;
-        "grant") words="--bundle --grant --signer --node --to --quota --feature --no-features --from --until --out --wallet --now --catalog --json --passphrase-file --identity --help" ;;
+        "grant") words="--bundle --grant --signer --node --to --quota --feature --no-features --from --until --out --wallet --as --now --catalog --json --passphrase-file --identity --help" ;;
         "subscription") words="start --help" ;;
         "subscription start") words="--system --out --wallet --now --catalog --json --passphrase-file --identity --help" ;;
         "rebalance") words="--system --out --wallet --now --catalog --json --passphrase-file --identity --help" ;;
         "verify") words="--trust --usage --system --state --state-init --catalog --now --node --user --feature --license --grant --json --quiet --help" ;;
         "status") words="--usage --state --trust --html --catalog --now --json --help" ;;
-        "revoke") words="--signer --trust --reason --out --now --json --passphrase-file --identity --help" ;;
+        "revoke") words="--signer --wallet --as --trust --reason --out --now --json --passphrase-file --identity --help" ;;
         "audit") words="--trust --quiet --json --help" ;;
         "remind") words="--state --eml --from --to --days --every --now --catalog --json --help" ;;
         "demo") words="--dir --now --help" ;;

@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"allot.dev/allot/cmd/internal/input"
 	"allot.dev/allot/cmd/internal/ui"
 	"allot.dev/allot/pkg/gitwallet"
 	"allot.dev/allot/pkg/wallet"
@@ -163,22 +164,70 @@ type walletMigrateResult struct {
 func (e *env) walletSyncCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "sync",
-		Usage:     "pull, merge and push a git wallet through a bare repository",
-		UsageText: "allot wallet sync REMOTE [--wallet DIR] [--as NAME]",
-		Description: "REMOTE is a bare git repository in a folder (a USB stick, a share), made on the\n" +
-			"first sync. Commits pulled must be signed by the wallet's key. When both sides\n" +
-			"changed, the ledgers are merged: keys united by serial, allocations united, in one\n" +
-			"order whoever syncs first; a key spent beyond its quantity by the two sides is a\n" +
-			"double-spend, refused (exit 13) with both commits and systems named, and neither\n" +
-			"the wallet nor REMOTE changes.",
-		Flags:  append([]cli.Flag{walletFlag(), nowFlag(), asFlag(), jsonFlag()}, secretFlags()...),
+		Usage:     "pull, merge and push a git wallet through a bare repository or a git server",
+		UsageText: "allot wallet sync REMOTE [--wallet DIR] [--as NAME] [--ssh-key FILE]",
+		Description: "REMOTE is a bare git repository in a folder (a USB stick, a share; made on the\n" +
+			"first sync; also as file:///PATH), or a repository on a git server:\n" +
+			"ssh://[USER@]HOST[:PORT]/PATH, USER@HOST:PATH, http(s)://HOST/PATH. Commits pulled\n" +
+			"must be signed by the wallet's key. When both sides changed, the ledgers are\n" +
+			"merged: keys united by serial, allocations united, in one order whoever syncs\n" +
+			"first; a key spent beyond its quantity by the two sides is a double-spend,\n" +
+			"refused (exit 13) with both commits and systems named, and neither the wallet\n" +
+			"nor REMOTE changes.\n\n" +
+			"ssh: the key --ssh-key FILE names (an OpenSSH private key; if encrypted, its\n" +
+			"passphrase from $ALLOT_SSH_PASSPHRASE, else --passphrase-file, $ALLOT_PASSPHRASE\n" +
+			"or a prompt), else the keys of the ssh-agent at $SSH_AUTH_SOCK; the server's host\n" +
+			"key must be in $SSH_KNOWN_HOSTS (files separated by colons) or ~/.ssh/known_hosts:\n" +
+			"an unknown or changed host key is refused (exit 10), never added.\n" +
+			"http(s): the user and password in the URL, else $ALLOT_GIT_USERNAME and\n" +
+			"$ALLOT_GIT_PASSWORD. Credentials are never printed and never stored.\n" +
+			"A remote that cannot be reached, refuses the credentials, or sends more than\n" +
+			"1 GiB is an input error (exit 3), and the wallet is as it was.",
+		Flags: append([]cli.Flag{walletFlag(), nowFlag(), asFlag(), jsonFlag(),
+			&cli.StringFlag{Name: "ssh-key", Usage: "authenticate to an ssh remote with the OpenSSH private key `FILE` (default: the ssh-agent)"},
+		}, secretFlags()...),
 		Action: e.walletSync,
 	}
 }
 
+// maxSSHKeyFile bounds an OpenSSH private key file (an RSA key of 16384
+// bits is about 12 KiB).
+const maxSSHKeyFile = 64 << 10
+
+// syncAccess is how wallet sync authenticates to a URL remote, from its
+// flags and environment.
+func (e *env) syncAccess(c *cli.Context) (*gitwallet.Access, error) {
+	a := &gitwallet.Access{
+		SSHAgent: e.getenv("SSH_AUTH_SOCK"),
+		SSHUser:  e.getenv("USER"),
+		Username: e.getenv("ALLOT_GIT_USERNAME"),
+		Password: e.getenv("ALLOT_GIT_PASSWORD"),
+	}
+	if kh := e.getenv("SSH_KNOWN_HOSTS"); kh != "" {
+		a.KnownHosts = filepath.SplitList(kh)
+	} else if home := e.getenv("HOME"); home != "" {
+		a.KnownHosts = []string{filepath.Join(home, ".ssh", "known_hosts")}
+	}
+	if p := c.String("ssh-key"); p != "" {
+		data, err := input.ReadFile(p, maxSSHKeyFile)
+		if err != nil {
+			return nil, err
+		}
+		a.SSHKey = data
+		a.SSHPassphrase = func() ([]byte, error) {
+			if s := e.getenv("ALLOT_SSH_PASSPHRASE"); s != "" {
+				return []byte(s), nil
+			}
+			s, err := e.passphrase(c, "the ssh key "+p, false)
+			return []byte(s), err
+		}
+	}
+	return a, nil
+}
+
 func (e *env) walletSync(c *cli.Context) error {
 	if c.NArg() != 1 {
-		return usageErrorf("wallet sync: name one REMOTE (a bare repository's folder)")
+		return usageErrorf("wallet sync: name one REMOTE (a bare repository's folder, or a URL)")
 	}
 	remote := c.Args().First()
 	path := walletPath(c)
@@ -192,21 +241,30 @@ func (e *env) walletSync(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	access, err := e.syncAccess(c)
+	if err != nil {
+		return err
+	}
 	key, err := e.walletKey(c, path)
 	if err != nil {
 		return err
 	}
-	res, err := gitwallet.Sync(path, remote, key, e.author(c, path), now)
+	res, err := gitwallet.Sync(path, remote, access, key, e.author(c, path), now)
 	if err != nil {
 		var ds *wallet.DoubleSpendError
-		if errors.As(err, &ds) {
+		switch {
+		case errors.As(err, &ds):
 			return withHint(fmt.Errorf("%s: %w", path, err), "nothing was merged and the wallet is as it was; the two bundles cannot both stand: agree which system keeps the key")
-		}
-		if errors.Is(err, gitwallet.ErrRemote) {
-			return withHint(err, "for a git server: git clone --bare URL DIR, allot wallet sync DIR, then git -C DIR push")
+		case errors.Is(err, gitwallet.ErrHostKey):
+			return withHint(err, "the wallet is as it was; compare the fingerprint with the server's (ssh-keygen -lf on its host key), then add the key to known_hosts (ssh-keyscan)")
+		case errors.Is(err, gitwallet.ErrMoved):
+			return withHint(err, "the wallet is as it was; sync again")
+		case errors.Is(err, gitwallet.ErrUnreachable), errors.Is(err, gitwallet.ErrTooBig):
+			return withHint(err, "the wallet is as it was")
 		}
 		return err
 	}
+	remote = res.Remote
 	if c.Bool("json") {
 		return e.out().JSON("wallet.sync", &walletSyncResult{Wallet: path, Remote: remote, Action: res.Action,
 			Ours: res.Ours, Theirs: res.Theirs, KeysUnited: res.KeysUnited, HeadCommit: res.Head})

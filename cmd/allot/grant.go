@@ -44,7 +44,7 @@ func (e *env) grantCommand() *cli.Command {
 			&cli.StringFlag{Name: "from", Usage: "valid from `DATE`"},
 			&cli.StringFlag{Name: "until", Usage: "valid until `DATE`, the first day no longer valid"},
 			outFlag("the grant chain `FILE`"),
-			walletFlag(), nowFlag(), catalogFlag(), jsonFlag(),
+			walletFlag(), asFlag(), nowFlag(), catalogFlag(), jsonFlag(),
 		}, secretFlags()...),
 		Action: e.grant,
 	}
@@ -171,7 +171,20 @@ func (e *env) grant(c *cli.Context) error {
 		return err
 	}
 	file := append(bytes.Clone(parentDoc), gdoc...)
-	if err := e.writeOut(out, file, 0o644); err != nil {
+	if len(chain) == 0 {
+		// The wallet keeps every grant it signs: in its history, and in a
+		// git wallet as a commit. A delegate's grant is its own business.
+		path := walletPath(c)
+		if _, err := e.updateWallet(c, now, func(w *wallet.Wallet) (*wallet.Change, error) {
+			return w.RecordGrant(gdoc, "")
+		}); err != nil {
+			return err
+		}
+		if err := e.writeOut(out, file, 0o644); err != nil {
+			return withHint(fmt.Errorf("the grant is recorded in %s, but writing %s failed: %w", path, out, err),
+				"grant again with another --out: the wallet records each grant it signs")
+		}
+	} else if err := e.writeOut(out, file, 0o644); err != nil {
 		return err
 	}
 	res := &grantResult{File: out, Bundle: b.ID, System: b.System, Node: node, Delegate: to.String(),

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"slices"
@@ -16,23 +18,31 @@ import (
 	"allot.dev/allot/pkg/atomicfile"
 	"allot.dev/allot/pkg/cert"
 	"allot.dev/allot/pkg/errclass"
+	"allot.dev/allot/pkg/grant"
 	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/sign"
 	"allot.dev/allot/pkg/verify"
+	"allot.dev/allot/pkg/wallet"
 )
 
 func (e *env) revokeCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "revoke",
-		Usage:     "add signed revocations of certificates or keys to a trust file",
-		UsageText: "allot revoke --signer R.key SERIAL|KEY-ID|KEY|CERT... --trust T [--out NEW] [--reason TEXT]",
+		Name:  "revoke",
+		Usage: "add signed revocations of certificates, keys or grants to a trust file",
+		UsageText: "allot revoke --signer R.key SERIAL|KEY-ID|KEY|CERT|GRANT... --trust T [--out NEW] [--reason TEXT]\n" +
+			"allot revoke --wallet W GRANT... --trust T [--out NEW] [--reason TEXT]",
 		Description: "Signs a revocation (namespace allot-revocation-v1) of each certificate serial,\n" +
-			"certificate file, key id (issuer:serial) or license key, and adds it to the\n" +
-			"trust file T, in place (or writes a new trust file, --out). A device honours a\n" +
-			"revocation only if a root of its trust file signed it, or a key above what it\n" +
-			"revokes: a certificate's issuer (or one above it), a key's issuer (or one above).",
+			"certificate file, key id (issuer:serial), license key or grant (a grant file\n" +
+			"from allot grant: its last grant; or a grant's digest, sha256:HEX), and adds\n" +
+			"it to the trust file T, in place (or writes a new trust file, --out). A device\n" +
+			"honours a revocation only if a root of its trust file signed it, or a key above\n" +
+			"what it revokes: a certificate's issuer (or one above it), a key's issuer (or\n" +
+			"one above), a grant's signer (or the signer of a grant above it, the first of\n" +
+			"which is the wallet's). With --wallet, the wallet signs: it revokes grants of\n" +
+			"its bundles, and records the revocations (a git wallet commits them).",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "signer", Usage: "the revoker's private key `FILE`"},
+			walletFlag(), asFlag(),
 			&cli.StringFlag{Name: "trust", Usage: "the trust `FILE` to add the revocations to", EnvVars: []string{"ALLOT_TRUST"}},
 			&cli.StringFlag{Name: "reason", Usage: "why, one line, kept in each revocation"},
 			outFlag("a new trust `FILE` with T's roots and the revocations, T left as it was"),
@@ -43,13 +53,16 @@ func (e *env) revokeCommand() *cli.Command {
 }
 
 func (e *env) revoke(c *cli.Context) error {
+	byWallet := c.String("signer") == "" && c.IsSet("wallet")
 	switch {
-	case c.String("signer") == "":
-		return usageErrorf("revoke: --signer is required")
+	case c.String("signer") == "" && !byWallet:
+		return usageErrorf("revoke: --signer KEY, or --wallet W for a grant the wallet signed, is required")
+	case c.String("signer") != "" && c.IsSet("wallet") && c.String("wallet") != e.getenv("ALLOT_WALLET"):
+		return usageErrorf("revoke: --signer and --wallet exclude each other: the wallet signs with its own key")
 	case c.String("trust") == "":
 		return usageErrorf("revoke: --trust is required")
 	case c.NArg() == 0:
-		return usageErrorf("revoke: name at least one certificate serial, certificate file, key id or key")
+		return usageErrorf("revoke: name at least one certificate serial, certificate file, key id, key or grant")
 	}
 	now, err := now(c)
 	if err != nil {
@@ -70,7 +83,12 @@ func (e *env) revoke(c *cli.Context) error {
 			return err
 		}
 	}
-	priv, err := e.openKeyFile(c, c.String("signer"))
+	var priv ed25519.PrivateKey
+	if byWallet {
+		priv, err = e.walletKey(c, walletPath(c))
+	} else {
+		priv, err = e.openKeyFile(c, c.String("signer"))
+	}
 	if err != nil {
 		return err
 	}
@@ -84,14 +102,26 @@ func (e *env) revoke(c *cli.Context) error {
 		// Where the chain is at hand, refuse a revocation no device would
 		// honour.
 		if above != nil && !trust.IsRoot(pub) && !slices.ContainsFunc(above, func(k ed25519.PublicKey) bool { return k.Equal(pub) }) {
-			return withHint(errclass.New(cert.ErrUntrusted, "%s: signer %s may not revoke certificate %s: it is neither a root of %s nor above it in its chain",
-				arg, sign.IDOf(pub), target, path), "a certificate is revoked by a root, or by its issuer or a key above that")
+			return withHint(errclass.New(cert.ErrUntrusted, "%s: signer %s may not revoke %s: it is neither a root of %s nor above it in its chain",
+				arg, sign.IDOf(pub), what(target), path), "a certificate is revoked by a root, or by its issuer or a key above that; a grant by the wallet, or by the signer of it or of a grant above it")
+		}
+		if byWallet && !cert.ValidGrantTarget(target) {
+			return usageErrorf("revoke: %s: a wallet revokes grants only; a certificate or key is revoked with --signer by its issuer or a root", arg)
 		}
 		r, err := cert.IssueRevocation(priv, target, c.String("reason"), now)
 		if err != nil {
 			return usageErrorf("revoke: %v", err)
 		}
 		revs = append(revs, r)
+	}
+	if byWallet {
+		// The wallet keeps what it revokes, in its history and, in a git
+		// wallet, as a commit, before the trust file carries it.
+		if _, err := e.updateWallet(c, now, func(w *wallet.Wallet) (*wallet.Change, error) {
+			return w.RecordRevocations(revs, "")
+		}); err != nil {
+			return err
+		}
 	}
 	var next []byte
 	if out != "" {
@@ -118,8 +148,11 @@ func (e *env) revoke(c *cli.Context) error {
 	res := &revokeResult{Trust: out, Revocations: []revocationJSON{}}
 	for _, r := range revs {
 		kind := "certificate"
-		if r.Key != "" {
+		switch {
+		case r.Key != "":
 			kind = "key"
+		case r.Grant != "":
+			kind = "grant"
 		}
 		res.Revocations = append(res.Revocations, revocationJSON{Target: r.Target(), Kind: kind,
 			Revoker: sign.IDOf(r.Signer).String(), Issued: r.Issued, Reason: r.Reason})
@@ -137,10 +170,13 @@ func (e *env) revoke(c *cli.Context) error {
 // certificate file (its last certificate), or a license key. For a
 // certificate file it also returns the keys that may revoke it.
 func revocationTarget(arg string) (target string, above []ed25519.PublicKey, err error) {
-	if cert.ValidTarget(arg) {
+	if cert.ValidTarget(arg) || cert.ValidGrantTarget(arg) {
 		return arg, nil, nil
 	}
 	if _, err := os.Stat(arg); err == nil {
+		if data, err := input.ReadFile(arg, grant.MaxChain*grant.MaxSize); err == nil && bytes.Contains(data, []byte("allot grant:")) {
+			return grantTarget(arg, data)
+		}
 		chain, err := readChain(arg)
 		if err != nil {
 			return "", nil, err
@@ -157,6 +193,36 @@ func revocationTarget(arg string) (target string, above []ed25519.PublicKey, err
 	return "", nil, usageErrorf("revoke: %q is not a certificate serial (16 hexadecimal digits), a key id (issuer:serial), a certificate file or a license key", arg)
 }
 
+// grantTarget reads a grant chain file: what to revoke is its last grant,
+// and the keys that may revoke it are the signers of its grants, the
+// wallet's first.
+func grantTarget(arg string, data []byte) (string, []ed25519.PublicKey, error) {
+	docs, err := grant.Split(data)
+	if err != nil {
+		return "", nil, inputErrorf("%s: %v", arg, err)
+	}
+	var above []ed25519.PublicKey
+	for i, doc := range docs {
+		g, err := grant.Open(doc)
+		if err != nil {
+			return "", nil, errclass.Wrap(err, fmt.Errorf("%s: grant %d: %v", arg, i+1, err))
+		}
+		above = append(above, g.Signer)
+	}
+	return grant.Digest(docs[len(docs)-1]), above, nil
+}
+
+// what names a revocation's target for people.
+func what(target string) string {
+	switch {
+	case cert.ValidGrantTarget(target):
+		return "grant " + target
+	case strings.Contains(target, ":"):
+		return "key " + target
+	}
+	return "certificate " + target
+}
+
 // revokeResult is the JSON of `allot revoke`.
 type revokeResult struct {
 	ui.Head
@@ -166,7 +232,7 @@ type revokeResult struct {
 
 type revocationJSON struct {
 	Target  string    `json:"target"`
-	Kind    string    `json:"kind"` // certificate or key
+	Kind    string    `json:"kind"` // certificate, key or grant
 	Revoker string    `json:"revoker"`
 	Issued  time.Time `json:"issued"`
 	Reason  string    `json:"reason"`

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"allot.dev/allot/cmd/internal/verifycli"
@@ -26,9 +27,12 @@ import (
 // TestMain registers allot and allot-verify as commands of the test
 // scripts. Each records its exit code in $ALLOT_TEST_EXIT, which the
 // script command exitcode checks. The scrypt work factor is lowered so
-// that passphrase-encrypted keys take milliseconds, not a second.
+// that passphrase-encrypted keys take milliseconds, not a second. go-git's
+// ssh transport reads ~/.ssh/config from the home the user database names,
+// not $HOME: the tests keep the machine's out.
 func TestMain(m *testing.M) {
 	scryptWorkFactor = 10
+	gitssh.DefaultSSHConfig = nil
 	exit := func(code int) {
 		if f := os.Getenv("ALLOT_TEST_EXIT"); f != "" {
 			os.WriteFile(f, []byte(strconv.Itoa(code)), 0o644)
@@ -126,7 +130,8 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 			env.Setenv("ALLOT_USER", "tester@site")
 			env.Setenv("ALLOT_NOW", scriptNow)
 			env.Setenv("ALLOT_TEST_EXIT", filepath.Join(t.TempDir(), "exit"))
-			for _, v := range []string{"ALLOT_WALLET", "ALLOT_PASSPHRASE", "ALLOT_TRUST", "ALLOT_CATALOG", "ALLOT_IDENTITY"} {
+			for _, v := range []string{"ALLOT_WALLET", "ALLOT_PASSPHRASE", "ALLOT_TRUST", "ALLOT_CATALOG", "ALLOT_IDENTITY",
+				"SSH_AUTH_SOCK", "SSH_KNOWN_HOSTS", "ALLOT_SSH_PASSPHRASE", "ALLOT_GIT_USERNAME", "ALLOT_GIT_PASSWORD"} {
 				env.Setenv(v, "")
 			}
 			for _, kv := range goVars {
@@ -152,6 +157,8 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 			"tamperkey": cmdTamperkey,
 			"plain":     cmdPlain,
 			"pagecheck": cmdPagecheck,
+			"gitserve":  cmdGitserve,
+			"sshagent":  cmdSSHAgent,
 		},
 	}
 }

@@ -8,12 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/status"
 )
 
@@ -80,7 +82,7 @@ const pageProbe = `(() => {
       fields: fields(s, ['status', 'reason', 'subscription_until', 'grace_until', 'support_until', 'analytics_data_deleted', 'usage', 'bundle']),
       licenses: [...s.querySelectorAll('table.licenses tr[data-license]')].map(r => ({key: r.dataset.license, fields: fields(r, ['used', 'available', 'total', 'shared'])})),
       face: (r => r ? fields(r, ['users', 'devices']) : null)(s.querySelector('tr[data-license="face-recognition"]')),
-      servers: [...s.querySelectorAll('tr[data-server]')].map(r => ({key: r.dataset.server, fields: fields(r, ['status', 'last_recheck', 'reason'])})),
+      servers: [...s.querySelectorAll('tr[data-server]')].map(r => ({key: r.dataset.server, fields: fields(r, ['status', 'share', 'last_recheck', 'reason'])})),
     })),
     problems: [...document.querySelectorAll('tr[data-file]')].map(r => ({file: r.dataset.file, status: text(r, 'status')})),
   };
@@ -226,12 +228,20 @@ func expectedFigures(doc *status.Report) pageFigures {
 		if fr := s.FaceRecognition; fr != nil {
 			ps.Face = map[string]string{"users": fmt.Sprint(fr.Users), "devices": fmt.Sprint(fr.Devices)}
 		}
+		shares := slices.ContainsFunc(s.Servers, func(sv status.Server) bool { return sv.Share != nil })
 		for _, sv := range s.Servers {
 			recheck := "-"
 			if sv.LastRecheck != nil {
 				recheck = sv.LastRecheck.UTC().Format("2006-01-02 15:04") + " UTC"
 			}
 			fields := map[string]string{"status": words[sv.Status], "last_recheck": recheck}
+			// A floating system's page shows each server's share.
+			if shares {
+				fields["share"] = "-"
+				if sv.Share != nil {
+					fields["share"] = bundle.FormatQuota(sv.Share)
+				}
+			}
 			// An empty cell reads as "", like a missing reason.
 			fields["reason"] = sv.Reason
 			ps.Servers = append(ps.Servers, pageRow{Key: sv.Name, Fields: fields})

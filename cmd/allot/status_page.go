@@ -4,10 +4,12 @@ import (
 	"bytes"
 	_ "embed"
 	"html/template"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/status"
 )
 
@@ -31,6 +33,15 @@ var statusTemplate = sync.OnceValue(func() *template.Template {
 		"systemWord": func(s string) string { return systemWords[s] },
 		"serverWord": func(s string) string { return serverWords[s] },
 		"why":        problemWhy,
+		"anyShare": func(ss []status.Server) bool {
+			return slices.ContainsFunc(ss, func(s status.Server) bool { return s.Share != nil })
+		},
+		"quota": func(q map[string]int) string {
+			if q == nil {
+				return "-"
+			}
+			return bundle.FormatQuota(q)
+		},
 		"recheck": func(t *time.Time) string {
 			if t == nil {
 				return "-"

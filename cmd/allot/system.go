@@ -110,10 +110,10 @@ func (e *env) systemCreate(c *cli.Context) error {
 				return err
 			}
 		}
-		sys.Servers = append(sys.Servers, system.Server{Name: name, Identifiers: hwid.HashAll(id, ids)})
+		sys.Servers = append(sys.Servers, system.Server{Name: name, Identifiers: hwid.HashAll(id, ids), OrgIdentifiers: hwid.OrgHashAll(org, ids)})
 	}
 	for _, s := range c.StringSlice("server") {
-		srv, err := parseServer(id, s)
+		srv, err := parseServer(id, org, s)
 		if err != nil {
 			return usageErrorf("--server: %v", err)
 		}
@@ -205,8 +205,9 @@ func (e *env) systemCreate(c *cli.Context) error {
 }
 
 // parseServer parses --server NAME[:ids]: raw "kind=value" identifiers are
-// hashed for the system; "kind:hash" ones are taken as they are.
-func parseServer(systemID, s string) (system.Server, error) {
+// hashed for the system, and for the organization (org_identifiers);
+// "kind:hash" ones are taken as they are.
+func parseServer(systemID, org, s string) (system.Server, error) {
 	name, rest, _ := strings.Cut(s, ":")
 	srv := system.Server{Name: name, Identifiers: []string{}}
 	if rest == "" {
@@ -219,6 +220,7 @@ func parseServer(systemID, s string) (system.Server, error) {
 				return srv, err
 			}
 			srv.Identifiers = append(srv.Identifiers, hwid.Hash(systemID, id))
+			srv.OrgIdentifiers = append(srv.OrgIdentifiers, hwid.OrgHash(org, id))
 			continue
 		}
 		if err := hwid.ValidHash(part); err != nil {

@@ -371,7 +371,7 @@ func (p *Plan) Bundle(w *wallet.Wallet, pool *cert.Pool) (*bundle.Bundle, error)
 		Binding:                bundle.Binding{Required: sys.Binding.Required},
 	}
 	for _, s := range sys.Servers {
-		b.Binding.Servers = append(b.Binding.Servers, bundle.Server{Name: s.Name, Identifiers: s.Identifiers})
+		b.Binding.Servers = append(b.Binding.Servers, bundle.Server{Name: s.Name, Identifiers: s.Identifiers, OrgIdentifiers: s.OrgIdentifiers})
 	}
 	text := map[string]string{}
 	features := map[string]bool{}

@@ -77,18 +77,24 @@ func Rebalance(w *wallet.Wallet, req Request) (*Plan, error) {
 // its hashed identifiers is one of a server of the bundle.
 //
 // Identifiers are hashed with the system id (package hwid), so the same
-// machine collected for two systems has unrelated hashes, and this finds
-// only a server whose entry (or hashes) were copied from another system;
-// the device state (verify.Pin) refuses the machine itself.
+// machine collected for two systems has unrelated hashes there; its
+// org_identifiers, hashed with the organization, are the same in both
+// systems, and find it. A system file made from hashes alone has none:
+// then only copied entries are found here, and the device state
+// (verify.Pin) refuses the machine itself.
 func checkServers(w *wallet.Wallet, req Request) error {
 	sys := req.System
-	mine := map[string]string{} // hash → server
+	type mine struct{ server, field string }
+	ids := map[string]mine{} // hash → server
 	for _, s := range sys.Servers {
 		for _, h := range s.Identifiers {
-			mine[h] = s.Name
+			ids[h] = mine{s.Name, "identifier"}
+		}
+		for _, h := range s.OrgIdentifiers {
+			ids[h] = mine{s.Name, "org identifier"}
 		}
 	}
-	if len(mine) == 0 {
+	if len(ids) == 0 {
 		return nil
 	}
 	latest := map[string]*wallet.Allocation{}
@@ -112,10 +118,10 @@ func checkServers(w *wallet.Wallet, req Request) error {
 			continue
 		}
 		for _, s := range b.Binding.Servers {
-			for _, h := range s.Identifiers {
-				if name, ok := mine[h]; ok {
-					return fmt.Errorf("%w: server %s of system %s has identifier %s of server %s of system %s, which bundle %d of this wallet licenses until %s: a server is licensed by one system at a time",
-						ErrRequest, name, sys.ID, h, s.Name, id, b.Sequence, b.Validity.GraceUntil.Format(time.DateOnly))
+			for _, h := range slices.Concat(s.Identifiers, s.OrgIdentifiers) {
+				if m, ok := ids[h]; ok {
+					return fmt.Errorf("%w: server %s of system %s has %s %s of server %s of system %s, which bundle %d of this wallet licenses until %s: a server is licensed by one system at a time",
+						ErrRequest, m.server, sys.ID, m.field, h, s.Name, id, b.Sequence, b.Validity.GraceUntil.Format(time.DateOnly))
 				}
 			}
 		}

@@ -16,6 +16,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -286,7 +287,9 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 			}
 		}
 		for _, s := range b.Binding.Servers {
-			for _, id := range s.Identifiers {
+			// org_identifiers find one machine collected for two systems
+			// of an organization, whose identifiers differ (hwid.OrgHash).
+			for _, id := range slices.Concat(s.Identifiers, s.OrgIdentifiers) {
 				if servers[id] == nil {
 					servers[id] = map[string]Use{}
 				}
@@ -351,12 +354,22 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 		rep.Findings = append(rep.Findings, Finding{Kind: HardwareTwice, Key: id, Bearer: bearer[id], Uses: us,
 			Message: fmt.Sprintf("hardware key %s licenses devices in %d systems: %s", id, len(us), describe(us))})
 	}
-	// A server bound in two systems.
+	// A server bound in two systems, once for the servers it is, however
+	// many of its identifiers they share.
+	reported := map[string]bool{}
 	for _, id := range slices.Sorted(maps.Keys(servers)) {
 		if len(servers[id]) < 2 {
 			continue
 		}
 		us := sortedUses(servers[id])
+		var where strings.Builder
+		for _, u := range us {
+			fmt.Fprintf(&where, "%s/%s/%s\x00", u.WalletID, u.System, u.Server)
+		}
+		if reported[where.String()] {
+			continue
+		}
+		reported[where.String()] = true
 		rep.Findings = append(rep.Findings, Finding{Kind: ServerTwice, Identifier: id, Uses: us,
 			Message: fmt.Sprintf("server identifier %s bound in %d systems: %s", id, len(us), describe(us))})
 	}

@@ -99,6 +99,10 @@ type Binding struct {
 type Server struct {
 	Name        string   `toml:"name" json:"name"`
 	Identifiers []string `toml:"identifiers" json:"identifiers"`
+	// OrgIdentifiers are the same identifiers keyed by the organization
+	// (hwid.OrgHash), for allocate and audit to find one machine in two
+	// systems. A device never uses them for the binding.
+	OrgIdentifiers []string `toml:"org_identifiers" json:"org_identifiers,omitempty"`
 }
 
 // Period is a subscription period (one or more subscription years) with its
@@ -209,7 +213,11 @@ func parse(body []byte) (*Bundle, error) {
 			if len(b.Binding.Servers) == MaxServers {
 				return nil, fail("line %d: more than %d servers", sec.Line, MaxServers)
 			}
-			b.Binding.Servers = append(b.Binding.Servers, Server{Name: t.String("name"), Identifiers: t.Strings("identifiers")})
+			srv := Server{Name: t.String("name"), Identifiers: t.Strings("identifiers")}
+			if t.Has("org_identifiers") {
+				srv.OrgIdentifiers = t.Strings("org_identifiers")
+			}
+			b.Binding.Servers = append(b.Binding.Servers, srv)
 		case sec.Name == "period" && sec.Array:
 			if len(b.Periods) == MaxPeriods {
 				return nil, fail("line %d: more than %d periods", sec.Line, MaxPeriods)
@@ -337,6 +345,14 @@ func (b *Bundle) validate() error {
 				return fmt.Errorf("binding.server[%d].identifiers: %v", i+1, err)
 			}
 		}
+		if len(s.OrgIdentifiers) > hwidMax {
+			return fmt.Errorf("binding.server[%d].org_identifiers: %d, at most %d", i+1, len(s.OrgIdentifiers), hwidMax)
+		}
+		for _, h := range s.OrgIdentifiers {
+			if err := hwid.ValidHash(h); err != nil {
+				return fmt.Errorf("binding.server[%d].org_identifiers: %v", i+1, err)
+			}
+		}
 	}
 	if err := b.validateShares(); err != nil {
 		return err
@@ -435,6 +451,9 @@ func (b *Bundle) writePayload() []byte {
 		w.ArrayTable("binding.server")
 		w.String("name", s.Name)
 		w.Strings("identifiers", s.Identifiers)
+		if len(s.OrgIdentifiers) > 0 {
+			w.Strings("org_identifiers", s.OrgIdentifiers)
+		}
 	}
 	for _, p := range b.Periods {
 		w.ArrayTable("period")

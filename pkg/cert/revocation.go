@@ -30,9 +30,15 @@ const MaxRevocationSize = 4 << 10
 // issued or one issued below it. A reseller cannot revoke a competitor's
 // certificate, nor anything above itself; a revocation signed by anyone
 // else is ignored, wherever it was found.
+//
+// A grant of a bundle's quota tree (package grant), named by its digest
+// ("sha256:HEX"), may be revoked by a root, by the bundle's wallet, or by
+// the signer of any grant from the first of its chain down to it: the
+// grant package decides that, as it checks a chain.
 type Revocation struct {
 	Serial string // a certificate serial; or
-	Key    string // a key id
+	Key    string // a key id; or
+	Grant  string // a grant's digest, "sha256:HEX"
 	Issued time.Time
 	Reason string
 	Signer ed25519.PublicKey
@@ -42,20 +48,35 @@ type Revocation struct {
 
 // Target returns what is revoked: the certificate serial or the key id.
 func (r *Revocation) Target() string {
-	if r.Serial != "" {
+	switch {
+	case r.Serial != "":
 		return r.Serial
+	case r.Key != "":
+		return r.Key
 	}
-	return r.Key
+	return r.Grant
+}
+
+// What names what r revokes: "certificate SERIAL", "key ID" or
+// "grant sha256:HEX".
+func (r *Revocation) What() string {
+	switch {
+	case r.Serial != "":
+		return "certificate " + r.Serial
+	case r.Key != "":
+		return "key " + r.Key
+	}
+	return "grant " + r.Grant
 }
 
 // Document returns the signed document.
 func (r *Revocation) Document() []byte { return r.doc }
 
-// IssueRevocation signs a revocation of target (a certificate serial or a
-// key id) by priv.
+// IssueRevocation signs a revocation of target (a certificate serial, a
+// key id or a grant's digest) by priv.
 func IssueRevocation(priv ed25519.PrivateKey, target, reason string, issued time.Time) (*Revocation, error) {
-	if !ValidTarget(target) {
-		return nil, fmt.Errorf("%w: %q is neither a certificate serial (16 hexadecimal digits) nor a key id (issuer:serial)", ErrInvalid, target)
+	if !ValidTarget(target) && !ValidGrantTarget(target) {
+		return nil, fmt.Errorf("%w: %q is neither a certificate serial (16 hexadecimal digits), a key id (issuer:serial) nor a grant digest (sha256:HEX)", ErrInvalid, target)
 	}
 	if strings.ContainsAny(reason, "\n\r") || len(reason) > 200 {
 		return nil, fmt.Errorf("%w: the reason must be one line of at most 200 bytes", ErrInvalid)
@@ -67,9 +88,12 @@ func IssueRevocation(priv ed25519.PrivateKey, target, reason string, issued time
 	var w payload.Writer
 	w.Comment("allot revocation: signed below by the revoker; do not edit.")
 	w.Int("version", RevocationVersion)
-	if strings.Contains(target, ":") {
+	switch {
+	case ValidGrantTarget(target):
+		w.String("grant", target)
+	case strings.Contains(target, ":"):
 		w.String("key", target)
-	} else {
+	default:
 		w.String("certificate", target)
 	}
 	w.Time("issued", issued.UTC().Truncate(time.Second))
@@ -117,6 +141,8 @@ func ParseRevocation(doc []byte) (*Revocation, error) {
 			r.Serial = t.String("certificate")
 		case "key":
 			r.Key = t.String("key")
+		case "grant":
+			r.Grant = t.String("grant")
 		case "reason":
 			r.Reason = t.String("reason")
 		}
@@ -126,8 +152,16 @@ func ParseRevocation(doc []byte) (*Revocation, error) {
 	if err := t.Done(); err != nil {
 		return nil, fmt.Errorf("%w: revocation: %v", ErrMalformed, err)
 	}
-	if (r.Serial == "") == (r.Key == "") || !ValidTarget(r.Target()) || strings.Contains(r.Serial, ":") || r.Key != "" && !strings.Contains(r.Key, ":") {
-		return nil, fmt.Errorf("%w: revocation: it must name one certificate serial (16 hexadecimal digits) or one key id (issuer:serial)", ErrMalformed)
+	named := 0
+	for _, v := range []string{r.Serial, r.Key, r.Grant} {
+		if v != "" {
+			named++
+		}
+	}
+	valid := r.Grant != "" && ValidGrantTarget(r.Grant) ||
+		r.Grant == "" && ValidTarget(r.Target()) && !strings.Contains(r.Serial, ":") && (r.Key == "" || strings.Contains(r.Key, ":"))
+	if named != 1 || !valid {
+		return nil, fmt.Errorf("%w: revocation: it must name one certificate serial (16 hexadecimal digits), one key id (issuer:serial) or one grant digest (sha256:HEX)", ErrMalformed)
 	}
 	k, err := sign.ParseAuthorized(revoker)
 	if err != nil {
@@ -137,6 +171,21 @@ func ParseRevocation(doc []byte) (*Revocation, error) {
 		return nil, fmt.Errorf("revocation of %s: signed by %s, not by its revoker %s: %w", r.Target(), sign.IDOf(signer), sign.IDOf(k.Key), sign.ErrSignature)
 	}
 	return r, nil
+}
+
+// ValidGrantTarget reports whether s is a grant's digest: "sha256:" and
+// 64 lower-case hexadecimal digits (grant.Digest).
+func ValidGrantTarget(s string) bool {
+	h, ok := strings.CutPrefix(s, "sha256:")
+	if !ok || len(h) != 64 {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		if !(h[i] >= '0' && h[i] <= '9' || h[i] >= 'a' && h[i] <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // ValidTarget reports whether s is a certificate serial (16 lower-case

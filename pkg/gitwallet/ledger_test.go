@@ -40,19 +40,7 @@ func TestCheckLedger(t *testing.T) {
 	}
 	commitFile := func(parent plumbing.Hash, content []byte) plumbing.Hash {
 		t.Helper()
-		blob, err := r.put(plumbing.BlobObject, content)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tree, err := r.treeWith(parent, FileName, blob)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h, err := r.commit(tree, []plumbing.Hash{parent}, who, now.Add(time.Hour), "change\n", key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return h
+		return commitContent(t, r, parent, content, key)
 	}
 	path := filepath.Join(dir, FileName)
 	grown := commitFile(ours, append(append([]byte{}, data...), "{\"seq\":1}\n"...))
@@ -63,4 +51,24 @@ func TestCheckLedger(t *testing.T) {
 	if err := r.checkLedger(path, FileName, ours, rewritten); !errors.Is(err, ErrDiverged) {
 		t.Errorf("a commit that drops what its parent had: %v, want ErrDiverged", err)
 	}
+}
+
+// commitContent commits content as the wallet file on parent, signed by
+// key, an hour after allottest.Now.
+func commitContent(t *testing.T, r *Repo, parent plumbing.Hash, content []byte, key ed25519.PrivateKey) plumbing.Hash {
+	t.Helper()
+	blob, err := r.put(plumbing.BlobObject, content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := r.treeWith(parent, FileName, blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	who := Author{Name: "tester", Email: "t@example.com"}
+	h, err := r.commit(tree, []plumbing.Hash{parent}, who, allottest.Now.Add(time.Hour), "change\n", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

@@ -4,8 +4,8 @@
 // namespace "git"), so that stock `git log` shows who did what when and
 // `git verify-commit` with an allowed-signers file accepts every commit. It
 // also migrates a single-file wallet into a git wallet, its history kept as
-// commits, and syncs two copies of a wallet through a bare repository with
-// a ledger merge (wallet.Merge).
+// commits, and syncs two copies of a wallet through a bare repository (a
+// folder, or a URL) with a ledger merge (wallet.Merge).
 //
 // The wallet file stays the source of truth and the commit follows it:
 // under the wallet's lock a change replaces the file atomically (package
@@ -15,9 +15,10 @@
 // change, under the same lock, commits that record first (Hooks.Before),
 // with the record's own author and time. The last commit is never damaged.
 //
-// It uses go-git's object model and storage only (plumbing/object,
-// storage/filesystem), not its porcelain or transports, whose package
-// initialisation every run of allot — `allot verify` included — would pay.
+// It uses go-git's storage (storage/filesystem) and, to sync with a git
+// server, its transports (ssh, http), not its porcelain or object model
+// (plumbing/object), whose package initialisation every run of allot —
+// `allot verify` included — would pay.
 package gitwallet
 
 import (
@@ -112,6 +113,7 @@ func GitUser(gitDir string) Author {
 type Repo struct {
 	GitDir string
 	st     *filesystem.Storage
+	under  *Repo // a quarantine's: objects not here are read from there
 }
 
 // Open opens the repository whose git directory is gitDir.

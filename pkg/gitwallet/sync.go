@@ -28,17 +28,21 @@ type SyncResult struct {
 	Ours, Theirs int
 	KeysUnited   int
 	Head         string
+	Remote       string // the remote, as messages name it: a URL without its password
 }
 
-// Sync unites the git wallet at path with the bare repository remote (a
-// folder, on a USB stick or a share; created if it does not exist): it
-// pulls the remote's commits, each of which must be signed by the wallet's
-// key; merges the two ledgers when both sides changed (wallet.Merge, a
-// signed merge commit); and pushes the result. A double-spend refuses the
-// merge with a *wallet.DoubleSpendError naming both commits and both
-// systems, and changes nothing in the wallet or the remote.
-func Sync(path, remote string, key ed25519.PrivateKey, author Author, now time.Time) (*SyncResult, error) {
-	remote, err := remoteDir(remote)
+// Sync unites the git wallet at path with the bare repository remote: a
+// folder (on a USB stick or a share; created if it does not exist), or a
+// URL go-git's transports reach (ssh, http, https; access says how to
+// authenticate). It pulls the remote's commits, each of which must be
+// signed by the wallet's key and only add to the wallet; merges the two
+// ledgers when both sides changed (wallet.Merge, a signed merge commit);
+// and pushes the result, before the wallet itself moves, so that a sync
+// that fails leaves the wallet as it was. A double-spend refuses the merge
+// with a *wallet.DoubleSpendError naming both commits and both systems,
+// and changes nothing in the wallet or the remote.
+func Sync(path, remote string, access *Access, key ed25519.PrivateKey, author Author, now time.Time) (*SyncResult, error) {
+	url, dir, err := parseRemote(remote)
 	if err != nil {
 		return nil, err
 	}
@@ -58,78 +62,114 @@ func Sync(path, remote string, key ed25519.PrivateKey, author Author, now time.T
 		if _, err := local.CatchUp(path, w, key, author); err != nil {
 			return err
 		}
-		res, err = local.sync(path, remote, w, key, author, now)
+		branch, err := local.branch()
+		if err != nil {
+			return err
+		}
+		var p *peer
+		if url != nil {
+			p, err = local.netPeer(url, access, branch)
+		} else {
+			p, err = folderPeer(remote, dir, branch, w.PublicKey.Key)
+		}
+		if err != nil {
+			return err
+		}
+		defer p.close()
+		res, err = local.sync(path, p, branch, w, key, author, now)
 		return err
 	})
 	return res, err
 }
 
-// remoteDir checks the remote: a local path or a file: URL.
-func remoteDir(remote string) (string, error) {
+// parseRemote tells a folder (a path or a file: URL) from a URL of a
+// transport; a folder that is a work tree is refused.
+func parseRemote(remote string) (*remoteURL, string, error) {
 	p := strings.TrimPrefix(remote, "file://")
 	if strings.Contains(p, "://") || !filepath.IsAbs(p) && !strings.HasPrefix(p, ".") && strings.Contains(strings.SplitN(p, "/", 2)[0], ":") {
-		return "", fmt.Errorf("%s: %w: allot syncs through a folder or a bare repository (a USB stick, a mounted share)", remote, ErrRemote)
+		u, err := parseURL(remote)
+		return u, "", err
 	}
 	if st, err := os.Stat(filepath.Join(p, ".git")); err == nil && st.IsDir() {
-		return "", fmt.Errorf("%s: %w: it is a work tree (another wallet's folder); sync both through a bare repository", remote, ErrRemote)
+		return nil, "", fmt.Errorf("%s: %w: it is a work tree (another wallet's folder); sync both through a bare repository", remote, ErrRemote)
 	}
-	return p, nil
+	return nil, p, nil
 }
 
-func (local *Repo) sync(path, remoteDir string, w *wallet.Wallet, key ed25519.PrivateKey, author Author, now time.Time) (*SyncResult, error) {
-	pub := w.PublicKey.Key
-	name := filepath.Base(path)
-	branch, err := local.branch()
-	if err != nil {
-		return nil, err
-	}
+// peer is the far end of a sync, as the one sync sees it: a bare
+// repository in a folder, or a repository a URL reaches.
+type peer struct {
+	name    string        // what messages and commits call it (no credentials)
+	objs    *Repo         // where their commits are read
+	theirs  plumbing.Hash // their branch's head, zero if they have none
+	created bool          // the sync made the repository
+	// update makes head their branch's head, if it is still old, sending
+	// the commits they lack; it returns how many it sent.
+	update func(local *Repo, old, head plumbing.Hash) (int, error)
+	close  func()
+}
+
+// folderPeer opens (or makes) the bare repository in dir (the remote
+// name, a path or a file: URL) and locks it for the sync.
+func folderPeer(name, dir string, branch plumbing.ReferenceName, pub ed25519.PublicKey) (*peer, error) {
 	created := false
-	if ents, err := os.ReadDir(remoteDir); errors.Is(err, os.ErrNotExist) || err == nil && len(ents) == 0 {
-		if _, err := Create(remoteDir, true); err != nil {
+	if ents, err := os.ReadDir(dir); errors.Is(err, os.ErrNotExist) || err == nil && len(ents) == 0 {
+		if _, err := Create(dir, true); err != nil {
 			return nil, err
 		}
 		created = true
 	}
-	remote, err := Open(remoteDir)
+	remote, err := Open(dir)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrRemote, err)
 	}
-	unlock, err := wallet.LockFile(filepath.Join(remoteDir, "allot-sync.lock"))
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-
-	ours, err := local.Head()
+	unlock, err := wallet.LockFile(filepath.Join(dir, "allot-sync.lock"))
 	if err != nil {
 		return nil, err
 	}
 	theirs, err := remote.ref(branch)
 	if err != nil {
+		unlock()
 		return nil, err
 	}
-	res := &SyncResult{Head: ours.String()}
-	push := func() error {
-		n, err := copyCommits(local, remote, ours, pub)
-		if err != nil {
-			return err
-		}
+	return &peer{name: name, objs: remote, theirs: theirs, created: created, close: unlock,
+		update: func(local *Repo, _, head plumbing.Hash) (int, error) {
+			// The remote's lock is held: nobody moved its branch since.
+			n, err := copyCommits(local, remote, head, pub)
+			if err != nil {
+				return 0, err
+			}
+			return n, remote.setRef(branch, head)
+		}}, nil
+}
+
+func (local *Repo) sync(path string, p *peer, branch plumbing.ReferenceName, w *wallet.Wallet, key ed25519.PrivateKey, author Author, now time.Time) (*SyncResult, error) {
+	pub := w.PublicKey.Key
+	name := filepath.Base(path)
+	ours, err := local.Head()
+	if err != nil {
+		return nil, err
+	}
+	theirs := p.theirs
+	res := &SyncResult{Remote: p.name, Head: ours.String()}
+	push := func(head plumbing.Hash) error {
+		n, err := p.update(local, theirs, head)
 		res.Ours = n
-		return remote.setRef(branch, ours)
+		return err
 	}
 	switch {
 	case theirs.IsZero():
 		res.Action = "pushed"
-		if created {
+		if p.created {
 			res.Action = "created"
 		}
-		return res, push()
+		return res, push(ours)
 	case theirs == ours:
 		res.Action = "up to date"
 		return res, nil
 	}
 	// Their commits, into our repository: each signed by the wallet's key.
-	n, err := copyCommits(remote, local, theirs, pub)
+	n, err := copyCommits(p.objs, local, theirs, pub)
 	if err != nil {
 		return nil, err
 	}
@@ -138,12 +178,12 @@ func (local *Repo) sync(path, remoteDir string, w *wallet.Wallet, key ed25519.Pr
 		return nil, err
 	}
 	if base.IsZero() {
-		return nil, fmt.Errorf("%s: %w: it holds another wallet's history", remoteDir, ErrRemote)
+		return nil, fmt.Errorf("%s: %w: it holds another wallet's history", p.name, ErrRemote)
 	}
 	switch base {
 	case theirs: // we are ahead
 		res.Action = "pushed"
-		return res, push()
+		return res, push(ours)
 	case ours: // they are ahead: take their wallet, if it only grew
 		if err := local.checkLedger(path, name, ours, theirs); err != nil {
 			return nil, err
@@ -160,6 +200,11 @@ func (local *Repo) sync(path, remoteDir string, w *wallet.Wallet, key ed25519.Pr
 		}
 		res.Action, res.Theirs, res.Head = "pulled", n, theirs.String()
 		return res, nil
+	}
+	// Both changed: their new commits must each only add to the wallet,
+	// as a pull's must, or the merge would unite a rewritten ledger.
+	if err := local.checkLedger(path, name, ours, theirs); err != nil {
+		return nil, err
 	}
 	baseData, _, err := local.fileAt(base, name)
 	if err != nil {
@@ -189,7 +234,7 @@ func (local *Repo) sync(path, remoteDir string, w *wallet.Wallet, key ed25519.Pr
 	if err != nil {
 		return nil, err
 	}
-	msg := fmt.Sprintf("sync: merged %d record%s from %s with %d of ours", mr.Theirs, plural(mr.Theirs), remoteDir, mr.Ours)
+	msg := fmt.Sprintf("sync: merged %d record%s from %s with %d of ours", mr.Theirs, plural(mr.Theirs), p.name, mr.Ours)
 	if mr.KeysUnited > 0 {
 		msg += fmt.Sprintf("; %d key%s redeemed on both sides kept once", mr.KeysUnited, plural(mr.KeysUnited))
 	}
@@ -200,15 +245,17 @@ func (local *Repo) sync(path, remoteDir string, w *wallet.Wallet, key ed25519.Pr
 	if err := local.syncObjects(blob, tree, mc); err != nil {
 		return nil, err
 	}
+	// The remote first: if the push fails, the wallet is as it was (the
+	// merge commit is an object nothing names); if the wallet then fails
+	// to move, the next sync pulls the merge it pushed.
+	if err := push(mc); err != nil {
+		return nil, err
+	}
 	if err := local.publish(path, merged, branch, mc); err != nil {
 		return nil, err
 	}
-	ours = mc
 	res.Action, res.Ours, res.Theirs, res.KeysUnited, res.Head = "merged", mr.Ours, mr.Theirs, mr.KeysUnited, mc.String()
-	if _, err := copyCommits(local, remote, ours, pub); err != nil {
-		return nil, err
-	}
-	return res, remote.setRef(branch, ours)
+	return res, nil
 }
 
 // publish makes data the wallet file and commit h its branch's head: the

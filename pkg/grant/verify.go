@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"allot.dev/allot/pkg/bundle"
+	"allot.dev/allot/pkg/cert"
 	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/licensekey"
 	"allot.dev/allot/pkg/sign"
@@ -25,6 +26,13 @@ type Anchor struct {
 	// Node returns the effective limits of a group of the bundle's tree,
 	// or false if there is none at path.
 	Node func(path string) (tree.Limits, bool)
+	// Revoked returns the signed revocations of a grant's digest the
+	// device holds (its trust file's), and IsRoot tells a root of the
+	// trust file: a revocation counts if a root signed it, or the signer
+	// of the revoked grant or of one above it in the chain (the first of
+	// which is the wallet's). Nil: no revocations.
+	Revoked func(digest string) []*cert.Revocation
+	IsRoot  func(ed25519.PublicKey) bool
 }
 
 // Verify checks a chain of grants, outermost first, against the bundle it
@@ -97,6 +105,9 @@ func Verify(chain [][]byte, a Anchor, now time.Time) ([]*Grant, error) {
 		gs = append(gs, g)
 		eff = append(eff, inherit(g.Limits, parent))
 	}
+	if err := revoked(gs, a); err != nil {
+		return nil, err
+	}
 	for i, g := range gs {
 		from, until := eff[i].From, eff[i].Until
 		name := fmt.Sprintf("grant %d (node %s)", i+1, g.Node)
@@ -108,6 +119,33 @@ func Verify(chain [][]byte, a Anchor, now time.Time) ([]*Grant, error) {
 		}
 	}
 	return gs, nil
+}
+
+// revoked fails if a revocation that counts names a grant of the chain:
+// one signed by a root, or by the signer of that grant or of a grant
+// above it. A delegate cannot revoke the grant that made it one, nor its
+// parent's; the wallet can revoke any grant of its bundle's chains.
+func revoked(gs []*Grant, a Anchor) error {
+	if a.Revoked == nil {
+		return nil
+	}
+	for i, g := range gs {
+		for _, r := range a.Revoked(Digest(g.doc)) {
+			counts := a.IsRoot != nil && a.IsRoot(r.Signer)
+			for _, above := range gs[:i+1] {
+				counts = counts || r.Signer.Equal(above.Signer)
+			}
+			if !counts {
+				continue
+			}
+			msg := fmt.Sprintf("grant %d (node %s): revoked by %s on %s", i+1, g.Node, sign.Fingerprint(r.Signer), r.Issued.Format(time.DateOnly))
+			if r.Reason != "" {
+				msg += " (" + r.Reason + ")"
+			}
+			return errclass.New(ErrTrust, "%s", msg)
+		}
+	}
+	return nil
 }
 
 // inherit returns l with the features and window bounds it does not give

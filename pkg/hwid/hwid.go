@@ -196,6 +196,25 @@ func Hash(systemID string, id Identifier) string {
 	return id.Kind + ":" + hex.EncodeToString(mac.Sum(nil)[:16])
 }
 
+// OrgHash returns the keyed hash of id for the organization org: "kind:"
+// and 32 hexadecimal digits, like Hash. Hash keys by the system, so one
+// machine collected for two systems has unrelated hashes; OrgHash keys by
+// the organization (case and spacing ignored), so allocate and audit can
+// find one machine in two systems of an organization, and nothing across
+// organizations.
+func OrgHash(org string, id Identifier) string {
+	return Hash("\x00org\x00"+strings.ToLower(strings.Join(strings.Fields(org), " ")), id)
+}
+
+// OrgHashAll hashes every identifier for the organization org.
+func OrgHashAll(org string, ids []Identifier) []string {
+	hs := make([]string, len(ids))
+	for i, id := range ids {
+		hs[i] = OrgHash(org, id)
+	}
+	return hs
+}
+
 // HashAll hashes every identifier.
 func HashAll(systemID string, ids []Identifier) []string {
 	hs := make([]string, len(ids))

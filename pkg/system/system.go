@@ -49,7 +49,7 @@ const (
 var fileLimits = tomlfile.Limits{
 	Tables: MaxServers + MaxAnalytics + treeTables + 16,
 	Keys:   2*MaxServers + 2*MaxAnalytics + catalog.MaxLicenseTypes + treeKeys + 16,
-	Values: MaxServers*MaxIdentifiers + MaxAssignments + treeValues + 16,
+	Values: 2*MaxServers*MaxIdentifiers + MaxAssignments + treeValues + 16,
 	String: MaxFileSize,
 }
 
@@ -82,6 +82,11 @@ type Binding struct {
 type Server struct {
 	Name        string   `toml:"name"`
 	Identifiers []string `toml:"identifiers"` // keyed hashes, "kind:hex"
+	// OrgIdentifiers are the same identifiers keyed by the organization
+	// (hwid.OrgHash): allocate refuses a machine another system of the
+	// wallet licenses, and audit finds it. Optional: never used for the
+	// binding.
+	OrgIdentifiers []string `toml:"org_identifiers,omitempty"`
 }
 
 // Device is a camera or intercom bound to a server.
@@ -228,16 +233,11 @@ func (s *System) check(cat *catalog.Catalog) error {
 			return fieldErr(field+".name", "server %q is listed twice", srv.Name)
 		}
 		servers[srv.Name] = true
-		if len(srv.Identifiers) > MaxIdentifiers {
-			return fieldErr(field+".identifiers", "%d identifiers, at most %d", len(srv.Identifiers), MaxIdentifiers)
+		if err := validHashes(field+".identifiers", srv.Identifiers); err != nil {
+			return err
 		}
-		for _, h := range srv.Identifiers {
-			if err := hwid.ValidHash(h); err != nil {
-				return fieldErr(field+".identifiers", "%v", err)
-			}
-		}
-		if len(uniq(srv.Identifiers)) != len(srv.Identifiers) {
-			return fieldErr(field+".identifiers", "an identifier is listed twice")
+		if err := validHashes(field+".org_identifiers", srv.OrgIdentifiers); err != nil {
+			return err
 		}
 	}
 	minIDs := len(s.Servers[0].Identifiers)
@@ -297,6 +297,22 @@ func uniq(v []string) map[string]bool {
 		m[x] = true
 	}
 	return m
+}
+
+// validHashes checks a list of keyed identifier hashes.
+func validHashes(field string, hs []string) error {
+	if len(hs) > MaxIdentifiers {
+		return fieldErr(field, "%d identifiers, at most %d", len(hs), MaxIdentifiers)
+	}
+	for _, h := range hs {
+		if err := hwid.ValidHash(h); err != nil {
+			return fieldErr(field, "%v", err)
+		}
+	}
+	if len(uniq(hs)) != len(hs) {
+		return fieldErr(field, "an identifier is listed twice")
+	}
+	return nil
 }
 
 // ValidID checks system ids, server names and the like: 1 to 64 characters
@@ -417,6 +433,10 @@ func (s *System) Marshal(created time.Time) []byte {
 		fmt.Fprintf(&b, "name = %s\n", q(srv.Name))
 		b.WriteString("# Keyed hashes of hardware identifiers (allot fingerprint); never raw values.\n")
 		fmt.Fprintf(&b, "identifiers = %s\n", tomlfile.QuoteList(srv.Identifiers))
+		if len(srv.OrgIdentifiers) > 0 {
+			b.WriteString("# The same, keyed by the organization: one machine in two systems is found.\n")
+			fmt.Fprintf(&b, "org_identifiers = %s\n", tomlfile.QuoteList(srv.OrgIdentifiers))
+		}
 	}
 	for _, a := range s.Analytics {
 		b.WriteString("\n[[analytics]]\n")

@@ -177,11 +177,7 @@ func FormatTrust(t *Trust, revs []*cert.Revocation) []byte {
 // revocationEntry is one line of the array, with a comment above it that
 // says what it revokes (readers ignore it; the signed document decides).
 func revocationEntry(r *cert.Revocation) string {
-	what := "certificate " + r.Serial
-	if r.Key != "" {
-		what = "key " + r.Key
-	}
-	c := fmt.Sprintf("  # %s, revoked by %s on %s", what, sign.IDOf(r.Signer), r.Issued.Format(time.DateOnly))
+	c := fmt.Sprintf("  # %s, revoked by %s on %s", r.What(), sign.IDOf(r.Signer), r.Issued.Format(time.DateOnly))
 	if r.Reason != "" {
 		c += ": " + strings.Map(func(r rune) rune {
 			if r < 0x20 || r == 0x7f {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"allot.dev/allot/pkg/bundle"
+	"allot.dev/allot/pkg/cert"
 	"allot.dev/allot/pkg/errclass"
 	"allot.dev/allot/pkg/grant"
 	"allot.dev/allot/pkg/tree"
@@ -75,8 +76,12 @@ func (v *Verifier) checkTree(r *Report, b *bundle.Bundle, opts Options) error {
 	}
 	var bounds []tree.Bound
 	if opts.Grants != nil {
-		gs, err := grant.Verify(opts.Grants, grant.Anchor{Bundle: b.ID, System: b.System, WalletID: b.WalletID,
-			WalletKey: b.WalletKey.Key, Node: m.Effective}, opts.Now)
+		a := grant.Anchor{Bundle: b.ID, System: b.System, WalletID: b.WalletID, WalletKey: b.WalletKey.Key, Node: m.Effective}
+		if t := opts.Trust; t != nil {
+			a.Revoked = func(digest string) []*cert.Revocation { return t.Revocations[digest] }
+			a.IsRoot = t.IsRoot
+		}
+		gs, err := grant.Verify(opts.Grants, a, opts.Now)
 		if err != nil {
 			return grantError(err)
 		}

@@ -77,6 +77,8 @@ type Wallet struct {
 	Keys        []*Entry
 	Allocations []*Allocation
 	Credits     []Credit
+	Grants      []Grant      // the grants the wallet signed (grant.go)
+	Revocations []Revocation // the grants it revoked (grant.go)
 	History     []Event
 
 	byID  map[licensekey.Ref]*Entry
@@ -204,6 +206,12 @@ type record struct {
 
 	// allocate
 	Allocation *Allocation `json:"allocation,omitempty"`
+
+	// grant: the signed grant document (grant.go)
+	Grant []byte `json:"grant,omitempty"`
+
+	// revoke: signed revocations of grants (grant.go)
+	Revocations [][]byte `json:"revocations,omitempty"`
 }
 
 // Open reads the wallet at path. It takes no lock: the file is only ever
@@ -293,6 +301,9 @@ func parse(path string, data []byte) (*Wallet, error) {
 		}
 		if r.KeyLines < 0 || r.KeyLines > MaxKeyLines || r.KeyLines > 0 && r.Op != "redeem" {
 			return nil, fail("key_lines %d out of place", r.KeyLines)
+		}
+		if r.Grant != nil && r.Op != "grant" || r.Revocations != nil && r.Op != "revoke" {
+			return nil, fail("grant or revocations out of place")
 		}
 		// A key line takes five bytes at least: a count the rest of the file
 		// cannot hold must not decide the allocation.
@@ -456,6 +467,26 @@ func (w *Wallet) apply(r *record, keys []*licensekey.Key) error {
 		a.Time = r.Time
 		w.Allocations = append(w.Allocations, a)
 		w.Credits = append(w.Credits, a.Credits...)
+	case "grant":
+		g, err := w.checkGrant(r.Grant)
+		if err != nil {
+			return err
+		}
+		w.Grants = append(w.Grants, Grant{Grant: g, Time: r.Time})
+	case "revoke":
+		if len(r.Revocations) == 0 || len(r.Revocations) > maxRevocations {
+			return fmt.Errorf("revoke record with %d revocations, want 1 to %d", len(r.Revocations), maxRevocations)
+		}
+		for _, doc := range r.Revocations {
+			rev, err := cert.ParseRevocation(doc)
+			if err != nil {
+				return err
+			}
+			if err := w.checkRevocation(rev); err != nil {
+				return err
+			}
+			w.Revocations = append(w.Revocations, Revocation{Revocation: rev, Time: r.Time})
+		}
 	default:
 		return fmt.Errorf("unknown operation %q", r.Op)
 	}

@@ -226,14 +226,15 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 	}
 	funded := map[fundKey]int{}
 	fundUse := map[fundKey]Use{}
-	wallets2 := map[string]map[string]Use{} // key id → wallet id → where
+	wallets2 := map[string]*places{} // key id → wallet id → where
 	bearer := map[string]bool{}
-	servers := map[string]map[string]Use{}  // identifier → wallet/system → where
-	hardware := map[string]map[string]Use{} // hardware or expansion key id → wallet/system → where
+	servers := map[string]*places{}  // identifier → wallet/system → where
+	hardware := map[string]*places{} // hardware or expansion key id → wallet/system → where
 	capacity := map[spendKey]int{}
 	for _, i := range good {
 		b := res[i].b
 		wid := b.WalletID.String()
+		sys := wid + "/" + b.System
 		for j, f := range b.Funding {
 			d := res[i].funding[j]
 			k := d.k
@@ -245,7 +246,7 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 				funded[fk] = f.Months
 				fundUse[fk] = Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence}
 			}
-			noteWallet(wallets2, d.id, wid, Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence})
+			note(wallets2, d.id, wid, Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence})
 			bearer[d.id] = k.Bearer
 		}
 		// Credit: the months a key paid for an earlier period, spent again
@@ -264,7 +265,7 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 			if capacity[spendKey{d.id, c.License}] == 0 {
 				capacity[spendKey{d.id, c.License}] = k.Capacity(c.License)
 			}
-			noteWallet(wallets2, d.id, wid, Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence})
+			note(wallets2, d.id, wid, Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence})
 			bearer[d.id] = k.Bearer
 		}
 		// Hardware and expansion keys: perpetual, each for one device of
@@ -276,33 +277,22 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 					continue
 				}
 				u := Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence}
-				noteWallet(wallets2, d.id, wid, u)
+				note(wallets2, d.id, wid, u)
 				bearer[d.id] = k.Bearer
-				if hardware[d.id] == nil {
-					hardware[d.id] = map[string]Use{}
-				}
-				if _, ok := hardware[d.id][wid+"/"+b.System]; !ok {
-					hardware[d.id][wid+"/"+b.System] = u
-				}
+				note(hardware, d.id, sys, u)
 			}
 		}
 		for _, s := range b.Binding.Servers {
 			// org_identifiers find one machine collected for two systems
 			// of an organization, whose identifiers differ (hwid.OrgHash).
 			for _, id := range slices.Concat(s.Identifiers, s.OrgIdentifiers) {
-				if servers[id] == nil {
-					servers[id] = map[string]Use{}
-				}
-				sys := wid + "/" + b.System
-				if _, ok := servers[id][sys]; !ok {
-					servers[id][sys] = Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence, Server: s.Name}
-				}
+				note(servers, id, sys, Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence, Server: s.Name})
 			}
 		}
 	}
 	for _, w := range wallets {
 		for _, e := range w.W.Keys {
-			noteWallet(wallets2, e.Key.ID(), w.W.ID.String(), Use{Source: w.Source, WalletID: w.W.ID.String()})
+			note(wallets2, e.Key.ID(), w.W.ID.String(), Use{Source: w.Source, WalletID: w.W.ID.String()})
 			bearer[e.Key.ID()] = e.Key.Bearer
 		}
 	}
@@ -334,10 +324,10 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 	}
 	// The same key in two wallets.
 	for _, id := range slices.Sorted(maps.Keys(wallets2)) {
-		if len(wallets2[id]) < 2 {
+		if wallets2[id].count() < 2 {
 			continue
 		}
-		us := sortedUses(wallets2[id])
+		us := wallets2[id].sorted()
 		what := "key"
 		if bearer[id] {
 			what = "bearer key"
@@ -347,10 +337,10 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 	}
 	// A hardware or expansion key in two systems.
 	for _, id := range slices.Sorted(maps.Keys(hardware)) {
-		if len(hardware[id]) < 2 {
+		if hardware[id].count() < 2 {
 			continue
 		}
-		us := sortedUses(hardware[id])
+		us := hardware[id].sorted()
 		rep.Findings = append(rep.Findings, Finding{Kind: HardwareTwice, Key: id, Bearer: bearer[id], Uses: us,
 			Message: fmt.Sprintf("hardware key %s licenses devices in %d systems: %s", id, len(us), describe(us))})
 	}
@@ -358,10 +348,10 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 	// many of its identifiers they share.
 	reported := map[string]bool{}
 	for _, id := range slices.Sorted(maps.Keys(servers)) {
-		if len(servers[id]) < 2 {
+		if servers[id].count() < 2 {
 			continue
 		}
-		us := sortedUses(servers[id])
+		us := servers[id].sorted()
 		var where strings.Builder
 		for _, u := range us {
 			fmt.Fprintf(&where, "%s/%s/%s\x00", u.WalletID, u.System, u.Server)
@@ -376,13 +366,48 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 	return rep
 }
 
-func noteWallet(m map[string]map[string]Use, key, wid string, u Use) {
-	if m[key] == nil {
-		m[key] = map[string]Use{}
+// places holds where one key or server identifier is used: the first use
+// seen in each place (a wallet, or a wallet's system). Most are used in
+// one place only, which needs no map of their own.
+type places struct {
+	place string
+	use   Use
+	more  map[string]Use // the other places, once there are any
+}
+
+// note notes u of key in place, unless key has a use there already.
+func note(m map[string]*places, key, place string, u Use) {
+	p := m[key]
+	if p == nil {
+		m[key] = &places{place: place, use: u}
+		return
 	}
-	if _, ok := m[key][wid]; !ok {
-		m[key][wid] = u
+	if place == p.place {
+		return
 	}
+	if _, ok := p.more[place]; ok {
+		return
+	}
+	if p.more == nil {
+		p.more = map[string]Use{}
+	}
+	p.more[place] = u
+}
+
+func (p *places) count() int { return 1 + len(p.more) }
+
+// sorted returns the uses in the order of their places.
+func (p *places) sorted() []Use {
+	all := maps.Clone(p.more)
+	if all == nil {
+		all = map[string]Use{}
+	}
+	all[p.place] = p.use
+	var us []Use
+	for _, k := range slices.Sorted(maps.Keys(all)) {
+		us = append(us, all[k])
+	}
+	return us
 }
 
 // spendKey is a key's license type.
@@ -397,14 +422,6 @@ func sortedSpends(m map[spendKey]int64) []spendKey {
 		return ks[i].license < ks[j].license
 	})
 	return ks
-}
-
-func sortedUses(m map[string]Use) []Use {
-	var us []Use
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		us = append(us, m[k])
-	}
-	return us
 }
 
 // mergeUses sums a system's periods into one use each.

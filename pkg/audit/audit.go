@@ -115,7 +115,12 @@ type decoded struct {
 	id string // k.ID()
 }
 
-func decode(text string) decoded {
+// decode decodes a key's text, or takes it from known, the keys the trust
+// check decoded.
+func decode(text string, known map[string]*licensekey.Key) decoded {
+	if k := known[text]; k != nil {
+		return decoded{k, k.ID()}
+	}
 	k, err := licensekey.Parse(text)
 	if err != nil {
 		return decoded{} // a bundle that verified holds keys that decode
@@ -123,23 +128,23 @@ func decode(text string) decoded {
 	return decoded{k, k.ID()}
 }
 
-// decodeKeys decodes the keys of c.b.
-func (c *checked) decodeKeys() {
+// decodeKeys decodes the keys of c.b, those in known as they are.
+func (c *checked) decodeKeys(known map[string]*licensekey.Key) {
 	b := c.b
 	c.funding = make([]decoded, len(b.Funding))
 	for i, f := range b.Funding {
-		c.funding[i] = decode(f.Key)
+		c.funding[i] = decode(f.Key, known)
 	}
 	c.credits = make([]decoded, len(b.Credits))
 	for i, cr := range b.Credits {
-		c.credits[i] = decode(cr.Key)
+		c.credits[i] = decode(cr.Key, known)
 	}
 	c.hardware = make([][]decoded, len(b.Hardware))
 	for i, h := range b.Hardware {
 		ks := make([]decoded, 0, 1+len(h.Expansions))
-		ks = append(ks, decode(h.Key))
+		ks = append(ks, decode(h.Key, known))
 		for _, text := range h.Expansions {
-			ks = append(ks, decode(text))
+			ks = append(ks, decode(text, known))
 		}
 		c.hardware[i] = ks
 	}
@@ -181,11 +186,12 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 	var done atomic.Int64
 	parallel.For(len(all), opts.Workers, func(i int) {
 		c := &res[i]
+		var known map[string]*licensekey.Key
 		switch {
 		case all[i].Err != nil:
 			c.err = all[i].Err
 		case v != nil:
-			c.b, c.err = v.AuthorityOf(all[i].Doc)
+			c.b, known, c.err = v.AuthorityKeys(all[i].Doc)
 			if c.b != nil {
 				c.sigs = 1 + len(c.b.Funding)
 			}
@@ -194,7 +200,7 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 			c.sigs = 1
 		}
 		if c.err == nil {
-			c.decodeKeys()
+			c.decodeKeys(known)
 		}
 		if n := done.Add(1); opts.Progress != nil && (n%64 == 0 || int(n) == len(all)) {
 			opts.Progress(int(n))

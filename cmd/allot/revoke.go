@@ -114,6 +114,17 @@ func (e *env) revoke(c *cli.Context) error {
 		}
 		revs = append(revs, r)
 	}
+	// The trust file's next content first: a trust file that cannot take
+	// the revocations fails the command before the wallet records them.
+	var next []byte
+	if out != "" {
+		next = verify.FormatTrust(trust, revs)
+	} else if next, err = verify.AddRevocations(path, data, revs); err != nil {
+		if errors.Is(err, verify.ErrMalformed) {
+			return withHint(err, "give --out NEW to write a TOML trust file with its roots and the revocations")
+		}
+		return err
+	}
 	if byWallet {
 		// The wallet keeps what it revokes, in its history and, in a git
 		// wallet, as a commit, before the trust file carries it.
@@ -123,26 +134,24 @@ func (e *env) revoke(c *cli.Context) error {
 			return err
 		}
 	}
-	var next []byte
-	if out != "" {
-		next = verify.FormatTrust(trust, revs)
-		if err := e.writeOut(out, next, 0o644); err != nil {
-			return err
-		}
-	} else {
-		if next, err = verify.AddRevocations(path, data, revs); err != nil {
-			if errors.Is(err, verify.ErrMalformed) {
-				return withHint(err, "give --out NEW to write a TOML trust file with its roots and the revocations")
-			}
-			return err
+	write := func() error {
+		if out != "" {
+			return e.writeOut(out, next, 0o644)
 		}
 		mode := fs.FileMode(0o644)
 		if st, err := os.Stat(path); err == nil {
 			mode = st.Mode().Perm()
 		}
-		if err := atomicfile.Replace(path, next, mode); err != nil {
-			return err
+		return atomicfile.Replace(path, next, mode)
+	}
+	if err := write(); err != nil {
+		if byWallet {
+			return withHint(fmt.Errorf("the revocations are recorded in %s, but writing the trust file failed: %w", walletPath(c), err),
+				"revoke again: the device needs the revocations in its trust file")
 		}
+		return err
+	}
+	if out == "" {
 		out = path
 	}
 	res := &revokeResult{Trust: out, Revocations: []revocationJSON{}}
@@ -201,13 +210,21 @@ func grantTarget(arg string, data []byte) (string, []ed25519.PublicKey, error) {
 	if err != nil {
 		return "", nil, inputErrorf("%s: %v", arg, err)
 	}
+	// Only the signers of a linked chain are above its last grant, as a
+	// device sees it: each grant signed by the delegate of the one before
+	// and naming it as its parent.
 	var above []ed25519.PublicKey
+	var prev *grant.Grant
 	for i, doc := range docs {
 		g, err := grant.Open(doc)
 		if err != nil {
 			return "", nil, errclass.Wrap(err, fmt.Errorf("%s: grant %d: %v", arg, i+1, err))
 		}
+		if prev != nil && (g.Parent != grant.Digest(prev.Document()) || !g.Signer.Equal(prev.Delegate.Key)) {
+			return "", nil, errclass.New(grant.ErrTrust, "%s: grant %d is not signed by the delegate of grant %d, or does not name it as its parent: not a chain a device accepts", arg, i+1, i)
+		}
 		above = append(above, g.Signer)
+		prev = g
 	}
 	return grant.Digest(docs[len(docs)-1]), above, nil
 }

@@ -51,8 +51,9 @@ func (e *env) groupCommand() *cli.Command {
 		Usage: "edit the quota tree of a system: groups, subgroups, apartments",
 		Description: "A group's path names it and its parents: tower-a/floor-3/apt-12. A group with\n" +
 			"restriction has exactly the quotas and features it is given, inside what its\n" +
-			"parent has left; one without uses its parent's. The system file is rewritten in\n" +
-			"allot's layout, atomically, and only if the whole tree keeps its rules.",
+			"parent has left; one without uses its parent's. The system file is changed in\n" +
+			"place, atomically, and only if the whole tree keeps its rules: only the entries\n" +
+			"that change are rewritten, every comment and line around them kept.",
 		Subcommands: []*cli.Command{
 			{
 				Name:      "add",
@@ -140,8 +141,10 @@ func (e *env) userCommand() *cli.Command {
 }
 
 // editSystem loads the system file, applies edit to it, checks the result
-// and replaces the file atomically. Nothing is written if edit or the
-// check fails; a tree that breaks a rule is a usage error naming the node.
+// and replaces the file atomically, changed only where the tree changed
+// (system.EditTree), or in allot's layout, with a warning, where it cannot
+// be edited in place. Nothing is written if edit or the check fails; a
+// tree that breaks a rule is a usage error naming the node.
 func (e *env) editSystem(c *cli.Context, edit func(s *system.System, cat *catalog.Catalog) error) (*system.System, string, error) {
 	path := c.String("system")
 	if path == "" {
@@ -167,7 +170,11 @@ func (e *env) editSystem(c *cli.Context, edit func(s *system.System, cat *catalo
 		return nil, "", err
 	}
 	defer unlock()
-	sys, err := input.System(path, cat)
+	orig, err := input.ReadFile(path, system.MaxFileSize)
+	if err != nil {
+		return nil, "", err
+	}
+	sys, err := system.Parse(path, orig, cat)
 	if err != nil {
 		return nil, "", err
 	}
@@ -184,12 +191,23 @@ func (e *env) editSystem(c *cli.Context, edit func(s *system.System, cat *catalo
 		}
 		return nil, "", usageErrorf("%v", err)
 	}
-	data := sys.Marshal(now)
-	if _, err := system.Parse(path, data, cat); err != nil {
-		return nil, "", fmt.Errorf("the system file allot would write does not read back: %v", err)
+	// The file is a person's: only the entries that change are
+	// rewritten, unless its layout is one allot cannot edit safely.
+	data, err := system.EditTree(path, orig, sys, cat)
+	var layout *system.LayoutError
+	if errors.As(err, &layout) {
+		data = sys.Marshal(now)
+		if _, err := system.Parse(path, data, cat); err != nil {
+			return nil, "", fmt.Errorf("the system file allot would write does not read back: %v", err)
+		}
+	} else if err != nil {
+		return nil, "", err
 	}
 	if err := atomicfile.Replace(path, data, st.Mode().Perm()); err != nil {
 		return nil, "", err
+	}
+	if layout != nil {
+		e.out().Eprintf("allot: warning: rewrote %s in allot's layout, without its comments: %s\n", path, layout.Reason)
 	}
 	return sys, path, nil
 }

@@ -241,6 +241,9 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 		b := res[i].b
 		wid := b.WalletID.String()
 		sys := wid + "/" + b.System
+		// A server's uses by system first: the order of the uses in a
+		// finding is not that of the wallets' random ids.
+		serverPlace := b.System + "/" + wid
 		for j, f := range b.Funding {
 			d := res[i].funding[j]
 			k := d.k
@@ -292,7 +295,7 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 			// org_identifiers find one machine collected for two systems
 			// of an organization, whose identifiers differ (hwid.OrgHash).
 			for _, id := range slices.Concat(s.Identifiers, s.OrgIdentifiers) {
-				note(servers, id, sys, Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence, Server: s.Name})
+				note(servers, id, serverPlace, Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence, Server: s.Name})
 			}
 		}
 	}

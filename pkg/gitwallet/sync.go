@@ -168,6 +168,11 @@ func (local *Repo) sync(path string, p *peer, branch plumbing.ReferenceName, w *
 		res.Action = "up to date"
 		return res, nil
 	}
+	// Their branch may name any object: a blob or tree the wallet holds
+	// is not fetched, and would reach the history walks below.
+	if _, err := p.objs.commitAt(theirs); err != nil {
+		return nil, fmt.Errorf("%s: %w: their branch names %s, which is not a commit", p.name, ErrDiverged, short(theirs))
+	}
 	// Their commits, into our repository: each signed by the wallet's key.
 	n, err := copyCommits(p.objs, local, theirs, pub)
 	if err != nil {
@@ -397,6 +402,10 @@ func (r *Repo) checkLedger(path, name string, ours, theirs plumbing.Hash) error 
 			if err != nil || !bytes.Equal(merged, data) {
 				return fmt.Errorf("%s: %w: their merge commit %s is not the ledger merge of its parents", path, ErrDiverged, short(c.Hash))
 			}
+		default:
+			// allot writes one parent, or two for a merge: a commit of
+			// none or of three would be checked against nothing.
+			return fmt.Errorf("%s: %w: their commit %s has %d parents; allot writes one, or two for a merge", path, ErrDiverged, short(c.Hash), len(c.Parents))
 		}
 		return nil
 	})

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -88,7 +89,8 @@ type remoteURL struct {
 func parseURL(remote string) (*remoteURL, error) {
 	ep, err := transport.NewEndpoint(remote)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", redactURL(remote), ErrRemote, err)
+		// The parser's error quotes the URL, password and all.
+		return nil, fmt.Errorf("%s: %w: %s", redactURL(remote), ErrRemote, strings.ReplaceAll(err.Error(), remote, redactURL(remote)))
 	}
 	switch ep.Protocol {
 	case "ssh", "http", "https":
@@ -105,14 +107,34 @@ func parseURL(remote string) (*remoteURL, error) {
 	return u, nil
 }
 
-// redactURL replaces a URL's password.
+// redactURL replaces a URL's password, in a URL that net/url refuses (a
+// typo in its port or an escape) too.
 func redactURL(s string) string {
-	if u, err := neturl.Parse(s); err == nil && u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			return u.Redacted()
+	if u, err := neturl.Parse(s); err == nil {
+		if u.User != nil {
+			if _, ok := u.User.Password(); ok {
+				return u.Redacted()
+			}
 		}
+		return s
 	}
-	return s
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return s
+	}
+	auth := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		auth = rest[:i]
+	}
+	at := strings.LastIndexByte(auth, '@')
+	if at < 0 {
+		return s
+	}
+	user, _, ok := strings.Cut(auth[:at], ":")
+	if !ok {
+		return s
+	}
+	return scheme + "://" + user + ":xxxxx" + rest[at:]
 }
 
 // netPeer reads the remote's branch and fetches its commits the wallet
@@ -389,7 +411,7 @@ func (u *remoteURL) transport(access *Access, max int64) (transport.Transport, t
 			DialContext:           (&net.Dialer{Timeout: timeout}).DialContext,
 			TLSHandshakeTimeout:   timeout,
 			ResponseHeaderTimeout: 5 * timeout,
-		}, max: max, name: u.name}}
+		}, max: max, idle: 5 * timeout, name: u.name}}
 		var auth transport.AuthMethod
 		user, pass := u.user, u.password
 		if user == "" && pass == "" {
@@ -539,10 +561,13 @@ func (b *boundedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// boundedTransport bounds every http response body.
+// boundedTransport bounds every http response body, by its size (max),
+// and gives up on one that sends nothing for idle: a server that trickles
+// a byte a minute would hold the sync, and the wallet's lock, for ever.
 type boundedTransport struct {
 	rt   http.RoundTripper
 	max  int64
+	idle time.Duration
 	name string
 }
 
@@ -551,9 +576,42 @@ func (t *boundedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	if err != nil {
 		return nil, err
 	}
+	body := &idleBody{rc: resp.Body, idle: t.idle, name: t.name}
+	body.timer = time.AfterFunc(t.idle, body.expire)
 	resp.Body = struct {
 		io.Reader
 		io.Closer
-	}{&boundedReader{r: resp.Body, left: t.max, name: t.name}, resp.Body}
+	}{&boundedReader{r: body, left: t.max, name: t.name}, body}
 	return resp, nil
+}
+
+// idleBody closes a response body that has sent nothing for idle, which
+// ends the Read waiting on it.
+type idleBody struct {
+	rc      io.ReadCloser
+	idle    time.Duration
+	name    string
+	timer   *time.Timer
+	expired atomic.Bool
+}
+
+func (b *idleBody) expire() {
+	b.expired.Store(true)
+	b.rc.Close()
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if b.expired.Load() {
+		return n, fmt.Errorf("%s: %w: nothing received for %s", b.name, ErrUnreachable, b.idle)
+	}
+	if n > 0 {
+		b.timer.Reset(b.idle)
+	}
+	return n, err
+}
+
+func (b *idleBody) Close() error {
+	b.timer.Stop()
+	return b.rc.Close()
 }

@@ -5,11 +5,16 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 
@@ -144,5 +149,41 @@ func TestSyncHostileRemote(t *testing.T) {
 	ln.Close()
 	if _, err := Sync(path, "http://"+addr+"/acme.git", nil, key, who, now); !errors.Is(err, ErrUnreachable) || !errors.Is(err, errclass.Input) {
 		t.Errorf("sync with nobody there: %v, want ErrUnreachable", err)
+	}
+}
+
+// A server that sends the start of a reply and then nothing: the sync
+// gives up once nothing has come for five times Access.Timeout, an input
+// error naming the remote, and the wallet is as it was.
+func TestSyncTrickleServer(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "w", FileName)
+	key := allottest.Key("wallet")
+	who := Author{Name: "tester"}
+	if _, err := Init(filepath.Join(dir, "w"), wallet.InitParams{Organization: "Acme", PublicKey: key.Public().(ed25519.PublicKey),
+		EncryptedKey: []byte("not used"), Time: allottest.Now, Who: "tester"}, key, who); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-git-upload-pack-advertisement")
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, "001e# service=git-upload-pack\n")
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+		case <-time.After(20 * time.Second):
+		}
+	}))
+	defer srv.Close()
+	_, err = Sync(path, srv.URL+"/acme.git", &Access{Timeout: 50 * time.Millisecond}, key, who, allottest.Now)
+	if !errors.Is(err, ErrUnreachable) || !errors.Is(err, errclass.Input) || !strings.Contains(err.Error(), "nothing received for 250ms") {
+		t.Fatalf("sync: %v, want ErrUnreachable, nothing received for 250ms", err)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Error("the wallet file changed")
 	}
 }

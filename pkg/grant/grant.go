@@ -87,12 +87,14 @@ func Digest(doc []byte) string {
 }
 
 // Open verifies a grant's signature and parses it; whose signature it must
-// be is Verify's business.
+// be is Verify's business. A grant is named by its digest, so its
+// signature must be in the one text form Seal writes (sign.OpenCanonical):
+// a re-wrapped copy would escape a revocation of the original.
 func Open(doc []byte) (*Grant, error) {
 	if len(doc) > MaxSize {
 		return nil, fmt.Errorf("%w: larger than %d KiB", ErrMalformed, MaxSize>>10)
 	}
-	body, signer, err := sign.Open(doc, Namespace)
+	body, signer, err := sign.OpenCanonical(doc, Namespace)
 	if err != nil {
 		if errors.Is(err, sign.ErrSignature) {
 			return nil, errclass.Wrap(ErrTrust, err)

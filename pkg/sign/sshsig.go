@@ -43,16 +43,23 @@ func SignSSH(priv ed25519.PrivateKey, namespace string, msg []byte) []byte {
 	h := sha512.Sum512(msg)
 	sig := ed25519.Sign(priv, signedData(namespace, hashAlg, h[:]))
 
+	s := &Signature{PublicKey: priv.Public().(ed25519.PublicKey), Namespace: namespace, HashAlg: hashAlg, sig: sig}
+	return s.armor()
+}
+
+// armor returns the one text form of s that SignSSH writes: an empty
+// reserved field, the base64 wrapped at 70 columns, a final newline.
+func (s *Signature) armor() []byte {
 	var blob []byte
 	blob = append(blob, sshsigMagic...)
 	blob = append(blob, 0, 0, 0, sshsigVersion)
-	blob = AppendWireString(blob, Wire(priv.Public().(ed25519.PublicKey)))
-	blob = AppendWireString(blob, []byte(namespace))
+	blob = AppendWireString(blob, Wire(s.PublicKey))
+	blob = AppendWireString(blob, []byte(s.Namespace))
 	blob = AppendWireString(blob, nil) // reserved
-	blob = AppendWireString(blob, []byte(hashAlg))
+	blob = AppendWireString(blob, []byte(s.HashAlg))
 	var sigBlob []byte
 	sigBlob = AppendWireString(sigBlob, []byte(KeyType))
-	sigBlob = AppendWireString(sigBlob, sig)
+	sigBlob = AppendWireString(sigBlob, s.sig)
 	blob = AppendWireString(blob, sigBlob)
 	return armor(blob)
 }
@@ -230,6 +237,34 @@ func Open(doc []byte, namespace string) (payload []byte, signer ed25519.PublicKe
 	}
 	if err := sig.Verify(namespace, payload); err != nil {
 		return nil, nil, err
+	}
+	return payload, sig.PublicKey, nil
+}
+
+// OpenCanonical is Open for a document named by its exact bytes (a grant,
+// whose SHA-256 its children name and a revocation revokes): it also
+// refuses any text form of the signature but the one Seal writes (armor
+// wrapped at 70 columns, one final newline, an empty reserved field) and
+// anything after the armor. Else whoever holds the document could re-wrap
+// its armor, or drop its last newline, and have the same signature under
+// another digest, out of reach of a revocation of the first.
+func OpenCanonical(doc []byte, namespace string) (payload []byte, signer ed25519.PublicKey, err error) {
+	payload, armored, rest, err := Split(doc)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(rest) != 0 {
+		return nil, nil, errclass.New(ErrMalformed, "data after the signature")
+	}
+	sig, err := ParseSignature(armored)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := sig.Verify(namespace, payload); err != nil {
+		return nil, nil, err
+	}
+	if !bytes.Equal(armored, sig.armor()) {
+		return nil, nil, errclass.New(ErrMalformed, "signature: not in the text form allot writes (its lines re-wrapped, its last newline missing or its reserved field set): the document is named by its exact bytes")
 	}
 	return payload, sig.PublicKey, nil
 }

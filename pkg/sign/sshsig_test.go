@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"crypto/sha512"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"os"
@@ -299,6 +300,47 @@ func TestSealSplitOpen(t *testing.T) {
 	}
 	if _, _, err := Open(doc, "other"); !errors.Is(err, ErrSignature) {
 		t.Fatalf("Open under another namespace: %v, want ErrSignature", err)
+	}
+}
+
+// A document named by its digest has one text form: every other form of
+// the same valid signature (the armor wrapped at another width or on one
+// line, a blank line in it, no final newline, a reserved field, white
+// space after it) verifies with Open but not with OpenCanonical.
+func TestOpenCanonical(t *testing.T) {
+	priv := testKey("canonical")
+	payload := []byte("version = 1\n")
+	doc, err := Seal(priv, "ns", payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := OpenCanonical(doc, "ns"); err != nil {
+		t.Fatalf("Seal's own document: %v", err)
+	}
+	b := newBlob(priv, "ns", "sha512", payload)
+	enc := base64.StdEncoding.EncodeToString(b.bytes())
+	reserved := b
+	reserved.reserved = []byte("x")
+	for name, armored := range map[string][]byte{
+		"one line":         []byte(armorBegin + "\n" + enc + "\n" + armorEnd + "\n"),
+		"wrapped at 60":    []byte(armorBegin + "\n" + enc[:60] + "\n" + enc[60:] + "\n" + armorEnd + "\n"),
+		"a blank line":     bytes.Replace(b.armored(), []byte("\n"), []byte("\n\n"), 2),
+		"no final newline": bytes.TrimSuffix(b.armored(), []byte("\n")),
+		"reserved set":     reserved.armored(),
+	} {
+		other := append(bytes.Clone(payload), armored...)
+		if _, _, err := Open(other, "ns"); err != nil {
+			t.Fatalf("%s: Open: %v (the case must be a valid signature)", name, err)
+		}
+		if _, _, err := OpenCanonical(other, "ns"); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: OpenCanonical = %v, want ErrMalformed", name, err)
+		}
+	}
+	if _, _, err := OpenCanonical(append(bytes.Clone(doc), '\n'), "ns"); !errors.Is(err, ErrMalformed) {
+		t.Errorf("a blank line after the armor: %v, want ErrMalformed", err)
+	}
+	if _, _, err := OpenCanonical(doc, "other"); !errors.Is(err, ErrSignature) {
+		t.Errorf("another namespace: %v, want ErrSignature", err)
 	}
 }
 

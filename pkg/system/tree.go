@@ -181,43 +181,56 @@ func (s *System) marshalTree(b *bytes.Buffer) {
 		b.WriteString("# has exactly the quotas and features it lists, inside its parent's; one without\n")
 		b.WriteString("# uses its parent's. Dates are UTC; until is the first day no longer valid.\n")
 	}
-	q := tomlfile.Quote
-	for _, g := range t.Groups {
-		b.WriteString("\n[[group]]\n")
-		fmt.Fprintf(b, "path = %s\n", q(g.Path))
-		if g.Restrict {
-			b.WriteString("restrict = true\n")
-		}
-		writeLimits(b, "group", &g.Limits, g.Restrict)
-		if g.RemindDays > 0 {
-			fmt.Fprintf(b, "remind_days = %d\n", g.RemindDays)
-		}
-		if g.RemindEvery != "" {
-			fmt.Fprintf(b, "remind_every = %s\n", q(g.RemindEvery))
-		}
-		writeQuota(b, "group", &g.Limits, g.Restrict)
+	for i := range t.Groups {
+		b.WriteString("\n")
+		writeGroup(b, &t.Groups[i])
 	}
 	if len(t.Users) > 0 {
 		b.WriteString("\n# Users: in groups (none: the system itself), or created by another user.\n")
 	}
-	for _, u := range t.Users {
-		b.WriteString("\n[[user]]\n")
-		fmt.Fprintf(b, "name = %s\n", q(u.Name))
-		if len(u.Groups) > 0 {
-			fmt.Fprintf(b, "groups = %s\n", tomlfile.QuoteList(u.Groups))
-		}
-		if u.CreatedBy != "" {
-			fmt.Fprintf(b, "created_by = %s\n", q(u.CreatedBy))
-		}
-		if u.Paused {
-			b.WriteString("paused = true\n")
-		}
-		if u.Restrict {
-			b.WriteString("restrict = true\n")
-		}
-		writeLimits(b, "user", &u.Limits, u.Restrict)
-		writeQuota(b, "user", &u.Limits, u.Restrict)
+	for i := range t.Users {
+		b.WriteString("\n")
+		writeUser(b, &t.Users[i])
 	}
+}
+
+// writeGroup appends one [[group]] table, its header first.
+func writeGroup(b *bytes.Buffer, g *tree.Group) {
+	q := tomlfile.Quote
+	b.WriteString("[[group]]\n")
+	fmt.Fprintf(b, "path = %s\n", q(g.Path))
+	if g.Restrict {
+		b.WriteString("restrict = true\n")
+	}
+	writeLimits(b, "group", &g.Limits, g.Restrict)
+	if g.RemindDays > 0 {
+		fmt.Fprintf(b, "remind_days = %d\n", g.RemindDays)
+	}
+	if g.RemindEvery != "" {
+		fmt.Fprintf(b, "remind_every = %s\n", q(g.RemindEvery))
+	}
+	writeQuota(b, "group", &g.Limits, g.Restrict)
+}
+
+// writeUser appends one [[user]] table, its header first.
+func writeUser(b *bytes.Buffer, u *tree.User) {
+	q := tomlfile.Quote
+	b.WriteString("[[user]]\n")
+	fmt.Fprintf(b, "name = %s\n", q(u.Name))
+	if len(u.Groups) > 0 {
+		fmt.Fprintf(b, "groups = %s\n", tomlfile.QuoteList(u.Groups))
+	}
+	if u.CreatedBy != "" {
+		fmt.Fprintf(b, "created_by = %s\n", q(u.CreatedBy))
+	}
+	if u.Paused {
+		b.WriteString("paused = true\n")
+	}
+	if u.Restrict {
+		b.WriteString("restrict = true\n")
+	}
+	writeLimits(b, "user", &u.Limits, u.Restrict)
+	writeQuota(b, "user", &u.Limits, u.Restrict)
 }
 
 func writeLimits(b *bytes.Buffer, _ string, l *tree.Limits, restrict bool) {

@@ -88,6 +88,17 @@ func DecodeLimits(file string, data []byte, v any, lim Limits) error {
 		field := u[0].String()
 		return &Error{File: file, Line: Line(data, field), Field: field, Err: errors.New("unknown field")}
 	}
+	// The library matches a key to a field in any case, so "name" and
+	// "nAme" in one table would both fill the field, one at random.
+	folded := map[string]string{}
+	for _, k := range md.Keys() {
+		key := k.String()
+		low := strings.ToLower(key)
+		if other, ok := folded[low]; ok && other != key {
+			return &Error{File: file, Line: Line(data, key), Field: key, Err: fmt.Errorf("given also as %q: field names differ in more than case", other)}
+		}
+		folded[low] = key
+	}
 	return nil
 }
 

@@ -95,6 +95,9 @@ func TestDecodeErrors(t *testing.T) {
 		{"unclosed string", "version = 1\nid = \"site\n\n", 2, "id", "newline"},
 		{"missing value", "version = 1\nid =\n", 2, "id", "expected value"},
 		{"duplicate key", "version = 1\nversion = 2\n", 2, "version", "already"},
+		// The library matches keys to fields in any case: both would fill
+		// the one field, one at random.
+		{"a key twice, in two cases", "version = 1\n[binding]\nrequired = 1\nRequired = 2\n", 4, "binding.Required", "given also as \"binding.required\""},
 		{"type", "version = \"one\"\n", 1, "version", "incompatible types"},
 		{"type in a table", "version = 1\n\n[binding]\nrequired = \"two\"\n", 4, "binding.required", "incompatible"},
 		{"type in an array of tables", "version = 1\n[[server]]\nname = \"a\"\n[[server]]\nname = 5\n", 5, "server.name", "incompatible"},

@@ -153,26 +153,30 @@ func (c *checked) decodeKeys(known map[string]*licensekey.Key) {
 // Run audits bundles and wallets.
 func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 	// Every bundle once: the wallets hold the bundles they signed, which
-	// may be given as files too.
-	seen := map[[32]byte]bool{}
-	var all []Bundle
-	add := func(b Bundle) {
-		if b.Err == nil {
-			h := sha256.Sum256(b.Doc)
-			if seen[h] {
-				return
-			}
-			seen[h] = true
-		}
-		all = append(all, b)
-	}
-	for _, b := range bundles {
-		add(b)
-	}
+	// may be given as files too. The bundles are hashed on every core, and
+	// kept in order, the first of each content.
+	given := slices.Clone(bundles)
 	for _, w := range wallets {
 		for _, a := range w.W.Allocations {
-			add(Bundle{Source: fmt.Sprintf("%s: bundle %d of system %s", w.Source, a.Sequence, a.System), Doc: a.Bundle})
+			given = append(given, Bundle{Source: fmt.Sprintf("%s: bundle %d of system %s", w.Source, a.Sequence, a.System), Doc: a.Bundle})
 		}
+	}
+	sums := make([][sha256.Size]byte, len(given))
+	parallel.For(len(given), opts.Workers, func(i int) {
+		if given[i].Err == nil {
+			sums[i] = sha256.Sum256(given[i].Doc)
+		}
+	})
+	seen := make(map[[sha256.Size]byte]bool, len(given))
+	all := make([]Bundle, 0, len(given))
+	for i, b := range given {
+		if b.Err == nil {
+			if seen[sums[i]] {
+				continue
+			}
+			seen[sums[i]] = true
+		}
+		all = append(all, b)
 	}
 
 	// Bundles are checked side by side, each on one goroutine: a bundle's

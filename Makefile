@@ -38,6 +38,7 @@ fuzz:
 # definitions; a test fails when the checked-in ones are stale.
 MAN1 := completions/man/man1
 generate:
+	$(GO) generate ./pkg/catalog
 	$(GO) build -tags $(TAGS) -o $(BIN)/allot ./cmd/allot
 	$(BIN)/allot completion bash > completions/allot.bash
 	$(BIN)/allot completion zsh > completions/_allot

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"allot.dev/allot/pkg/allocate"
+	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/catalog"
 	"allot.dev/allot/pkg/cert"
 	"allot.dev/allot/pkg/licensekey"
@@ -183,6 +184,40 @@ func TypicalBundle(dir string, depth, nkeys int) ([]byte, *World, error) {
 	// 10 cameras for a year need 120 license-months: spread over every key.
 	doc, err := w.Allocate(path, wk, System("site-1", 10*nkeys-5), 1)
 	return doc, w, err
+}
+
+// AuditBundles builds n bundles of one wallet for an audit benchmark, each
+// funded by 3 keys of its own under a chain of 2 certificates, from the
+// typical bundle of dir. It returns the bundles and the world whose trust
+// verifies them.
+func AuditBundles(dir string, n int) ([][]byte, *World, error) {
+	doc, w, err := TypicalBundle(dir, 2, 3)
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl, err := bundle.Open(doc)
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, err := w.Keys(3*n, 10, 12, tmpl.WalletID)
+	if err != nil {
+		return nil, nil, err
+	}
+	wk := Key("wallet")
+	docs := make([][]byte, n)
+	for i := range docs {
+		b := *tmpl
+		b.ID = fmt.Sprintf("%016x", i+1)
+		b.System = fmt.Sprintf("site-%d", i)
+		b.Funding = append([]bundle.Funding(nil), tmpl.Funding...)
+		for j := range b.Funding {
+			b.Funding[j].Key = keys[3*i+j%3]
+		}
+		if docs[i], err = bundle.Seal(&b, wk); err != nil {
+			return nil, nil, err
+		}
+	}
+	return docs, w, nil
 }
 
 // WriteTrust writes the world's vendor key as an OpenSSH public key file.

@@ -102,52 +102,109 @@ type checked struct {
 	b    *bundle.Bundle
 	err  error
 	sigs int
+	// The keys of b, decoded beside its signatures rather than after them
+	// all, one after another: each of b.Funding, of b.Credits, and of
+	// b.Hardware (the key, then its expansions).
+	funding, credits []decoded
+	hardware         [][]decoded
+}
+
+// decoded is a key of a bundle, or nil where its text does not decode.
+type decoded struct {
+	k  *licensekey.Key
+	id string // k.ID()
+}
+
+// decode decodes a key's text, or takes it from known, the keys the trust
+// check decoded.
+func decode(text string, known map[string]*licensekey.Key) decoded {
+	if k := known[text]; k != nil {
+		return decoded{k, k.ID()}
+	}
+	k, err := licensekey.Parse(text)
+	if err != nil {
+		return decoded{} // a bundle that verified holds keys that decode
+	}
+	return decoded{k, k.ID()}
+}
+
+// decodeKeys decodes the keys of c.b, those in known as they are.
+func (c *checked) decodeKeys(known map[string]*licensekey.Key) {
+	b := c.b
+	c.funding = make([]decoded, len(b.Funding))
+	for i, f := range b.Funding {
+		c.funding[i] = decode(f.Key, known)
+	}
+	c.credits = make([]decoded, len(b.Credits))
+	for i, cr := range b.Credits {
+		c.credits[i] = decode(cr.Key, known)
+	}
+	c.hardware = make([][]decoded, len(b.Hardware))
+	for i, h := range b.Hardware {
+		ks := make([]decoded, 0, 1+len(h.Expansions))
+		ks = append(ks, decode(h.Key, known))
+		for _, text := range h.Expansions {
+			ks = append(ks, decode(text, known))
+		}
+		c.hardware[i] = ks
+	}
 }
 
 // Run audits bundles and wallets.
 func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 	// Every bundle once: the wallets hold the bundles they signed, which
-	// may be given as files too.
-	seen := map[[32]byte]bool{}
-	var all []Bundle
-	add := func(b Bundle) {
+	// may be given as files too. The bundles are hashed on every core, and
+	// kept in order, the first of each content.
+	given := slices.Clone(bundles)
+	for _, w := range wallets {
+		for _, a := range w.W.Allocations {
+			given = append(given, Bundle{Source: fmt.Sprintf("%s: bundle %d of system %s", w.Source, a.Sequence, a.System), Doc: a.Bundle})
+		}
+	}
+	sums := make([][sha256.Size]byte, len(given))
+	parallel.For(len(given), opts.Workers, func(i int) {
+		if given[i].Err == nil {
+			sums[i] = sha256.Sum256(given[i].Doc)
+		}
+	})
+	seen := make(map[[sha256.Size]byte]bool, len(given))
+	all := make([]Bundle, 0, len(given))
+	for i, b := range given {
 		if b.Err == nil {
-			h := sha256.Sum256(b.Doc)
-			if seen[h] {
-				return
+			if seen[sums[i]] {
+				continue
 			}
-			seen[h] = true
+			seen[sums[i]] = true
 		}
 		all = append(all, b)
 	}
-	for _, b := range bundles {
-		add(b)
-	}
-	for _, w := range wallets {
-		for _, a := range w.W.Allocations {
-			add(Bundle{Source: fmt.Sprintf("%s: bundle %d of system %s", w.Source, a.Sequence, a.System), Doc: a.Bundle})
-		}
-	}
 
+	// Bundles are checked side by side, each on one goroutine: a bundle's
+	// handful of signatures spread over the cores too would only add
+	// goroutines that wait on each other.
 	var v *verify.Verifier
 	if opts.Trust != nil {
-		v = verify.NewVerifier(verify.Options{Trust: opts.Trust})
+		v = verify.NewVerifier(verify.Options{Trust: opts.Trust, Workers: 1})
 	}
 	res := make([]checked, len(all))
 	var done atomic.Int64
 	parallel.For(len(all), opts.Workers, func(i int) {
 		c := &res[i]
+		var known map[string]*licensekey.Key
 		switch {
 		case all[i].Err != nil:
 			c.err = all[i].Err
 		case v != nil:
-			c.b, c.err = v.AuthorityOf(all[i].Doc)
+			c.b, known, c.err = v.AuthorityKeys(all[i].Doc)
 			if c.b != nil {
 				c.sigs = 1 + len(c.b.Funding)
 			}
 		default:
 			c.b, c.err = bundle.Open(all[i].Doc)
 			c.sigs = 1
+		}
+		if c.err == nil {
+			c.decodeKeys(known)
 		}
 		if n := done.Add(1); opts.Progress != nil && (n%64 == 0 || int(n) == len(all)) {
 			opts.Progress(int(n))
@@ -170,19 +227,6 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 		good = append(good, i)
 	}
 
-	keys := map[string]*licensekey.Key{}
-	parse := func(text string) *licensekey.Key {
-		if k, ok := keys[text]; ok {
-			return k
-		}
-		k, err := licensekey.Parse(text)
-		if err != nil {
-			k = nil // a bundle that verified holds keys that decode
-		}
-		keys[text] = k
-		return k
-	}
-
 	// What each key funds: a system's later bundles repeat the periods of
 	// the earlier ones, so each (wallet, system, period, key, license)
 	// counts once, at the most any of its bundles says.
@@ -192,85 +236,77 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 	}
 	funded := map[fundKey]int{}
 	fundUse := map[fundKey]Use{}
-	wallets2 := map[string]map[string]Use{} // key id → wallet id → where
+	wallets2 := map[string]*places{} // key id → wallet id → where
 	bearer := map[string]bool{}
-	servers := map[string]map[string]Use{}  // identifier → wallet/system → where
-	hardware := map[string]map[string]Use{} // hardware or expansion key id → wallet/system → where
+	servers := map[string]*places{}  // identifier → wallet/system → where
+	hardware := map[string]*places{} // hardware or expansion key id → wallet/system → where
 	capacity := map[spendKey]int{}
 	for _, i := range good {
 		b := res[i].b
 		wid := b.WalletID.String()
-		for _, f := range b.Funding {
-			k := parse(f.Key)
+		sys := wid + "/" + b.System
+		// A server's uses by system first: the order of the uses in a
+		// finding is not that of the wallets' random ids.
+		serverPlace := b.System + "/" + wid
+		for j, f := range b.Funding {
+			d := res[i].funding[j]
+			k := d.k
 			if k == nil || f.Period < 1 || f.Period > len(b.Periods) {
 				continue
 			}
-			fk := fundKey{wid, b.System, k.ID(), f.License, b.Periods[f.Period-1].From}
+			fk := fundKey{wid, b.System, d.id, f.License, b.Periods[f.Period-1].From}
 			if f.Months > funded[fk] {
 				funded[fk] = f.Months
 				fundUse[fk] = Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence}
 			}
-			noteWallet(wallets2, k.ID(), wid, Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence})
-			bearer[k.ID()] = k.Bearer
+			note(wallets2, d.id, wid, Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence})
+			bearer[d.id] = k.Bearer
 		}
 		// Credit: the months a key paid for an earlier period, spent again
 		// here; counted with that period's funding, once per system.
-		for _, c := range b.Credits {
-			k := parse(c.Key)
+		for j, c := range b.Credits {
+			d := res[i].credits[j]
+			k := d.k
 			if k == nil {
 				continue
 			}
-			fk := fundKey{wid, b.System, k.ID(), c.License, c.From}
+			fk := fundKey{wid, b.System, d.id, c.License, c.From}
 			if c.Months > funded[fk] {
 				funded[fk] = c.Months
 				fundUse[fk] = Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence}
 			}
-			if capacity[spendKey{k.ID(), c.License}] == 0 {
-				capacity[spendKey{k.ID(), c.License}] = k.Capacity(c.License)
+			if capacity[spendKey{d.id, c.License}] == 0 {
+				capacity[spendKey{d.id, c.License}] = k.Capacity(c.License)
 			}
-			noteWallet(wallets2, k.ID(), wid, Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence})
-			bearer[k.ID()] = k.Bearer
+			note(wallets2, d.id, wid, Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence})
+			bearer[d.id] = k.Bearer
 		}
 		// Hardware and expansion keys: perpetual, each for one device of
 		// one system.
-		for _, h := range b.Hardware {
-			for _, text := range append([]string{h.Key}, h.Expansions...) {
-				k := parse(text)
+		for _, ks := range res[i].hardware {
+			for _, d := range ks {
+				k := d.k
 				if k == nil {
 					continue
 				}
 				u := Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence}
-				noteWallet(wallets2, k.ID(), wid, u)
-				bearer[k.ID()] = k.Bearer
-				if hardware[k.ID()] == nil {
-					hardware[k.ID()] = map[string]Use{}
-				}
-				if _, ok := hardware[k.ID()][wid+"/"+b.System]; !ok {
-					hardware[k.ID()][wid+"/"+b.System] = u
-				}
+				note(wallets2, d.id, wid, u)
+				bearer[d.id] = k.Bearer
+				note(hardware, d.id, sys, u)
 			}
 		}
 		for _, s := range b.Binding.Servers {
 			// org_identifiers find one machine collected for two systems
 			// of an organization, whose identifiers differ (hwid.OrgHash).
 			for _, id := range slices.Concat(s.Identifiers, s.OrgIdentifiers) {
-				if servers[id] == nil {
-					servers[id] = map[string]Use{}
-				}
-				// By system first: the order of the uses in a finding is not that
-				// of the wallets' random ids.
-				sys := b.System + "/" + wid
-				if _, ok := servers[id][sys]; !ok {
-					servers[id][sys] = Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence, Server: s.Name}
-				}
+				note(servers, id, serverPlace, Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence, Server: s.Name})
 			}
 		}
 	}
 	for _, w := range wallets {
 		for _, e := range w.W.Keys {
-			noteWallet(wallets2, e.Key.ID(), w.W.ID.String(), Use{Source: w.Source, WalletID: w.W.ID.String()})
+			note(wallets2, e.Key.ID(), w.W.ID.String(), Use{Source: w.Source, WalletID: w.W.ID.String()})
 			bearer[e.Key.ID()] = e.Key.Bearer
-			keys[e.Key.ID()] = e.Key
 		}
 	}
 
@@ -285,9 +321,9 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 		uses[sk] = append(uses[sk], u)
 	}
 	for _, i := range good {
-		for _, f := range res[i].b.Funding {
-			if k := parse(f.Key); k != nil {
-				capacity[spendKey{k.ID(), f.License}] = k.Capacity(f.License)
+		for j, f := range res[i].b.Funding {
+			if d := res[i].funding[j]; d.k != nil {
+				capacity[spendKey{d.id, f.License}] = d.k.Capacity(f.License)
 			}
 		}
 	}
@@ -301,10 +337,10 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 	}
 	// The same key in two wallets.
 	for _, id := range slices.Sorted(maps.Keys(wallets2)) {
-		if len(wallets2[id]) < 2 {
+		if wallets2[id].count() < 2 {
 			continue
 		}
-		us := sortedUses(wallets2[id])
+		us := wallets2[id].sorted()
 		what := "key"
 		if bearer[id] {
 			what = "bearer key"
@@ -314,10 +350,10 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 	}
 	// A hardware or expansion key in two systems.
 	for _, id := range slices.Sorted(maps.Keys(hardware)) {
-		if len(hardware[id]) < 2 {
+		if hardware[id].count() < 2 {
 			continue
 		}
-		us := sortedUses(hardware[id])
+		us := hardware[id].sorted()
 		rep.Findings = append(rep.Findings, Finding{Kind: HardwareTwice, Key: id, Bearer: bearer[id], Uses: us,
 			Message: fmt.Sprintf("hardware key %s licenses devices in %d systems: %s", id, len(us), describe(us))})
 	}
@@ -325,10 +361,10 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 	// many of its identifiers they share.
 	reported := map[string]bool{}
 	for _, id := range slices.Sorted(maps.Keys(servers)) {
-		if len(servers[id]) < 2 {
+		if servers[id].count() < 2 {
 			continue
 		}
-		us := sortedUses(servers[id])
+		us := servers[id].sorted()
 		var where strings.Builder
 		for _, u := range us {
 			fmt.Fprintf(&where, "%s/%s/%s\x00", u.WalletID, u.System, u.Server)
@@ -343,13 +379,48 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 	return rep
 }
 
-func noteWallet(m map[string]map[string]Use, key, wid string, u Use) {
-	if m[key] == nil {
-		m[key] = map[string]Use{}
+// places holds where one key or server identifier is used: the first use
+// seen in each place (a wallet, or a wallet's system). Most are used in
+// one place only, which needs no map of their own.
+type places struct {
+	place string
+	use   Use
+	more  map[string]Use // the other places, once there are any
+}
+
+// note notes u of key in place, unless key has a use there already.
+func note(m map[string]*places, key, place string, u Use) {
+	p := m[key]
+	if p == nil {
+		m[key] = &places{place: place, use: u}
+		return
 	}
-	if _, ok := m[key][wid]; !ok {
-		m[key][wid] = u
+	if place == p.place {
+		return
 	}
+	if _, ok := p.more[place]; ok {
+		return
+	}
+	if p.more == nil {
+		p.more = map[string]Use{}
+	}
+	p.more[place] = u
+}
+
+func (p *places) count() int { return 1 + len(p.more) }
+
+// sorted returns the uses in the order of their places.
+func (p *places) sorted() []Use {
+	all := maps.Clone(p.more)
+	if all == nil {
+		all = map[string]Use{}
+	}
+	all[p.place] = p.use
+	var us []Use
+	for _, k := range slices.Sorted(maps.Keys(all)) {
+		us = append(us, all[k])
+	}
+	return us
 }
 
 // spendKey is a key's license type.
@@ -364,14 +435,6 @@ func sortedSpends(m map[spendKey]int64) []spendKey {
 		return ks[i].license < ks[j].license
 	})
 	return ks
-}
-
-func sortedUses(m map[string]Use) []Use {
-	var us []Use
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		us = append(us, m[k])
-	}
-	return us
 }
 
 // mergeUses sums a system's periods into one use each.

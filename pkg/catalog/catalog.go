@@ -2,8 +2,9 @@
 // types and features, the analytics types and the level that licenses each,
 // and the policies of the subscription rules (grace days, renewal horizon).
 //
-// A default catalog is embedded; a vendor may supply its own file. Parsing is
-// lazy, so importing the package costs nothing at start-up.
+// A default catalog is embedded; a vendor may supply its own file. The
+// default is a Go literal generated from its file, so importing the package
+// or using the default costs no parse at start-up.
 package catalog
 
 import (
@@ -75,17 +76,16 @@ var (
 	defaultCat  *Catalog
 )
 
-// Default returns the embedded default catalog.
+// Default returns the embedded default catalog. It is default.toml as
+// Parse reads it, built from a Go literal (default_gen.go) so that the
+// many processes that need only the default, every verify among them,
+// never start the TOML decoder; TestDefaultLiteral keeps the two equal.
 func Default() *Catalog {
-	defaultOnce.Do(func() {
-		c, err := Parse("default.toml", defaultTOML)
-		if err != nil {
-			panic("catalog: embedded default does not parse: " + err.Error())
-		}
-		defaultCat = c
-	})
+	defaultOnce.Do(func() { defaultCat = defaultCatalog() })
 	return defaultCat
 }
+
+//go:generate go run ./internal/gendefault
 
 // DefaultSource returns the embedded default catalog's file.
 func DefaultSource() []byte { return slices.Clone(defaultTOML) }

@@ -10,6 +10,19 @@ import (
 	"allot.dev/allot/pkg/licensekey"
 )
 
+// TestDefaultLiteral keeps the generated literal of the default catalog
+// (default_gen.go) equal to default.toml as Parse reads it, and so
+// validated: after an edit of default.toml, run go generate.
+func TestDefaultLiteral(t *testing.T) {
+	want, err := Parse("default.toml", defaultTOML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := defaultCatalog(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("default_gen.go differs from default.toml (run go generate ./pkg/catalog):\n got %+v\nwant %+v", got, want)
+	}
+}
+
 func TestDefault(t *testing.T) {
 	c := Default()
 	if c != Default() {

@@ -6,6 +6,7 @@ import (
 	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/cert"
 	"allot.dev/allot/pkg/errclass"
+	"allot.dev/allot/pkg/licensekey"
 )
 
 // AuthorityOf is Authority that also returns the bundle, for a caller that
@@ -17,6 +18,18 @@ func (v *Verifier) AuthorityOf(doc []byte) (*bundle.Bundle, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// AuthorityKeys is AuthorityOf that also returns the keys of the bundle,
+// as the trust check decoded them, by their text: a caller that looks into
+// the keys (package audit) need not decode them again.
+func (v *Verifier) AuthorityKeys(doc []byte) (*bundle.Bundle, map[string]*licensekey.Key, error) {
+	r := &Report{decoded: map[string]*licensekey.Key{}}
+	b, err := v.check(r, doc, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, r.decoded, nil
 }
 
 // keepRevoked returns failed, which reports cause, as a revocation as well

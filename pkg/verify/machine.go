@@ -3,17 +3,26 @@ package verify
 import (
 	"fmt"
 	"io/fs"
+	"sync"
 
 	"allot.dev/allot/pkg/hwid"
 	"allot.dev/allot/pkg/system"
 )
 
 // ThisMachine returns Options.Machines for the machine whose file system is
-// root ("/" on a device): its hardware identifiers, collected when a bundle
-// needs them and hashed for the bundle's system.
+// root ("/" on a device): its hardware identifiers, collected once, when a
+// bundle first needs them, and hashed for each bundle's system.
 func ThisMachine(root fs.FS) func(systemID string) ([]Machine, error) {
+	return CollectedMachine(sync.OnceValues(func() ([]hwid.Identifier, error) { return hwid.Collect(root) }))
+}
+
+// CollectedMachine is ThisMachine with the identifiers given by collect,
+// which is called for every bundle and should remember its answer: a
+// caller may run it early, on another goroutine, so that reading the
+// machine overlaps the work before the binding check.
+func CollectedMachine(collect func() ([]hwid.Identifier, error)) func(systemID string) ([]Machine, error) {
 	return func(systemID string) ([]Machine, error) {
-		ids, err := hwid.Collect(root)
+		ids, err := collect()
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrBinding, err)
 		}

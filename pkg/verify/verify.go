@@ -120,6 +120,9 @@ type Report struct {
 	// machineServer is the bundle's server that the one machine checked
 	// (this machine) matched; empty if several machines were checked.
 	machineServer string
+	// decoded, if not nil, is given every key the trust check decodes, by
+	// its text (AuthorityKeys).
+	decoded map[string]*licensekey.Key
 }
 
 // Summary identifies a bundle.
@@ -387,6 +390,9 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 			order = append(order, k)
 		}
 		uses[ref] |= use
+		if r.decoded != nil {
+			r.decoded[text] = k
+		}
 		return k, nil
 	}
 	funders := make([]*licensekey.Key, len(b.Funding))

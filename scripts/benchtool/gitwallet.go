@@ -16,7 +16,6 @@ import (
 
 	"allot.dev/allot/pkg/allottest"
 	"allot.dev/allot/pkg/audit"
-	"allot.dev/allot/pkg/bundle"
 )
 
 // initTime runs cmd 20 times with GODEBUG=inittrace=1 and returns the
@@ -92,33 +91,13 @@ func (s *site) commitCost(rows *[]row, allot string) error {
 // its own under a chain of 2 certificates, as `allot audit --trust` does
 // (package audit), and returns the time and the signatures it checked.
 func auditBundles(n int) (time.Duration, int64, error) {
-	doc, w2, err := allottest.TypicalBundle(os.TempDir(), 2, 3)
+	docs, w2, err := allottest.AuditBundles(os.TempDir(), n)
 	if err != nil {
 		return 0, 0, err
 	}
-	tmpl, err := bundle.Open(doc)
-	if err != nil {
-		return 0, 0, err
-	}
-	keys, err := w2.Keys(3*n, 10, 12, tmpl.WalletID)
-	if err != nil {
-		return 0, 0, err
-	}
-	wk := allottest.Key("wallet")
 	bundles := make([]audit.Bundle, n)
-	for i := range bundles {
-		b := *tmpl
-		b.ID = fmt.Sprintf("%016x", i+1)
-		b.System = fmt.Sprintf("site-%d", i)
-		b.Funding = append([]bundle.Funding(nil), tmpl.Funding...)
-		for j := range b.Funding {
-			b.Funding[j].Key = keys[3*i+j%3]
-		}
-		d, err := bundle.Seal(&b, wk)
-		if err != nil {
-			return 0, 0, err
-		}
-		bundles[i] = audit.Bundle{Source: b.System + ".lic", Doc: d}
+	for i, d := range docs {
+		bundles[i] = audit.Bundle{Source: fmt.Sprintf("site-%d.lic", i), Doc: d}
 	}
 	var rep *audit.Report
 	t := perOp(func(b *testing.B) {

@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
@@ -22,8 +23,10 @@ import (
 	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/catalog"
 	"allot.dev/allot/pkg/errclass"
+	"allot.dev/allot/pkg/hwid"
 	"allot.dev/allot/pkg/parallel"
 	"allot.dev/allot/pkg/payload"
+	"allot.dev/allot/pkg/sign"
 	"allot.dev/allot/pkg/termtext"
 	"allot.dev/allot/pkg/tomlfile"
 	"allot.dev/allot/pkg/verify"
@@ -274,6 +277,23 @@ func oneLine(err error) string { return termtext.Escape(err.Error()) }
 
 // run loads the inputs shared by every bundle and verifies each one.
 func run(o *options, env Env) ([]*verify.Report, error) {
+	// Two things every verify needs and that depend on none of its inputs
+	// start on another core while the inputs are read: the Ed25519
+	// verifier's one-time table, needed by the first signature, then this
+	// machine's identifiers (mostly waiting on the kernel), needed by the
+	// binding check after all signatures. Each is used as before, only
+	// ready sooner.
+	root := Sysroot(env.Getenv)
+	var machine func() ([]hwid.Identifier, error)
+	if o.system == "" {
+		machine = sync.OnceValues(func() ([]hwid.Identifier, error) { return hwid.Collect(root) })
+	}
+	go func() {
+		sign.Prepare()
+		if machine != nil {
+			machine()
+		}
+	}()
 	now, err := ParseNow(o.now)
 	if err != nil {
 		return nil, &usageError{fmt.Sprintf("--now: %v", err), ""}
@@ -297,7 +317,6 @@ func run(o *options, env Env) ([]*verify.Report, error) {
 			return nil, inputErr(err)
 		}
 	}
-	root := Sysroot(env.Getenv)
 	var state *input.State
 	if o.system != "" {
 		sys, err := input.Servers(o.system, cat)
@@ -306,7 +325,7 @@ func run(o *options, env Env) ([]*verify.Report, error) {
 		}
 		opts.Machines = verify.SystemMachines(o.system, sys)
 	} else {
-		opts.Machines = verify.ThisMachine(root)
+		opts.Machines = verify.CollectedMachine(machine)
 	}
 	if err := o.tree.apply(&opts); err != nil {
 		return nil, err

@@ -8,8 +8,12 @@ import "hash/maphash"
 // write barrier and the collector does not scan it; a tree of 10,000
 // nodes is indexed on every verification. The seed is random, so that no
 // bundle can choose names that collide.
+//
+// A slot holds the high half of the name's hash above the node id: a probe
+// compares names only when the halves match, so that it rarely reads a
+// node that is not the one sought (a cache miss each, in a large tree).
 type index struct {
-	slots []nodeID // 0: empty
+	slots []uint64 // 0: empty; else hash>>32<<32 | node id
 	mask  uint64
 	seed  maphash.Seed
 }
@@ -20,7 +24,7 @@ func newIndex(n int) index {
 	for size < 2*n {
 		size <<= 1
 	}
-	return index{slots: make([]nodeID, size), mask: uint64(size - 1), seed: maphash.MakeSeed()}
+	return index{slots: make([]uint64, size), mask: uint64(size - 1), seed: maphash.MakeSeed()}
 }
 
 // key returns the name a node is indexed by.
@@ -31,18 +35,31 @@ func (m *Model) key(id nodeID) string {
 	return m.Tree.Users[int(id)-1-len(m.Tree.Groups)].Name
 }
 
-// find returns the node of x named s, 0 if none, and the slot where s is
-// or goes.
-func (m *Model) find(x *index, s string) (nodeID, uint64) {
-	i := maphash.String(x.seed, s) & x.mask
+// find returns the node of x named s, 0 if none, and what insert needs
+// to put s where it goes.
+func (m *Model) find(x *index, s string) (nodeID, slot) {
+	h := maphash.String(x.seed, s)
+	tag := h &^ (1<<32 - 1)
+	i := h & x.mask
 	for {
-		id := x.slots[i]
-		if id == 0 || m.key(id) == s {
-			return id, i
+		e := x.slots[i]
+		if e == 0 {
+			return 0, slot{i, tag}
+		}
+		if e&^(1<<32-1) == tag {
+			if id := nodeID(uint32(e)); m.key(id) == s {
+				return id, slot{i, tag}
+			}
 		}
 		i = (i + 1) & x.mask
 	}
 }
+
+// slot is where find found a name missing, and its hash's high half.
+type slot struct{ i, tag uint64 }
+
+// insert puts node id in the slot find returned for its name.
+func (x *index) insert(s slot, id nodeID) { x.slots[s.i] = s.tag | uint64(uint32(id)) }
 
 // groupID returns the id of the group at path.
 func (m *Model) groupID(path string) (nodeID, bool) {

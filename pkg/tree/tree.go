@@ -313,7 +313,7 @@ func New(t *Tree, root Root) (*Model, error) {
 		if dup != 0 {
 			return nil, structErr(field.at(".path"), GroupName(g.Path), "listed twice")
 		}
-		m.groups.slots[slot] = id
+		m.groups.insert(slot, id)
 		m.nodes[id] = node{restricted: g.Restrict, depth: int32(depth)}
 		if err := checkLimits(field, "group", g.Path, g.Restrict, &g.Limits); err != nil {
 			return nil, err
@@ -352,7 +352,7 @@ func New(t *Tree, root Root) (*Model, error) {
 		if dup != 0 {
 			return nil, structErr(field.at(".name"), UserName(u.Name), "listed twice")
 		}
-		m.users.slots[slot] = base + nodeID(i)
+		m.users.insert(slot, base+nodeID(i))
 		m.nodes[base+nodeID(i)] = node{restricted: u.Restrict}
 		if err := checkLimits(field, "user", u.Name, u.Restrict, &u.Limits); err != nil {
 			return nil, err

@@ -53,9 +53,11 @@ var kindNames = [...]string{String: "a string", Int: "an integer", Bool: "true o
 // Value is a parsed value.
 type Value struct {
 	Kind Kind
+	// Bool sits by Kind, in its padding: a bundle's tree has tens of
+	// thousands of fields, each parsed into, cleared and scanned.
+	Bool bool
 	Str  string
 	Int  int64
-	Bool bool
 	Time time.Time
 	List []string
 }
@@ -149,9 +151,15 @@ func parse(data []byte, secs []Section, fields []Field) ([]Section, error) {
 		case len(line) == 0 || line[0] == '#':
 			continue
 		case line[0] == '[':
-			name, array, err := p.header(line)
-			if err != nil {
-				return nil, fmt.Errorf("%w: line %d: %v", ErrSyntax, n, err)
+			// Most headers are the one before again ([[group]] ten
+			// thousand times): read it once.
+			name, array := p.lastName, p.lastArray
+			if line != p.lastHeader {
+				var err error
+				if name, array, err = p.header(line); err != nil {
+					return nil, fmt.Errorf("%w: line %d: %v", ErrSyntax, n, err)
+				}
+				p.lastHeader, p.lastName, p.lastArray = line, name, array
 			}
 			cur.Fields = own(fields, start)
 			// The arrays are as long as count said, and zero: fill in
@@ -246,6 +254,9 @@ func count(data []byte) (secs, fields int, err error) {
 type parser struct {
 	values int
 	lists  []string
+	// The last header line read, and its name.
+	lastHeader, lastName string
+	lastArray            bool
 }
 
 func (p *parser) header(line string) (string, bool, error) {

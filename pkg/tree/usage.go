@@ -130,14 +130,22 @@ func (m *Model) account(uses []*Use) (used []map[string]int64, active []bool) {
 	active = make([]bool, len(m.nodes))
 	// Each pool sums first in a short list searched by name, cheaper than
 	// a map for the few types a tree has; past shortTally types, in its
-	// map.
-	tallies := make([][]tally, len(m.nodes))
+	// map. Only pools have lists: at[pool] is 1 + the index of its list,
+	// 0 before the pool's first count.
+	at := make([]int32, len(m.nodes))
+	tallies := make([][]tally, 0, m.owned+1)
+	owners := make([]nodeID, 0, m.owned+1)
 	add := func(pools []nodeID, t string, n int64) {
 		for _, pool := range pools {
-			if used[pool] == nil {
+			k := at[pool]
+			if k == 0 {
 				used[pool] = map[string]int64{}
+				tallies = append(tallies, nil)
+				owners = append(owners, pool)
+				k = int32(len(tallies))
+				at[pool] = k
 			}
-			l := tallies[pool]
+			l := tallies[k-1]
 			i := 0
 			for i < len(l) && l[i].license != t {
 				i++
@@ -146,7 +154,7 @@ func (m *Model) account(uses []*Use) (used []map[string]int64, active []bool) {
 			case i < len(l):
 				l[i].n += n
 			case len(l) < shortTally:
-				tallies[pool] = append(l, tally{t, n})
+				tallies[k-1] = append(l, tally{t, n})
 			default:
 				used[pool][t] += n
 			}
@@ -182,9 +190,9 @@ func (m *Model) account(uses []*Use) (used []map[string]int64, active []bool) {
 		}
 		active[id] = act
 	}
-	for pool, l := range tallies {
+	for k, l := range tallies {
 		for _, x := range l {
-			used[pool][x.license] += x.n
+			used[owners[k]][x.license] += x.n
 		}
 	}
 	return used, active

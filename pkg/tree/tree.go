@@ -20,6 +20,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"allot.dev/allot/pkg/licensekey"
@@ -230,7 +231,6 @@ type node struct {
 	depth      int32 // groups: segments; users: 0
 	parents    span
 	pools      span // the nodes whose limits and pool this one uses
-	children   span // groups and users directly below (display, removal)
 }
 
 // span is a list of nodes: links[off : off+n].
@@ -238,9 +238,25 @@ type span struct{ off, n int32 }
 
 func (m *Model) list(s span) []nodeID { return m.links[s.off : s.off+s.n : s.off+s.n] }
 
-func (m *Model) parents(id nodeID) []nodeID  { return m.list(m.nodes[id].parents) }
-func (m *Model) pools(id nodeID) []nodeID    { return m.list(m.nodes[id].pools) }
-func (m *Model) children(id nodeID) []nodeID { return m.list(m.nodes[id].children) }
+func (m *Model) parents(id nodeID) []nodeID { return m.list(m.nodes[id].parents) }
+func (m *Model) pools(id nodeID) []nodeID   { return m.list(m.nodes[id].pools) }
+
+// children returns the groups and users directly below node id (display,
+// removal), listed when first asked for: a device verifying a bundle
+// never asks.
+func (m *Model) children(id nodeID) []nodeID {
+	k := m.kids
+	k.once.Do(func() { k.off, k.list = m.linkChildren() })
+	return k.list[k.off[id]:k.off[id+1]:k.off[id+1]]
+}
+
+// childLists are the children of every node of a tree, shared by every
+// Model of it (WithRoot), which may be used by several goroutines.
+type childLists struct {
+	once sync.Once
+	off  []int32 // node id's children are list[off[id]:off[id+1]]
+	list []nodeID
+}
 
 // spanFrom returns the span of links from off to the end.
 func (m *Model) spanFrom(off int) span { return span{int32(off), int32(len(m.links) - off)} }
@@ -264,6 +280,7 @@ type Model struct {
 	users  index
 	nodes  []node // read-only once New returns: WithRoot shares it
 	links  []nodeID
+	kids   *childLists // shared by WithRoot too
 	// order is the order in which the nodes' limits are resolved: parents
 	// before children (groups by depth, a sub-user after its creator).
 	order []nodeID
@@ -292,8 +309,9 @@ func New(t *Tree, root Root) (*Model, error) {
 		groups: newIndex(len(t.Groups)),
 		users:  newIndex(len(t.Users)),
 		nodes:  make([]node, 1+len(t.Groups)+len(t.Users)),
+		kids:   &childLists{},
 	}
-	// The parents, children and pools of every node share one array.
+	// The parents and pools of every node share one array.
 	m.links = make([]nodeID, 0, 2*len(m.nodes)+1)
 	m.links = append(m.links, 0)
 	m.nodes[0] = node{restricted: true, pools: span{0, 1}}
@@ -396,19 +414,16 @@ func New(t *Tree, root Root) (*Model, error) {
 		}
 		n.parents = m.spanFrom(start)
 	}
-	m.linkChildren()
 	if err := m.resolve(); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-// linkChildren lists each node's children, in node order, in one array
-// shared by all nodes.
-func (m *Model) linkChildren() {
-	// off[id] to off[id+1] is where node id's children go.
-	base := int32(len(m.links))
-	off := make([]int32, len(m.nodes)+1)
+// linkChildren lists each node's children, in node order, in one array:
+// node id's are list[off[id]:off[id+1]].
+func (m *Model) linkChildren() (off []int32, list []nodeID) {
+	off = make([]int32, len(m.nodes)+1)
 	for id := range m.nodes {
 		for _, p := range m.parents(nodeID(id)) {
 			off[p+1]++
@@ -417,20 +432,15 @@ func (m *Model) linkChildren() {
 	for i := 1; i < len(off); i++ {
 		off[i] += off[i-1]
 	}
-	m.links = slices.Grow(m.links, int(off[len(m.nodes)]))[:base+off[len(m.nodes)]]
-	kids := m.links[base:]
+	list = make([]nodeID, off[len(m.nodes)])
 	next := slices.Clone(off[:len(m.nodes)])
 	for id := range m.nodes {
 		for _, p := range m.parents(nodeID(id)) {
-			kids[next[p]] = nodeID(id)
+			list[next[p]] = nodeID(id)
 			next[p]++
 		}
 	}
-	for id := range m.nodes {
-		if a, b := off[id], off[id+1]; b > a {
-			m.nodes[id].children = span{base + a, b - a}
-		}
-	}
+	return off, list
 }
 
 // pathDepth returns the number of segments of p if it is a valid path
@@ -498,7 +508,7 @@ func rootEff(root Root) *eff {
 // computed again when first needed. A reader that checks a tree's structure once (package bundle)
 // gives each verification its own root this way.
 func (m *Model) WithRoot(root Root) *Model {
-	return &Model{Tree: m.Tree, Root: root, groups: m.groups, users: m.users, nodes: m.nodes, links: m.links, order: m.order, owned: m.owned}
+	return &Model{Tree: m.Tree, Root: root, groups: m.groups, users: m.users, nodes: m.nodes, links: m.links, kids: m.kids, order: m.order, owned: m.owned}
 }
 
 func structErr(field, node, format string, args ...any) *Error {

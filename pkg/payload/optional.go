@@ -31,13 +31,20 @@ func (t *Table) Reset(sec *Section) {
 // allocate, and the collector scan, megabytes of fields each time. The
 // strings and arrays of strings of the fields stay valid.
 func ParseFunc(data []byte, fn func([]Section) error) error {
-	nsecs, nfields, err := count(data)
-	if err != nil {
-		return err
-	}
 	b, _ := arrays.Get().(*parseArrays)
 	if b == nil {
 		b = &parseArrays{}
+	}
+	if b.ends == nil {
+		b.ends = []int32{} // not nil: count records the lines' ends
+	}
+	nsecs, nfields, ends, err := count(data, b.ends[:0])
+	if ends != nil {
+		b.ends = ends
+	}
+	if err != nil {
+		arrays.Put(b)
+		return err
 	}
 	if cap(b.secs) < 1+nsecs {
 		b.secs = make([]Section, 0, 1+nsecs)
@@ -45,7 +52,7 @@ func ParseFunc(data []byte, fn func([]Section) error) error {
 	if cap(b.fields) < nfields {
 		b.fields = make([]Field, 0, nfields)
 	}
-	secs, err := parse(data, b.secs[:0], b.fields[:0])
+	secs, err := parse(data, b.secs[:0], b.fields[:0], ends)
 	if err == nil {
 		err = fn(secs)
 	}
@@ -60,6 +67,7 @@ func ParseFunc(data []byte, fn func([]Section) error) error {
 type parseArrays struct {
 	secs   []Section
 	fields []Field
+	ends   []int32 // where each line ends: no pointer, nothing to clear
 }
 
 var arrays sync.Pool

@@ -103,18 +103,19 @@ const (
 
 // Parse splits a payload into sections. The first section is the top level.
 func Parse(data []byte) ([]Section, error) {
-	nsecs, nfields, err := count(data)
+	nsecs, nfields, _, err := count(data, nil)
 	if err != nil {
 		return nil, err
 	}
 	// One array of sections and one of fields, each exactly as long as the
 	// payload needs: no slice grows, and nothing is left over.
-	return parse(data, make([]Section, 0, 1+nsecs), make([]Field, 0, nfields))
+	return parse(data, make([]Section, 0, 1+nsecs), make([]Field, 0, nfields), nil)
 }
 
 // parse parses data into secs and fields, empty arrays with room for
-// what count counted.
-func parse(data []byte, secs []Section, fields []Field) ([]Section, error) {
+// what count counted. ends, if not nil, are the ends of data's lines that
+// count found, so that parse need not look for them again.
+func parse(data []byte, secs []Section, fields []Field, ends []int32) ([]Section, error) {
 	secs = secs[:1]
 	secs[0].Line = 1
 	// Every key, name and string is a piece of one copy of the payload,
@@ -128,10 +129,16 @@ func parse(data []byte, secs []Section, fields []Field) ([]Section, error) {
 	// Past a few fields, a section's keys are looked up in a map: scanning
 	// them for every key would be quadratic. One map serves every section.
 	var seen map[string]bool
-	n := 0
+	n, off := 0, 0
 	for len(text) > 0 {
 		n++
-		i := strings.IndexByte(text, '\n')
+		var i int
+		if n <= len(ends) {
+			i = int(ends[n-1]) - off
+			off += i + 1
+		} else {
+			i = strings.IndexByte(text, '\n')
+		}
 		if i < 0 {
 			return nil, fmt.Errorf("%w: line %d: does not end with a newline", ErrSyntax, n)
 		}
@@ -220,33 +227,38 @@ func own(fields []Field, start int) []Field {
 
 // count counts a payload's sections and fields, and refuses one that has
 // more than the limits allow, naming the line where the limit is passed.
-// It allocates nothing.
-func count(data []byte) (secs, fields int, err error) {
+// If ends is not nil, it appends to it where each line that ends with a
+// newline ends, for parse; else it allocates nothing.
+func count(data []byte, ends []int32) (secs, fields int, _ []int32, err error) {
 	own := 0 // fields of the current section
-	for n := 1; len(data) > 0; n++ {
+	record := ends != nil && len(data) < 1<<31
+	for n, off := 1, 0; len(data) > 0; n++ {
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
 			i = len(data) - 1
+		} else if record {
+			ends = append(ends, int32(off+i))
 		}
+		off += i + 1
 		line := data[:i]
 		data = data[i+1:]
 		switch {
 		case len(line) == 0 || line[0] == '#':
 		case line[0] == '[':
 			if secs++; secs > MaxSections {
-				return 0, 0, fmt.Errorf("%w: line %d: more than %d tables", ErrSyntax, n, MaxSections)
+				return 0, 0, nil, fmt.Errorf("%w: line %d: more than %d tables", ErrSyntax, n, MaxSections)
 			}
 			own = 0
 		default:
 			if fields++; fields > MaxFields {
-				return 0, 0, fmt.Errorf("%w: line %d: more than %d fields", ErrSyntax, n, MaxFields)
+				return 0, 0, nil, fmt.Errorf("%w: line %d: more than %d fields", ErrSyntax, n, MaxFields)
 			}
 			if own++; own > MaxSectionFields {
-				return 0, 0, fmt.Errorf("%w: line %d: more than %d fields in one table", ErrSyntax, n, MaxSectionFields)
+				return 0, 0, nil, fmt.Errorf("%w: line %d: more than %d fields in one table", ErrSyntax, n, MaxSectionFields)
 			}
 		}
 	}
-	return secs, fields, nil
+	return secs, fields, ends, nil
 }
 
 // parser holds what Parse shares between lines: the count of array

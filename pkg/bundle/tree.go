@@ -63,6 +63,9 @@ func (b *Bundle) parseTree(sec *payload.Section, t *payload.Table) (bool, error)
 		if t.Has("groups") {
 			u.Groups = t.Strings("groups")
 		}
+		if t.Unread() == 0 { // the rest are optional, and absent
+			break
+		}
 		if t.Has("created_by") {
 			u.CreatedBy = t.String("created_by")
 		}
@@ -84,6 +87,9 @@ func (b *Bundle) parseTree(sec *payload.Section, t *payload.Table) (bool, error)
 // readLimits reads restrict and, for a restricted node, its features and
 // window; it returns restrict.
 func readLimits(t *payload.Table, l *tree.Limits) bool {
+	if t.Unread() == 0 { // none of them is there
+		return false
+	}
 	restrict := t.Has("restrict") && t.Bool("restrict")
 	if t.Has("features") {
 		l.Features = t.Strings("features")

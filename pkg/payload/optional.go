@@ -13,10 +13,15 @@ func (t *Table) Has(key string) bool {
 	return false
 }
 
+// Unread returns how many of the section's fields no getter has read
+// yet. At 0, Has is false for every key not read: a reader of many
+// sections skips asking for its optional fields one by one.
+func (t *Table) Unread() int { return t.unread }
+
 // Reset makes t read sec, as NewTable(sec) does, with t's memory: a
 // reader of ten thousand sections needs one Table, not ten thousand.
 func (t *Table) Reset(sec *Section) {
-	t.sec, t.err = sec, nil
+	t.sec, t.err, t.unread = sec, nil, len(sec.Fields)
 	if cap(t.used) < len(sec.Fields) {
 		t.used = make([]bool, len(sec.Fields))
 		return

@@ -493,13 +493,16 @@ func Version(secs []Section) (int64, bool) {
 // Table reads the fields of one section by key, and reports unknown,
 // missing and mistyped fields with their lines.
 type Table struct {
-	sec  *Section
-	used []bool
-	err  error
+	sec    *Section
+	used   []bool
+	unread int // fields no getter has read
+	err    error
 }
 
 // NewTable starts reading sec.
-func NewTable(sec *Section) *Table { return &Table{sec: sec, used: make([]bool, len(sec.Fields))} }
+func NewTable(sec *Section) *Table {
+	return &Table{sec: sec, used: make([]bool, len(sec.Fields)), unread: len(sec.Fields)}
+}
 
 func (t *Table) name(key string) string {
 	if t.sec.Name == "" {
@@ -522,7 +525,10 @@ func (t *Table) get(key string, kind Kind, required bool) *Value {
 		if f.Key != key {
 			continue
 		}
-		t.used[i] = true
+		if !t.used[i] {
+			t.used[i] = true
+			t.unread--
+		}
 		if f.Val.Kind != kind {
 			t.fail(f.Line, "%s: want %s", t.name(key), kindNames[kind])
 			return nil
@@ -583,6 +589,7 @@ func (t *Table) Strings(key string) []string {
 // keyed by license type.
 func (t *Table) IntMap() map[string]int {
 	m := make(map[string]int, len(t.sec.Fields))
+	t.unread = 0
 	for i, f := range t.sec.Fields {
 		t.used[i] = true
 		if f.Val.Kind != Int || f.Val.Int < 0 || f.Val.Int > 1<<31-1 {

@@ -305,26 +305,38 @@ func BareKey(k string) bool {
 		return false
 	}
 	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+		if !keyByte(k[i]) {
 			return false
 		}
 	}
 	return true
 }
 
+// keyByte reports whether c may stand in a bare key.
+func keyByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+}
+
 // field reads line into f's key and value.
 func (p *parser) field(f *Field, line string) error {
-	// A key has no blank: " = " is most often at the first one.
-	i := strings.IndexByte(line, ' ')
-	if i < 0 || !strings.HasPrefix(line[i:], " = ") {
-		i = strings.Index(line, " = ")
+	// Most lines are a bare key and " = ": one pass over the key finds
+	// its end and checks it.
+	i := 0
+	for i < len(line) && keyByte(line[i]) {
+		i++
 	}
-	if i <= 0 {
-		return errors.New(`want "key = value"`)
-	}
-	if !BareKey(line[:i]) {
-		return fmt.Errorf("bad key %q", line[:i])
+	if i == 0 || !strings.HasPrefix(line[i:], " = ") {
+		// A key has no blank: " = " is most often at the first one.
+		i = strings.IndexByte(line, ' ')
+		if i < 0 || !strings.HasPrefix(line[i:], " = ") {
+			i = strings.Index(line, " = ")
+		}
+		if i <= 0 {
+			return errors.New(`want "key = value"`)
+		}
+		if !BareKey(line[:i]) {
+			return fmt.Errorf("bad key %q", line[:i])
+		}
 	}
 	f.Key = line[:i]
 	if err := p.value(&f.Val, line[i+3:]); err != nil {

@@ -231,7 +231,8 @@ func own(fields []Field, start int) []Field {
 // newline ends, for parse; else it allocates nothing.
 func count(data []byte, ends []int32) (secs, fields int, _ []int32, err error) {
 	own := 0 // fields of the current section
-	record := ends != nil && int64(len(data)) < 1<<31 // offsets fit an int32
+	// The offsets are int32s: a payload of 2 GiB records none.
+	record := ends != nil && int64(len(data)) < 1<<31
 	for n, off := 1, 0; len(data) > 0; n++ {
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {

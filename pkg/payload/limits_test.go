@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -113,6 +115,57 @@ func TestParseAllocations(t *testing.T) {
 				t.Errorf("%s, %d bytes: Parse allocated %d bytes, more than %d per byte or %d MiB", sh.name, len(data), got, perByte, most>>20)
 			}
 		}
+	}
+}
+
+// ParseFunc, the device's reader of bundles, allocates within the bounds
+// of Parse on its first call too, when its pool is empty: the ends of the
+// lines it records for parse are bounded by the limits, not by the
+// payload's lines. A payload of blank or comment lines, which no limit
+// counts, took 100 MiB (4 bytes a line, and the growth of the array) and
+// left 16 MiB in the pool.
+func TestParseFuncAllocations(t *testing.T) {
+	const perByte = 24
+	const most = 12 << 20
+	for _, sh := range []struct {
+		name string
+		head string
+		unit func(i int) string
+	}{
+		{"blank lines", "version = 1\n", func(int) string { return "\n" }},
+		{"comments", "version = 1\n", func(int) string { return "#\n" }},
+		{"tiny fields", "", func(i int) string { return every(i, 26, "[[f]]\n") + string(rune('a'+i%26)) + " = 1\n" }},
+		{"funding", "version = 1\n", func(i int) string {
+			return "\n[[funding]]\nkey = \"AAAAAA-BBBBBB-CCCCCC-DDDDDD-EEEEEE-FFFFFF-GGGGGG-HHHHHH\"\nlicense = \"camera\"\nmonths = 12\n"
+		}},
+	} {
+		for _, size := range []int{256 << 10, 4 << 20} {
+			data := repeat(sh.head, size, sh.unit)
+			arrays = sync.Pool{} // the first call of a process
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			err := ParseFunc(data, func([]Section) error { return nil })
+			runtime.ReadMemStats(&after)
+			got := after.TotalAlloc - before.TotalAlloc
+			t.Logf("%s, %d KiB: %.0f KiB allocated, err %v", sh.name, len(data)>>10, float64(got)/1024, err)
+			if got > perByte*uint64(len(data))+64<<10 || got > most {
+				t.Errorf("%s, %d bytes: ParseFunc allocated %d bytes, more than %d per byte or %d MiB", sh.name, len(data), got, perByte, most>>20)
+			}
+		}
+	}
+	// Past the lines whose ends it records, parse finds them itself.
+	data := []byte("version = 1\n" + strings.Repeat("\n#\n", 2*MaxSections+MaxFields) + "[t]\na = \"x\"\n\n[[u]]\nb = [\"y\"]\n")
+	want, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ParseFunc(data, func(got []Section) error {
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("ParseFunc read\n%+v\nParse\n%+v", got, want)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -227,8 +227,8 @@ func own(fields []Field, start int) []Field {
 
 // count counts a payload's sections and fields, and refuses one that has
 // more than the limits allow, naming the line where the limit is passed.
-// If ends is not nil, it appends to it where each line that ends with a
-// newline ends, for parse; else it allocates nothing.
+// If ends is not nil, it appends to it where each of the first maxEnds
+// lines that end with a newline ends, for parse; else it allocates nothing.
 func count(data []byte, ends []int32) (secs, fields int, _ []int32, err error) {
 	own := 0 // fields of the current section
 	// The offsets are int32s: a payload of 2 GiB records none.
@@ -237,7 +237,7 @@ func count(data []byte, ends []int32) (secs, fields int, _ []int32, err error) {
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
 			i = len(data) - 1
-		} else if record {
+		} else if record && len(ends) < maxEnds {
 			ends = append(ends, int32(off+i))
 		}
 		off += i + 1
@@ -261,6 +261,13 @@ func count(data []byte, ends []int32) (secs, fields int, _ []int32, err error) {
 	}
 	return secs, fields, ends, nil
 }
+
+// maxEnds bounds the line ends count records: the lines of a payload
+// that allot writes within the limits (a blank line and a header for each
+// section, a line for each field). Blank and comment lines, which no limit
+// counts, would cost 4 bytes each, 16 MiB for a bundle of newlines; parse
+// finds the ends of the lines past them itself.
+const maxEnds = 2*MaxSections + MaxFields + 64
 
 // parser holds what Parse shares between lines: the count of array
 // values, and the array their strings are kept in.

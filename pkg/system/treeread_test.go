@@ -141,6 +141,11 @@ func TestPlainTreeReadsAsTheLibrary(t *testing.T) {
 		{"[group.quota]\nmobile-app = 2", "[group.quota]\nMobile-app = 2"},
 		{"# The tree.", "[Group]\npath = \"x\""},
 		{"organization = \"Org\"", "organization = \"Org\"\nOrganization = \"Org\""},
+		// Past a 32-bit int: on GOARCH=386 the library reads them
+		// wrapped (4294967298 as 2), and plainTree the same.
+		{"[group.quota]\nmobile-app = 2", "[group.quota]\nmobile-app = 4294967298"},
+		{"[group.quota]\nmobile-app = 2", "[group.quota]\nmobile-app = 2147483648"},
+		{"remind_days = 30", "remind_days = 4294967326"},
 	} {
 		data := strings.Replace(treeSeed, c.old, c.new, 1)
 		if data == treeSeed {

@@ -1,10 +1,12 @@
 package catalog
 
 import (
+	"bytes"
 	"reflect"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"allot.dev/allot/pkg/licensekey"
@@ -20,6 +22,28 @@ func TestDefaultLiteral(t *testing.T) {
 	}
 	if got := defaultCatalog(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("default_gen.go differs from default.toml (run go generate ./pkg/catalog):\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// TestDefaultFollowsItsFile: a default.toml edited without go generate
+// (a build that runs no test) is still the catalog Default returns, as it
+// was before the literal: the literal serves only the file it was made of.
+// Else a device would enforce the stale literal's policy, binding and
+// analytics levels while DefaultSource showed the edited file.
+func TestDefaultFollowsItsFile(t *testing.T) {
+	saved := defaultTOML
+	t.Cleanup(func() { defaultTOML, defaultOnce, defaultCat = saved, sync.Once{}, nil })
+	defaultTOML = bytes.Replace(saved, []byte("grace_days = 30"), []byte("grace_days = 7"), 1)
+	if bytes.Equal(defaultTOML, saved) {
+		t.Fatal("no grace_days = 30 in default.toml")
+	}
+	defaultOnce, defaultCat = sync.Once{}, nil
+	want, err := Parse("default.toml", defaultTOML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := Default(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("Default is not the embedded file: grace_days %d, the file's %d", got.Policy.GraceDays, want.Policy.GraceDays)
 	}
 }
 

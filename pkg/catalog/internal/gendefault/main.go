@@ -8,6 +8,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"go/format"
 	"maps"
@@ -49,6 +50,8 @@ func run() error {
 	}
 	b.WriteString("// defaultCatalog returns the catalog of default.toml, as Parse reads it.\n")
 	fmt.Fprintf(&b, "func defaultCatalog() *Catalog {\n\treturn &%s\n}\n", lit)
+	b.WriteString("\n// defaultSum is the SHA-256 of the default.toml defaultCatalog was made of.\n")
+	fmt.Fprintf(&b, "var defaultSum = %#v\n", sha256.Sum256(catalog.DefaultSource()))
 	src, err := format.Source(b.Bytes())
 	if err != nil {
 		return fmt.Errorf("formatting the literal: %v", err)

@@ -103,7 +103,7 @@ func (e *env) revoke(c *cli.Context) error {
 		// honour.
 		if above != nil && !trust.IsRoot(pub) && !slices.ContainsFunc(above, func(k ed25519.PublicKey) bool { return k.Equal(pub) }) {
 			return withHint(errclass.New(cert.ErrUntrusted, "%s: signer %s may not revoke %s: it is neither a root of %s nor above it in its chain",
-				arg, sign.IDOf(pub), what(target), path), "a certificate is revoked by a root, or by its issuer or a key above that; a grant by the wallet, or by the signer of it or of a grant above it")
+				arg, sign.IDOf(pub), cert.TargetKind(target)+" "+target, path), "a certificate is revoked by a root, or by its issuer or a key above that; a grant by the wallet, or by the signer of it or of a grant above it")
 		}
 		if byWallet && !cert.ValidGrantTarget(target) {
 			return usageErrorf("revoke: %s: a wallet revokes grants only; a certificate or key is revoked with --signer by its issuer or a root", arg)
@@ -156,14 +156,7 @@ func (e *env) revoke(c *cli.Context) error {
 	}
 	res := &revokeResult{Trust: out, Revocations: []revocationJSON{}}
 	for _, r := range revs {
-		kind := "certificate"
-		switch {
-		case r.Key != "":
-			kind = "key"
-		case r.Grant != "":
-			kind = "grant"
-		}
-		res.Revocations = append(res.Revocations, revocationJSON{Target: r.Target(), Kind: kind,
+		res.Revocations = append(res.Revocations, revocationJSON{Target: r.Target(), Kind: cert.TargetKind(r.Target()),
 			Revoker: sign.IDOf(r.Signer).String(), Issued: r.Issued, Reason: r.Reason})
 	}
 	if c.Bool("json") {
@@ -227,17 +220,6 @@ func grantTarget(arg string, data []byte) (string, []ed25519.PublicKey, error) {
 		prev = g
 	}
 	return grant.Digest(docs[len(docs)-1]), above, nil
-}
-
-// what names a revocation's target for people.
-func what(target string) string {
-	switch {
-	case cert.ValidGrantTarget(target):
-		return "grant " + target
-	case strings.Contains(target, ":"):
-		return "key " + target
-	}
-	return "certificate " + target
 }
 
 // revokeResult is the JSON of `allot revoke`.

@@ -59,14 +59,19 @@ func (r *Revocation) Target() string {
 
 // What names what r revokes: "certificate SERIAL", "key ID" or
 // "grant sha256:HEX".
-func (r *Revocation) What() string {
+func (r *Revocation) What() string { return TargetKind(r.Target()) + " " + r.Target() }
+
+// TargetKind says what a revocation target names, by its form:
+// "grant" (sha256:HEX), "key" (issuer:serial) or "certificate" (a serial),
+// which is also the name of its field in a revocation document.
+func TargetKind(target string) string {
 	switch {
-	case r.Serial != "":
-		return "certificate " + r.Serial
-	case r.Key != "":
-		return "key " + r.Key
+	case ValidGrantTarget(target):
+		return "grant"
+	case strings.Contains(target, ":"):
+		return "key"
 	}
-	return "grant " + r.Grant
+	return "certificate"
 }
 
 // Document returns the signed document.
@@ -88,14 +93,8 @@ func IssueRevocation(priv ed25519.PrivateKey, target, reason string, issued time
 	var w payload.Writer
 	w.Comment("allot revocation: signed below by the revoker; do not edit.")
 	w.Int("version", RevocationVersion)
-	switch {
-	case ValidGrantTarget(target):
-		w.String("grant", target)
-	case strings.Contains(target, ":"):
-		w.String("key", target)
-	default:
-		w.String("certificate", target)
-	}
+	// The field is named as the kind is: certificate, key or grant.
+	w.String(TargetKind(target), target)
 	w.Time("issued", issued.UTC().Truncate(time.Second))
 	if reason != "" {
 		w.String("reason", reason)

@@ -2,6 +2,7 @@ package system
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"time"
 
@@ -153,17 +154,8 @@ func (r *treeReader) first(i int) bool {
 	return true
 }
 
-func index(keys []string, key string) int {
-	for i, k := range keys {
-		if k == key {
-			return i
-		}
-	}
-	return -1
-}
-
 func (r *treeReader) groupField(g *groupTOML, key, value string) (ok bool) {
-	if !r.first(index(groupKeys[:], key)) {
+	if !r.first(slices.Index(groupKeys[:], key)) {
 		return false
 	}
 	switch key {
@@ -186,7 +178,7 @@ func (r *treeReader) groupField(g *groupTOML, key, value string) (ok bool) {
 }
 
 func (r *treeReader) userField(u *userTOML, key, value string) (ok bool) {
-	if !r.first(index(userKeys[:], key)) {
+	if !r.first(slices.Index(userKeys[:], key)) {
 		return false
 	}
 	switch key {

@@ -313,15 +313,16 @@ func BareKey(k string) bool {
 		return false
 	}
 	for i := 0; i < len(k); i++ {
-		if !keyByte(k[i]) {
+		if !KeyByte(k[i]) {
 			return false
 		}
 	}
 	return true
 }
 
-// keyByte reports whether c may stand in a bare key.
-func keyByte(c byte) bool {
+// KeyByte reports whether c may stand in a bare key of the subset, and of
+// TOML.
+func KeyByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
 }
 
@@ -330,7 +331,7 @@ func (p *parser) field(f *Field, line string) error {
 	// Most lines are a bare key and " = ": one pass over the key finds
 	// its end and checks it.
 	i := 0
-	for i < len(line) && keyByte(line[i]) {
+	for i < len(line) && KeyByte(line[i]) {
 		i++
 	}
 	if i == 0 || !strings.HasPrefix(line[i:], " = ") {

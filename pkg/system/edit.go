@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"allot.dev/allot/pkg/catalog"
+	"allot.dev/allot/pkg/payload"
 	"allot.dev/allot/pkg/tree"
 )
 
@@ -453,7 +454,7 @@ func scanKey(data []byte, i int) (int, []string, error) {
 			key = append(key, string(data[i+1:j]))
 			j++
 		default:
-			for j < len(data) && isBareKey(data[j]) {
+			for j < len(data) && payload.KeyByte(data[j]) {
 				j++
 			}
 			if j == i {
@@ -467,10 +468,6 @@ func scanKey(data []byte, i int) (int, []string, error) {
 		}
 		i++
 	}
-}
-
-func isBareKey(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
 }
 
 // scanValue passes over the value at i: strings of the four kinds, arrays

@@ -13,12 +13,8 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
-	"sort"
-	"strings"
 	"sync/atomic"
-	"time"
 
 	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/cert"
@@ -99,9 +95,10 @@ type Report struct {
 func (r *Report) Clean() bool { return len(r.Findings) == 0 }
 
 type checked struct {
-	b    *bundle.Bundle
-	err  error
-	sigs int
+	b        *bundle.Bundle
+	err      error
+	sigs     int
+	walletID string // b.WalletID.String()
 	// The keys of b, decoded beside its signatures rather than after them
 	// all, one after another: each of b.Funding, of b.Credits, and of
 	// b.Hardware (the key, then its expansions).
@@ -111,21 +108,20 @@ type checked struct {
 
 // decoded is a key of a bundle, or nil where its text does not decode.
 type decoded struct {
-	k  *licensekey.Key
-	id string // k.ID()
+	k *licensekey.Key
 }
 
 // decode decodes a key's text, or takes it from known, the keys the trust
 // check decoded.
 func decode(text string, known map[string]*licensekey.Key) decoded {
 	if k := known[text]; k != nil {
-		return decoded{k, k.ID()}
+		return decoded{k}
 	}
 	k, err := licensekey.Parse(text)
 	if err != nil {
 		return decoded{} // a bundle that verified holds keys that decode
 	}
-	return decoded{k, k.ID()}
+	return decoded{k}
 }
 
 // decodeKeys decodes the keys of c.b, those in known as they are.
@@ -148,6 +144,31 @@ func (c *checked) decodeKeys(known map[string]*licensekey.Key) {
 		}
 		c.hardware[i] = ks
 	}
+}
+
+// check checks one bundle, with v if there is a trust file, and decodes
+// its keys.
+func check(v *verify.Verifier, b *Bundle) checked {
+	var c checked
+	var known map[string]*licensekey.Key
+	switch {
+	case b.Err != nil:
+		c.err = b.Err
+		return c
+	case v != nil:
+		c.b, known, c.err = v.AuthorityKeys(b.Doc)
+		if c.b != nil {
+			c.sigs = 1 + len(c.b.Funding)
+		}
+	default:
+		c.b, c.err = bundle.Open(b.Doc)
+		c.sigs = 1
+	}
+	if c.err == nil {
+		c.walletID = c.b.WalletID.String()
+		c.decodeKeys(known)
+	}
+	return c
 }
 
 // Run audits bundles and wallets.
@@ -181,299 +202,53 @@ func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 
 	// Bundles are checked side by side, each on one goroutine: a bundle's
 	// handful of signatures spread over the cores too would only add
-	// goroutines that wait on each other.
+	// goroutines that wait on each other. This goroutine tallies them, in
+	// order, as they come: what it does takes no core from the checks
+	// once they are done, and the checks' last bundles keep the cores
+	// busy while it works.
 	var v *verify.Verifier
 	if opts.Trust != nil {
 		v = verify.NewVerifier(verify.Options{Trust: opts.Trust, Workers: 1})
 	}
 	res := make([]checked, len(all))
-	var done atomic.Int64
-	parallel.For(len(all), opts.Workers, func(i int) {
-		c := &res[i]
-		var known map[string]*licensekey.Key
-		switch {
-		case all[i].Err != nil:
-			c.err = all[i].Err
-		case v != nil:
-			c.b, known, c.err = v.AuthorityKeys(all[i].Doc)
-			if c.b != nil {
-				c.sigs = 1 + len(c.b.Funding)
+	finished := make(chan int, len(all))
+	go func() {
+		var done atomic.Int64
+		parallel.For(len(all), opts.Workers, func(i int) {
+			res[i] = check(v, &all[i])
+			finished <- i
+			if n := done.Add(1); opts.Progress != nil && (n%64 == 0 || int(n) == len(all)) {
+				opts.Progress(int(n))
 			}
-		default:
-			c.b, c.err = bundle.Open(all[i].Doc)
-			c.sigs = 1
-		}
-		if c.err == nil {
-			c.decodeKeys(known)
-		}
-		if n := done.Add(1); opts.Progress != nil && (n%64 == 0 || int(n) == len(all)) {
-			opts.Progress(int(n))
-		}
-	})
+		})
+		close(finished)
+	}()
 
 	rep := &Report{Bundles: len(all), Wallets: len(wallets), Findings: []Finding{}}
-	var good []int
-	for i, c := range res {
-		rep.Signatures += int64(c.sigs)
-		if c.err != nil {
-			kind := Invalid
-			if errors.Is(c.err, cert.ErrRevoked) {
-				kind = Revoked
-			}
-			rep.Findings = append(rep.Findings, Finding{Kind: kind, Uses: []Use{{Source: all[i].Source}},
-				Message: fmt.Sprintf("%s: %v", all[i].Source, c.err)})
-			continue
-		}
-		good = append(good, i)
-	}
-
-	// What each key funds: a system's later bundles repeat the periods of
-	// the earlier ones, so each (wallet, system, period, key, license)
-	// counts once, at the most any of its bundles says.
-	type fundKey struct {
-		wallet, system, key, license string
-		from                         time.Time
-	}
-	funded := map[fundKey]int{}
-	fundUse := map[fundKey]Use{}
-	wallets2 := map[string]*places{} // key id → wallet id → where
-	bearer := map[string]bool{}
-	servers := map[string]*places{}  // identifier → wallet/system → where
-	hardware := map[string]*places{} // hardware or expansion key id → wallet/system → where
-	capacity := map[spendKey]int{}
-	for _, i := range good {
-		b := res[i].b
-		wid := b.WalletID.String()
-		sys := wid + "/" + b.System
-		// A server's uses by system first: the order of the uses in a
-		// finding is not that of the wallets' random ids.
-		serverPlace := b.System + "/" + wid
-		for j, f := range b.Funding {
-			d := res[i].funding[j]
-			k := d.k
-			if k == nil || f.Period < 1 || f.Period > len(b.Periods) {
-				continue
-			}
-			fk := fundKey{wid, b.System, d.id, f.License, b.Periods[f.Period-1].From}
-			if f.Months > funded[fk] {
-				funded[fk] = f.Months
-				fundUse[fk] = Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence}
-			}
-			note(wallets2, d.id, wid, Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence})
-			bearer[d.id] = k.Bearer
-		}
-		// Credit: the months a key paid for an earlier period, spent again
-		// here; counted with that period's funding, once per system.
-		for j, c := range b.Credits {
-			d := res[i].credits[j]
-			k := d.k
-			if k == nil {
-				continue
-			}
-			fk := fundKey{wid, b.System, d.id, c.License, c.From}
-			if c.Months > funded[fk] {
-				funded[fk] = c.Months
-				fundUse[fk] = Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence}
-			}
-			if capacity[spendKey{d.id, c.License}] == 0 {
-				capacity[spendKey{d.id, c.License}] = k.Capacity(c.License)
-			}
-			note(wallets2, d.id, wid, Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence})
-			bearer[d.id] = k.Bearer
-		}
-		// Hardware and expansion keys: perpetual, each for one device of
-		// one system.
-		for _, ks := range res[i].hardware {
-			for _, d := range ks {
-				k := d.k
-				if k == nil {
-					continue
+	t := newTally(2*len(all) + walletKeys(wallets))
+	ready := make([]bool, len(all))
+	next := 0
+	for i := range finished {
+		ready[i] = true
+		for ; next < len(all) && ready[next]; next++ {
+			c := &res[next]
+			rep.Signatures += int64(c.sigs)
+			if c.err == nil {
+				t.add(all[next].Source, c)
+			} else {
+				kind := Invalid
+				if errors.Is(c.err, cert.ErrRevoked) {
+					kind = Revoked
 				}
-				u := Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence}
-				note(wallets2, d.id, wid, u)
-				bearer[d.id] = k.Bearer
-				note(hardware, d.id, sys, u)
+				rep.Findings = append(rep.Findings, Finding{Kind: kind, Uses: []Use{{Source: all[next].Source}},
+					Message: fmt.Sprintf("%s: %v", all[next].Source, c.err)})
 			}
-		}
-		for _, s := range b.Binding.Servers {
-			// org_identifiers find one machine collected for two systems
-			// of an organization, whose identifiers differ (hwid.OrgHash).
-			for _, id := range slices.Concat(s.Identifiers, s.OrgIdentifiers) {
-				note(servers, id, serverPlace, Use{Source: all[i].Source, WalletID: wid, System: b.System, Sequence: b.Sequence, Server: s.Name})
-			}
+			*c = checked{} // the bundle is tallied: let it go
 		}
 	}
 	for _, w := range wallets {
-		for _, e := range w.W.Keys {
-			note(wallets2, e.Key.ID(), w.W.ID.String(), Use{Source: w.Source, WalletID: w.W.ID.String()})
-			bearer[e.Key.ID()] = e.Key.Bearer
-		}
+		t.addWallet(w)
 	}
-
-	// Keys spent beyond their quantity.
-	spent := map[spendKey]int64{}
-	uses := map[spendKey][]Use{}
-	for fk, m := range funded {
-		sk := spendKey{fk.key, fk.license}
-		spent[sk] += int64(m)
-		u := fundUse[fk]
-		u.Months = m
-		uses[sk] = append(uses[sk], u)
-	}
-	for _, i := range good {
-		for j, f := range res[i].b.Funding {
-			if d := res[i].funding[j]; d.k != nil {
-				capacity[spendKey{d.id, f.License}] = d.k.Capacity(f.License)
-			}
-		}
-	}
-	for _, sk := range sortedSpends(spent) {
-		if c := capacity[sk]; spent[sk] > int64(c) {
-			us := mergeUses(uses[sk])
-			rep.Findings = append(rep.Findings, Finding{Kind: Overspent, Key: sk.key, Bearer: bearer[sk.key], License: sk.license,
-				Capacity: c, Spent: spent[sk], Uses: us,
-				Message: fmt.Sprintf("key %s: %d of %s spent, it holds %d: by %s", sk.key, spent[sk], sk.license, c, describe(us))})
-		}
-	}
-	// The same key in two wallets.
-	for _, id := range slices.Sorted(maps.Keys(wallets2)) {
-		if wallets2[id].count() < 2 {
-			continue
-		}
-		us := wallets2[id].sorted()
-		what := "key"
-		if bearer[id] {
-			what = "bearer key"
-		}
-		rep.Findings = append(rep.Findings, Finding{Kind: KeyInTwoWallets, Key: id, Bearer: bearer[id], Uses: us,
-			Message: fmt.Sprintf("%s %s in %d wallets: %s", what, id, len(us), describe(us))})
-	}
-	// A hardware or expansion key in two systems.
-	for _, id := range slices.Sorted(maps.Keys(hardware)) {
-		if hardware[id].count() < 2 {
-			continue
-		}
-		us := hardware[id].sorted()
-		rep.Findings = append(rep.Findings, Finding{Kind: HardwareTwice, Key: id, Bearer: bearer[id], Uses: us,
-			Message: fmt.Sprintf("hardware key %s licenses devices in %d systems: %s", id, len(us), describe(us))})
-	}
-	// A server bound in two systems, once for the servers it is, however
-	// many of its identifiers they share.
-	reported := map[string]bool{}
-	for _, id := range slices.Sorted(maps.Keys(servers)) {
-		if servers[id].count() < 2 {
-			continue
-		}
-		us := servers[id].sorted()
-		var where strings.Builder
-		for _, u := range us {
-			fmt.Fprintf(&where, "%s/%s/%s\x00", u.WalletID, u.System, u.Server)
-		}
-		if reported[where.String()] {
-			continue
-		}
-		reported[where.String()] = true
-		rep.Findings = append(rep.Findings, Finding{Kind: ServerTwice, Identifier: id, Uses: us,
-			Message: fmt.Sprintf("server identifier %s bound in %d systems: %s", id, len(us), describe(us))})
-	}
+	rep.Findings = append(rep.Findings, t.findings()...)
 	return rep
-}
-
-// places holds where one key or server identifier is used: the first use
-// seen in each place (a wallet, or a wallet's system). Most are used in
-// one place only, which needs no map of their own.
-type places struct {
-	place string
-	use   Use
-	more  map[string]Use // the other places, once there are any
-}
-
-// note notes u of key in place, unless key has a use there already.
-func note(m map[string]*places, key, place string, u Use) {
-	p := m[key]
-	if p == nil {
-		m[key] = &places{place: place, use: u}
-		return
-	}
-	if place == p.place {
-		return
-	}
-	if _, ok := p.more[place]; ok {
-		return
-	}
-	if p.more == nil {
-		p.more = map[string]Use{}
-	}
-	p.more[place] = u
-}
-
-func (p *places) count() int { return 1 + len(p.more) }
-
-// sorted returns the uses in the order of their places.
-func (p *places) sorted() []Use {
-	all := maps.Clone(p.more)
-	if all == nil {
-		all = map[string]Use{}
-	}
-	all[p.place] = p.use
-	var us []Use
-	for _, k := range slices.Sorted(maps.Keys(all)) {
-		us = append(us, all[k])
-	}
-	return us
-}
-
-// spendKey is a key's license type.
-type spendKey struct{ key, license string }
-
-func sortedSpends(m map[spendKey]int64) []spendKey {
-	ks := slices.Collect(maps.Keys(m))
-	sort.Slice(ks, func(i, j int) bool {
-		if ks[i].key != ks[j].key {
-			return ks[i].key < ks[j].key
-		}
-		return ks[i].license < ks[j].license
-	})
-	return ks
-}
-
-// mergeUses sums a system's periods into one use each.
-func mergeUses(us []Use) []Use {
-	by := map[string]*Use{}
-	var order []string
-	for _, u := range us {
-		k := u.WalletID + "/" + u.System
-		if p, ok := by[k]; ok {
-			p.Months += u.Months
-			p.Sequence = max(p.Sequence, u.Sequence)
-			continue
-		}
-		c := u
-		by[k] = &c
-		order = append(order, k)
-	}
-	slices.Sort(order)
-	out := make([]Use, len(order))
-	for i, k := range order {
-		out[i] = *by[k]
-	}
-	return out
-}
-
-func describe(us []Use) string {
-	s := ""
-	for i, u := range us {
-		if i > 0 {
-			s += ", "
-		}
-		switch {
-		case u.Server != "":
-			s += fmt.Sprintf("server %s of system %s (wallet %s, %s)", u.Server, u.System, u.WalletID, u.Source)
-		case u.System != "" && u.Months > 0:
-			s += fmt.Sprintf("system %s of wallet %s: %d (%s)", u.System, u.WalletID, u.Months, u.Source)
-		default:
-			s += fmt.Sprintf("wallet %s (%s)", u.WalletID, u.Source)
-		}
-	}
-	return s
 }

@@ -279,7 +279,7 @@ func ParseCanonical(s string) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	if k.Text() != s {
+	if !isEncoding(s, k.raw()) { // k.Text() != s
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, ErrNotCanonical)
 	}
 	return k, nil

@@ -87,7 +87,12 @@ func gfMul(a, b byte) byte {
 // catches groups typed in the wrong order, unless they are 32 groups apart,
 // which the signature still catches.
 func checkSymbol(g int, data []byte) byte {
-	t := weightTables()
+	return checkWith(weightTables(), g, data)
+}
+
+// checkWith is checkSymbol with the weight tables at hand, for the loops
+// over every group of a key.
+func checkWith(t *[groupData][32]byte, g int, data []byte) byte {
 	c := byte(g % 32)
 	for i, v := range data {
 		c ^= t[i][v]
@@ -118,20 +123,34 @@ func Encode(raw []byte) string {
 // encodeSymbols writes 5-bit symbols in groups, each with its check
 // character.
 func encodeSymbols(syms []byte) string {
-	var b strings.Builder
-	b.Grow(len(syms) + len(syms)/groupData*2 + 2)
+	return string(appendSymbols(make([]byte, 0, len(syms)+len(syms)/groupData*2+2), syms))
+}
+
+// appendSymbols appends the text of encodeSymbols to b.
+func appendSymbols(b, syms []byte) []byte {
+	t := weightTables()
 	for g := 0; len(syms) > 0; g++ {
 		n := min(groupData, len(syms))
 		if g > 0 {
-			b.WriteByte('-')
+			b = append(b, '-')
 		}
 		for _, v := range syms[:n] {
-			b.WriteByte(alphabet[v])
+			b = append(b, alphabet[v])
 		}
-		b.WriteByte(alphabet[checkSymbol(g, syms[:n])])
+		b = append(b, alphabet[checkWith(t, g, syms[:n])])
 		syms = syms[n:]
 	}
-	return b.String()
+	return b
+}
+
+// isEncoding reports whether s is Encode(raw), without building that
+// string: a signed file's every key is compared with it.
+func isEncoding(s string, raw []byte) bool {
+	if len(s) != textLen(len(raw)) || len(raw) > MaxTextLen {
+		return false
+	}
+	var syms, text [MaxTextLen * 2]byte
+	return string(appendSymbols(text[:0], appendSymbolsOf(syms[:0], raw))) == s
 }
 
 // textLen returns the length of Encode's output for n bytes.
@@ -148,6 +167,54 @@ func Decode(s string) ([]byte, error) {
 	if len(s) > MaxTextLen {
 		return nil, fmt.Errorf("%w: text longer than %d characters", ErrMalformed, MaxTextLen)
 	}
+	if raw, ok := decodeGroups(s); ok {
+		return raw, nil
+	}
+	return decode(s)
+}
+
+// decodeGroups reads the form keys are written in, in one pass: groups
+// joined by single dashes, each of six characters but the last, of two to
+// six, every one a key character, with no white space. It reports false
+// for any other text, which decode then reads or reports the error of;
+// what it accepts, decode accepts too, as the same bytes (a test checks
+// this), so it only spares the common form decode's splitting and joining.
+func decodeGroups(s string) ([]byte, bool) {
+	if s == "" || s[len(s)-1] == '-' {
+		return nil, false
+	}
+	var buf [MaxTextLen]byte
+	syms := buf[:0]
+	t := weightTables()
+	for g, start := 0, 0; start < len(s); g++ {
+		end := start
+		for end < len(s) && s[end] != '-' {
+			end++
+		}
+		n := end - start
+		if n != groupLen && (end < len(s) || n < 2 || n > groupLen) {
+			return nil, false
+		}
+		first := len(syms)
+		for i := start; i < end; i++ {
+			v := decodeTable[s[i]]
+			if v < 0 {
+				return nil, false
+			}
+			syms = append(syms, byte(v))
+		}
+		last := len(syms) - 1
+		if checkWith(t, g, syms[first:last]) != syms[last] {
+			return nil, false
+		}
+		syms = syms[:last]
+		start = end + 1
+	}
+	return fromSymbols(syms)
+}
+
+// decode is Decode for any text: white space, no dashes, and the errors.
+func decode(s string) ([]byte, error) {
 	s = strings.Join(strings.Fields(s), "")
 	if s == "" {
 		return nil, fmt.Errorf("%w: empty key", ErrMalformed)
@@ -195,7 +262,11 @@ func Decode(s string) ([]byte, error) {
 }
 
 func toSymbols(raw []byte) []byte {
-	syms := make([]byte, 0, (len(raw)*8+4)/5)
+	return appendSymbolsOf(make([]byte, 0, (len(raw)*8+4)/5), raw)
+}
+
+// appendSymbolsOf appends the 5-bit symbols of raw to syms.
+func appendSymbolsOf(syms, raw []byte) []byte {
 	var acc uint32
 	var bits uint
 	for _, b := range raw {

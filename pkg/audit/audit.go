@@ -156,10 +156,12 @@ func check(v *verify.Verifier, b *Bundle) checked {
 		c.err = b.Err
 		return c
 	case v != nil:
-		c.b, known, c.err = v.AuthorityKeys(b.Doc)
-		if c.b != nil {
-			c.sigs = 1 + len(c.b.Funding)
+		a, err := v.AuthorityKeys(b.Doc)
+		if err != nil {
+			c.err = err
+			return c
 		}
+		c.b, known, c.sigs = a.Bundle, a.Keys, a.Signatures
 	default:
 		c.b, c.err = bundle.Open(b.Doc)
 		c.sigs = 1

@@ -227,6 +227,14 @@ func (p *Pool) Add(certs ...*Certificate) bool {
 	return added
 }
 
+// VerifyKeysWith makes Authorize check a key's signature with f, in place
+// of Key.Verify: to verify through a set of signatures already verified,
+// or to count the verifications. f must be as strict as Key.Verify, and
+// safe for concurrent use where Authorize is called concurrently.
+func (p *Pool) VerifyKeysWith(f func(k *licensekey.Key, issuer ed25519.PublicKey) error) {
+	p.verifyKey = f
+}
+
 // All returns every certificate in the pool, in the order added.
 func (p *Pool) All() []*Certificate { return slices.Clone(p.certs) }
 

@@ -20,16 +20,27 @@ func (v *Verifier) AuthorityOf(doc []byte) (*bundle.Bundle, error) {
 	return b, nil
 }
 
-// AuthorityKeys is AuthorityOf that also returns the keys of the bundle,
-// as the trust check decoded them, by their text: a caller that looks into
-// the keys (package audit) need not decode them again.
-func (v *Verifier) AuthorityKeys(doc []byte) (*bundle.Bundle, map[string]*licensekey.Key, error) {
+// Authority is what AuthorityKeys finds of a bundle whose authority holds.
+type Authority struct {
+	Bundle *bundle.Bundle
+	// Keys are the keys of the bundle as the trust check decoded them, by
+	// their text: a caller that looks into the keys (package audit) need
+	// not decode them again.
+	Keys map[string]*licensekey.Key
+	// Signatures counts the Ed25519 verifications made: the bundle's own,
+	// and its keys' that the verifier had not verified before.
+	Signatures int
+}
+
+// AuthorityKeys is AuthorityOf that also returns the keys of the bundle
+// and the signatures it verified.
+func (v *Verifier) AuthorityKeys(doc []byte) (*Authority, error) {
 	r := &Report{decoded: map[string]*licensekey.Key{}}
 	b, err := v.check(r, doc, true)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return b, r.decoded, nil
+	return &Authority{Bundle: b, Keys: r.decoded, Signatures: r.signatures}, nil
 }
 
 // keepRevoked returns failed, which reports cause, as a revocation as well

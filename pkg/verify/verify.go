@@ -17,12 +17,13 @@ package verify
 
 import (
 	"bytes"
-	"crypto/sha256"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"allot.dev/allot/pkg/bundle"
@@ -123,6 +124,10 @@ type Report struct {
 	// decoded, if not nil, is given every key the trust check decodes, by
 	// its text (AuthorityKeys).
 	decoded map[string]*licensekey.Key
+	// signatures counts the Ed25519 verifications made for the bundle:
+	// its own, and its keys' that the verifier had not verified before;
+	// not the certificates' (checked once per verifier, when parsed).
+	signatures int
 }
 
 // Summary identifies a bundle.
@@ -199,17 +204,19 @@ func Bundle(file string, doc []byte, opts Options) *Report {
 
 // Verifier verifies any number of bundles, from any number of goroutines,
 // against one set of options. It remembers the certificates it has checked
-// (by the SHA-256 of their exact bytes), so bundles that share a chain pay
-// for its signatures once.
+// (by their exact bytes) and the key signatures that verified (by the
+// exact bytes verified: issuer key, signed message and signature), so
+// bundles that share a chain or a key pay for its signatures once.
 type Verifier struct {
 	opts  Options
 	mu    sync.Mutex // guards certs and the device state
-	certs map[[32]byte]*cert.Certificate
+	certs map[string]*cert.Certificate
+	keys  sign.Verified
 }
 
 // NewVerifier returns a Verifier for opts.
 func NewVerifier(opts Options) *Verifier {
-	return &Verifier{opts: opts, certs: map[[32]byte]*cert.Certificate{}}
+	return &Verifier{opts: opts, certs: map[string]*cert.Certificate{}}
 }
 
 // Bundle verifies the bundle doc read from file.
@@ -334,6 +341,7 @@ func (v *Verifier) check(r *Report, doc []byte, trustOnly bool) (*bundle.Bundle,
 		}
 		return nil, errclass.Wrap(ErrMalformed, err)
 	}
+	r.signatures = 1 // the bundle's own, by its wallet
 	r.Bundle = &Summary{ID: b.ID, Sequence: b.Sequence, Organization: b.Organization,
 		System: b.System, WalletID: b.WalletID.String(), Features: b.Features}
 	if err := v.checkTrust(r, b, opts.Trust); err != nil || trustOnly {
@@ -442,6 +450,16 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	}
 	pool := cert.NewPool(&trust.Trust)
 	pool.Add(certs...)
+	// A key several bundles carry is verified for the first (sign.Verified
+	// says why that is sound); the report counts what was verified.
+	var keySigs atomic.Int64
+	pool.VerifyKeysWith(func(k *licensekey.Key, issuer ed25519.PublicKey) error {
+		checked, err := k.VerifyOnce(issuer, &v.keys)
+		if checked {
+			keySigs.Add(1)
+		}
+		return err
+	})
 	chains := make([]cert.Chain, len(order))
 	for i, k := range order {
 		c, err := pool.ChainFor(k.Issuer)
@@ -454,6 +472,7 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	parallel.For(len(order), v.opts.Workers, func(i int) {
 		chains[i], kerrs[i] = pool.Authorize(order[i])
 	})
+	r.signatures += int(keySigs.Load())
 	// The policy and binding rule of the bundle are the strictest of every
 	// chain that funds it, inside what the trust file allows.
 	pol := trust.policy()
@@ -631,9 +650,8 @@ func (v *Verifier) Authority(doc []byte) error {
 // parseCert parses a certificate document, or returns the one already
 // parsed from the same bytes.
 func (v *Verifier) parseCert(doc []byte) (*cert.Certificate, error) {
-	h := sha256.Sum256(doc)
 	v.mu.Lock()
-	c, ok := v.certs[h]
+	c, ok := v.certs[string(doc)]
 	v.mu.Unlock()
 	if ok {
 		return c, nil
@@ -643,7 +661,7 @@ func (v *Verifier) parseCert(doc []byte) (*cert.Certificate, error) {
 		return nil, err
 	}
 	v.mu.Lock()
-	v.certs[h] = c
+	v.certs[string(doc)] = c
 	v.mu.Unlock()
 	return c, nil
 }

@@ -10,9 +10,10 @@
 package audit
 
 import (
-	"crypto/sha256"
+	"bytes"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"sync/atomic"
 
@@ -176,28 +177,28 @@ func check(v *verify.Verifier, b *Bundle) checked {
 // Run audits bundles and wallets.
 func Run(bundles []Bundle, wallets []Wallet, opts Options) *Report {
 	// Every bundle once: the wallets hold the bundles they signed, which
-	// may be given as files too. The bundles are hashed on every core, and
-	// kept in order, the first of each content.
+	// may be given as files too. The bundles are kept in order, the first
+	// of each content: found by a fast hash, and compared byte for byte
+	// with those of the same hash.
 	given := slices.Clone(bundles)
 	for _, w := range wallets {
 		for _, a := range w.W.Allocations {
 			given = append(given, Bundle{Source: fmt.Sprintf("%s: bundle %d of system %s", w.Source, a.Sequence, a.System), Doc: a.Bundle})
 		}
 	}
-	sums := make([][sha256.Size]byte, len(given))
+	seed := maphash.MakeSeed()
+	sums := make([]uint64, len(given))
 	parallel.For(len(given), opts.Workers, func(i int) {
-		if given[i].Err == nil {
-			sums[i] = sha256.Sum256(given[i].Doc)
-		}
+		sums[i] = maphash.Bytes(seed, given[i].Doc)
 	})
-	seen := make(map[[sha256.Size]byte]bool, len(given))
+	seen := make(map[uint64][]int, len(given)) // hash → indexes in all
 	all := make([]Bundle, 0, len(given))
 	for i, b := range given {
 		if b.Err == nil {
-			if seen[sums[i]] {
+			if slices.ContainsFunc(seen[sums[i]], func(j int) bool { return bytes.Equal(all[j].Doc, b.Doc) }) {
 				continue
 			}
-			seen[sums[i]] = true
+			seen[sums[i]] = append(seen[sums[i]], len(all))
 		}
 		all = append(all, b)
 	}

@@ -49,8 +49,16 @@ func TestRunSignatures(t *testing.T) {
 			}
 		}
 	}
+	// A bundle given twice is audited once; one that differs by a byte
+	// is another (and does not verify).
+	flipped := append([]byte(nil), doc...)
+	flipped[len(flipped)/2] ^= 1
+	rep := audit.Run([]audit.Bundle{{Source: "a.lic", Doc: doc}, {Source: "b.lic", Doc: flipped}, {Source: "c.lic", Doc: doc}}, nil, audit.Options{Trust: w.Trust})
+	if rep.Bundles != 2 || len(rep.Findings) != 1 || rep.Findings[0].Kind != audit.Invalid || rep.Findings[0].Uses[0].Source != "b.lic" {
+		t.Errorf("a bundle, its damaged copy, the bundle again: %d bundles, findings %+v; want 2 and b.lic invalid", rep.Bundles, rep.Findings)
+	}
 	// Without a trust file only each bundle's own signature is checked.
-	rep := audit.Run([]audit.Bundle{{Source: "a.lic", Doc: doc}, {Source: "b.lic", Doc: next}}, nil, audit.Options{})
+	rep = audit.Run([]audit.Bundle{{Source: "a.lic", Doc: doc}, {Source: "b.lic", Doc: next}}, nil, audit.Options{})
 	if rep.Signatures != 2 {
 		t.Errorf("no trust file: %d signatures, want 2", rep.Signatures)
 	}

@@ -13,6 +13,7 @@ package cert
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -155,7 +156,8 @@ type Certificate struct {
 	Scope      Scope
 	Policy     *Policy // nil: the certificate narrows no policy number
 
-	doc []byte // the signed document, exactly as read or written
+	doc []byte   // the signed document, exactly as read or written
+	sum [32]byte // its SHA-256, by which a pool knows it (Pool.Add)
 }
 
 // Document returns the certificate's signed document.
@@ -211,7 +213,7 @@ func Issue(priv ed25519.PrivateKey, parent Chain, t Template, rand io.Reader) (*
 	if len(doc) > MaxDocumentSize {
 		return nil, errclass.New(ErrInvalid, "the certificate would be %d bytes, more than the %d a reader accepts", len(doc), MaxDocumentSize)
 	}
-	c.doc = doc
+	c.doc, c.sum = doc, sha256.Sum256(doc)
 	return c, nil
 }
 
@@ -237,7 +239,7 @@ func Parse(doc []byte) (*Certificate, error) {
 		return nil, fmt.Errorf("certificate %s: signed by %s, not by its issuer %s: %w",
 			c.Serial, sign.IDOf(signer), sign.IDOf(c.Issuer), sign.ErrSignature)
 	}
-	c.doc = doc
+	c.doc, c.sum = doc, sha256.Sum256(doc)
 	if err := c.validate(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}

@@ -211,7 +211,10 @@ func NewPool(t *Trust) *Pool {
 func (p *Pool) Add(certs ...*Certificate) bool {
 	added := false
 	for _, c := range certs {
-		h := sha256.Sum256(c.doc)
+		h := c.sum
+		if c.doc == nil {
+			h = sha256.Sum256(nil) // made by hand, in a test
+		}
 		if p.seen[h] {
 			continue
 		}

@@ -285,6 +285,12 @@ var ErrNotCanonical = errors.New("key text is not canonical: inside a signed fil
 // holds each key in its one canonical text, so that one key can never be
 // counted as two by its spelling.
 func ParseCanonical(s string) (*Key, error) {
+	// The text Encode writes is read as such, and is then the key's
+	// canonical text with nothing encoded again to compare (decodeGroups
+	// says why); any other text is read, and refused, below.
+	if raw, ok := decodeGroups(s, &canonicalTable); ok {
+		return ParseRaw(raw)
+	}
 	k, err := Parse(s)
 	if err != nil {
 		return nil, err

@@ -167,7 +167,7 @@ func Decode(s string) ([]byte, error) {
 	if len(s) > MaxTextLen {
 		return nil, fmt.Errorf("%w: text longer than %d characters", ErrMalformed, MaxTextLen)
 	}
-	if raw, ok := decodeGroups(s); ok {
+	if raw, ok := decodeGroups(s, &decodeTable); ok {
 		return raw, nil
 	}
 	return decode(s)
@@ -175,43 +175,58 @@ func Decode(s string) ([]byte, error) {
 
 // decodeGroups reads the form keys are written in, in one pass: groups
 // joined by single dashes, each of six characters but the last, of two to
-// six, every one a key character, with no white space. It reports false
-// for any other text, which decode then reads or reports the error of;
-// what it accepts, decode accepts too, as the same bytes (a test checks
-// this), so it only spares the common form decode's splitting and joining.
-func decodeGroups(s string) ([]byte, bool) {
-	if s == "" || s[len(s)-1] == '-' {
+// six, every one a character of table, with no white space. It reports
+// false for any other text, which decode then reads or reports the error
+// of; what it accepts, decode accepts too, as the same bytes (a test
+// checks this), so it only spares the common form decode's splitting and
+// joining.
+//
+// With canonicalTable it accepts exactly the texts Encode writes: the
+// characters are those Encode writes for the symbols, the groups are cut
+// where Encode cuts them (five data characters and a check character,
+// but the last group, which holds what is left), every check character is
+// the one Encode computes, and fromSymbols accepts only the symbols
+// toSymbols makes of its bytes. So what it reads is Encode of the bytes it
+// returns, with nothing encoded to compare (a test checks this too).
+func decodeGroups(s string, table *[256]int8) ([]byte, bool) {
+	if s == "" || s[len(s)-1] == '-' || len(s) > MaxTextLen {
 		return nil, false
 	}
-	var buf [MaxTextLen]byte
-	syms := buf[:0]
+	var syms [MaxTextLen]byte
+	n := 0 // data symbols so far
 	t := weightTables()
-	for g, start := 0, 0; start < len(s); g++ {
-		end := start
-		for end < len(s) && s[end] != '-' {
-			end++
-		}
-		n := end - start
-		if n != groupLen && (end < len(s) || n < 2 || n > groupLen) {
-			return nil, false
-		}
-		first := len(syms)
-		for i := start; i < end; i++ {
-			v := decodeTable[s[i]]
-			if v < 0 {
+	for g, i := 0, 0; i < len(s); g, i = g+1, i+1 { // i+1: past the dash
+		k := 0 // characters of group g
+		for ; i < len(s) && s[i] != '-'; i++ {
+			v := table[s[i]]
+			if v < 0 || k == groupLen {
 				return nil, false
 			}
-			syms = append(syms, byte(v))
+			syms[n+k] = byte(v)
+			k++
 		}
-		last := len(syms) - 1
-		if checkWith(t, g, syms[first:last]) != syms[last] {
+		if k != groupLen && (i < len(s) || k < 2) {
 			return nil, false
 		}
-		syms = syms[:last]
-		start = end + 1
+		if checkWith(t, g, syms[n:n+k-1]) != syms[n+k-1] {
+			return nil, false
+		}
+		n += k - 1
 	}
-	return fromSymbols(syms)
+	return fromSymbols(syms[:n])
 }
+
+// canonicalTable is decodeTable without what Decode forgives: only the
+// characters Encode writes.
+var canonicalTable = func() (t [256]int8) {
+	for i := range t {
+		t[i] = -1
+	}
+	for i := 0; i < len(alphabet); i++ {
+		t[alphabet[i]] = int8(i)
+	}
+	return t
+}()
 
 // decode is Decode for any text: white space, no dashes, and the errors.
 func decode(s string) ([]byte, error) {

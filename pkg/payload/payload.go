@@ -406,8 +406,14 @@ func allDigits(s string) bool {
 
 // basicString reads a quoted string at the start of b.
 func basicString(b string) (string, string, error) {
-	// Most strings have no escapes: take them in one piece.
-	for i := 1; i < len(b); i++ {
+	// Most strings have no escapes: take them in one piece, skipping eight
+	// bytes at a time up to the first that may end the string or need
+	// care (certificates and keys make strings of thousands of bytes).
+	i := 1
+	for i+8 <= len(b) && !mayBeSpecial(load64(b, i)) {
+		i += 8
+	}
+	for ; i < len(b); i++ {
 		c := b[i]
 		if c == '"' {
 			return b[1:i], b[i+1:], nil
@@ -456,6 +462,22 @@ func basicString(b string) (string, string, error) {
 		}
 	}
 	return "", "", errors.New("unterminated string")
+}
+
+// load64 returns the eight bytes of s from i as a little-endian number.
+func load64(s string, i int) uint64 {
+	_ = s[i+7]
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+}
+
+// mayBeSpecial reports whether any byte of x may be a quote, a backslash,
+// a control character or DEL. It never misses one: the bit tricks below
+// can only flag a byte above one that is flagged rightly.
+func mayBeSpecial(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	zero := func(v uint64) uint64 { return (v - ones) & ^v & highs } // a byte of v is 0
+	return (zero(x^(ones*'"')) | zero(x^(ones*'\\')) | zero(x^(ones*0x7f)) | (x-ones*0x20)&^x&highs) != 0
 }
 
 // stringArray reads an array of strings into v. The strings of all arrays

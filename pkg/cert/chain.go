@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 
 	"allot.dev/allot/pkg/errclass"
@@ -126,10 +125,16 @@ func (c Chain) Policy(base Policy) Policy {
 func (c Chain) BindingAny() (int, string) {
 	k, product := 0, ""
 	for _, x := range c {
-		for _, p := range slices.Sorted(maps.Keys(x.Scope.Binding)) {
-			if n := x.Scope.Binding[p]; n > k {
-				k, product = n, p
+		// The highest of this certificate, the first product in order
+		// among those that ask it; it counts if above those before.
+		xk, xp := 0, ""
+		for p, n := range x.Scope.Binding {
+			if n > xk || n == xk && n > 0 && p < xp {
+				xk, xp = n, p
 			}
+		}
+		if xk > k {
+			k, product = xk, xp
 		}
 	}
 	return k, product
@@ -168,15 +173,16 @@ func (c Chain) allows(k *licensekey.Key, t *Trust) error {
 			return err
 		}
 	}
-	if t.Revoked[k.ID()] {
-		return fmt.Errorf("key %s: %w", k.ID(), ErrRevoked)
+	id := k.ID()
+	if t.Revoked[id] {
+		return fmt.Errorf("key %s: %w", id, ErrRevoked)
 	}
 	var issuer ed25519.PublicKey
 	if leaf := c.Leaf(); leaf != nil {
 		issuer = leaf.Subject.Key
 	}
-	if r := t.revokedBy(k.ID(), c, len(c), issuer); r != nil {
-		return &RevokedError{What: "key " + k.ID(), Revocation: r}
+	if r := t.revokedBy(id, c, len(c), issuer); r != nil {
+		return &RevokedError{What: "key " + id, Revocation: r}
 	}
 	return nil
 }

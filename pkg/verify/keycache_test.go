@@ -85,3 +85,12 @@ func TestVerifierKeySignaturesOnce(t *testing.T) {
 		t.Fatalf("first bundle again: %v, %d signatures verified; want its own alone", err, a.Signatures)
 	}
 }
+
+// TestKeyErrorNamesField: a key that does not decode is named by its
+// field.
+func TestKeyErrorNamesField(t *testing.T) {
+	w := newWorld(t)
+	b := clone(w.b)
+	b.Funding[1].Key = respell(b.Funding[1].Key)
+	expectClass(t, w.reseal(t, allottest.Key("wallet"), b, w.opts), verify.ErrMalformed, "funding[2].key: ")
+}

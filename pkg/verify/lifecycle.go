@@ -90,24 +90,24 @@ type lifecycleTimes struct {
 }
 
 // decodeLifecycle decodes the keys of the credit and hardware sections.
-func decodeLifecycle(b *bundle.Bundle, decode func(text, field string, use keyUse) (*licensekey.Key, error)) (*lifecycle, error) {
+func decodeLifecycle(b *bundle.Bundle, decode func(text string, at field, use keyUse) (*licensekey.Key, error)) (*lifecycle, error) {
 	lc := &lifecycle{}
 	for i, c := range b.Credits {
-		k, err := decode(c.Key, fmt.Sprintf("credit[%d].key", i+1), useCredit)
+		k, err := decode(c.Key, field{"credit[%d].key", i + 1, 0}, useCredit)
 		if err != nil {
 			return nil, err
 		}
 		lc.credits = append(lc.credits, k)
 	}
 	for i, h := range b.Hardware {
-		k, err := decode(h.Key, fmt.Sprintf("hardware[%d].key", i+1), useHardware)
+		k, err := decode(h.Key, field{"hardware[%d].key", i + 1, 0}, useHardware)
 		if err != nil {
 			return nil, err
 		}
 		lc.hardware = append(lc.hardware, k)
 		var xs []*licensekey.Key
 		for j, x := range h.Expansions {
-			xk, err := decode(x, fmt.Sprintf("hardware[%d].expansions[%d]", i+1, j+1), useExpansion)
+			xk, err := decode(x, field{"hardware[%d].expansions[%d]", i + 1, j + 1}, useExpansion)
 			if err != nil {
 				return nil, err
 			}

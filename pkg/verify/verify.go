@@ -124,6 +124,10 @@ type Report struct {
 	// decoded, if not nil, is given every key the trust check decodes, by
 	// its text (AuthorityKeys).
 	decoded map[string]*licensekey.Key
+	// authorityOnly: only the bundle's authority is asked for, by a
+	// caller that reads no report (Authority*), so its key rows are not
+	// written.
+	authorityOnly bool
 	// signatures counts the Ed25519 verifications made for the bundle:
 	// its own, and its keys' that the verifier had not verified before;
 	// not the certificates' (checked once per verifier, when parsed).
@@ -344,6 +348,7 @@ func (v *Verifier) check(r *Report, doc []byte, trustOnly bool) (*bundle.Bundle,
 	r.signatures = 1 // the bundle's own, by its wallet
 	r.Bundle = &Summary{ID: b.ID, Sequence: b.Sequence, Organization: b.Organization,
 		System: b.System, WalletID: b.WalletID.String(), Features: b.Features}
+	r.authorityOnly = trustOnly
 	if err := v.checkTrust(r, b, opts.Trust); err != nil || trustOnly {
 		return b, err
 	}
@@ -382,7 +387,7 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	keys := map[licensekey.Ref]*licensekey.Key{}
 	uses := map[licensekey.Ref]keyUse{} // what each key is used for (lifecycle.go)
 	var order []*licensekey.Key
-	decode := func(text, field string, use keyUse) (*licensekey.Key, error) {
+	decode := func(text string, field field, use keyUse) (*licensekey.Key, error) {
 		k, err := licensekey.ParseCanonical(text)
 		if err != nil {
 			return nil, errclass.New(ErrMalformed, "%s: %v", field, err)
@@ -405,7 +410,7 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	}
 	funders := make([]*licensekey.Key, len(b.Funding))
 	for i, f := range b.Funding {
-		k, err := decode(f.Key, fmt.Sprintf("funding[%d].key", i+1), useFunding)
+		k, err := decode(f.Key, field{"funding[%d].key", i + 1, 0}, useFunding)
 		if err != nil {
 			return err
 		}
@@ -493,8 +498,10 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 		if n, prod := catalogBinding(v.catalog(), k); n > binding {
 			binding, bindingWhy = n, fmt.Sprintf("the catalog requires %d for product %s", n, prod)
 		}
-		r.Keys = append(r.Keys, KeyReport{Serial: k.Serial.String(), Issuer: k.Issuer.String(),
-			Product: k.Product, Kind: k.Kind.String(), Bearer: k.Bearer, Chain: len(chains[i])})
+		if !r.authorityOnly {
+			r.Keys = append(r.Keys, KeyReport{Serial: k.Serial.String(), Issuer: k.Issuer.String(),
+				Product: k.Product, Kind: k.Kind.String(), Bearer: k.Bearer, Chain: len(chains[i])})
+		}
 	}
 	// The keys must cover the quotas: per key, no more than it holds; per
 	// period and license type, the quota for the period's whole length;

@@ -200,6 +200,8 @@ type Pool struct {
 	chains map[*Certificate]Chain
 	// verifyKey checks a key's signature; tests count its calls.
 	verifyKey func(*licensekey.Key, ed25519.PublicKey) error
+	// rootIDs are the key ids of trust.Roots, in order, once prepared.
+	rootIDs []sign.KeyID
 }
 
 // NewPool returns an empty pool that builds chains to t's roots.
@@ -236,12 +238,26 @@ func (p *Pool) Add(certs ...*Certificate) bool {
 	return added
 }
 
-// VerifyKeysWith makes Authorize check a key's signature with f, in place
-// of Key.Verify: to verify through a set of signatures already verified,
-// or to count the verifications. f must be as strict as Key.Verify, and
-// safe for concurrent use where Authorize is called concurrently.
-func (p *Pool) VerifyKeysWith(f func(k *licensekey.Key, issuer ed25519.PublicKey) error) {
-	p.verifyKey = f
+// Prepare finds every chain now rather than for the first key. A pool
+// prepared, to which nothing is added after, may be used by any number of
+// goroutines at once (ChainFor, Authorize, AuthorizeWith).
+func (p *Pool) Prepare() {
+	if p.chains == nil {
+		p.build()
+	}
+	p.rootIDs = make([]sign.KeyID, len(p.trust.Roots))
+	for i, r := range p.trust.Roots {
+		p.rootIDs[i] = sign.IDOf(r)
+	}
+}
+
+// isRoot reports whether the key with id issuer is one of the roots, as
+// trust.root does, without hashing the roots again once prepared.
+func (p *Pool) isRoot(issuer sign.KeyID) bool {
+	if p.rootIDs == nil {
+		return p.trust.root(issuer) != nil
+	}
+	return slices.Contains(p.rootIDs, issuer)
 }
 
 // All returns every certificate in the pool, in the order added.
@@ -263,6 +279,13 @@ func (p *Pool) ChainFor(issuer sign.KeyID) (Chain, error) {
 // once (a renewed certificate beside an expired one) is judged by the one
 // that allows the key.
 func (p *Pool) Authorize(k *licensekey.Key) (Chain, error) {
+	return p.AuthorizeWith(k, p.verifyKey)
+}
+
+// AuthorizeWith is Authorize with the key's signature checked by verify in
+// place of Key.Verify: through a set of signatures already verified, or
+// counting the verifications. verify must be as strict as Key.Verify.
+func (p *Pool) AuthorizeWith(k *licensekey.Key, verify func(k *licensekey.Key, issuer ed25519.PublicKey) error) (Chain, error) {
 	chains, err := p.chainsFor(k.Issuer)
 	if err != nil {
 		return nil, err
@@ -278,7 +301,7 @@ func (p *Pool) Authorize(k *licensekey.Key) (Chain, error) {
 		}
 		verr, ok := checked[string(issuer)]
 		if !ok {
-			verr = p.verifyKey(k, issuer)
+			verr = verify(k, issuer)
 			checked[string(issuer)] = verr
 		}
 		if verr != nil {
@@ -303,7 +326,7 @@ func (p *Pool) Authorize(k *licensekey.Key) (Chain, error) {
 // chainsFor returns every verified chain to issuer, at least one, in the
 // order its certificates were added.
 func (p *Pool) chainsFor(issuer sign.KeyID) ([]Chain, error) {
-	if p.trust.root(issuer) != nil {
+	if p.isRoot(issuer) {
 		return []Chain{{}}, nil
 	}
 	cands := p.bySubject[issuer]

@@ -212,15 +212,17 @@ func Bundle(file string, doc []byte, opts Options) *Report {
 // exact bytes verified: issuer key, signed message and signature), so
 // bundles that share a chain or a key pay for its signatures once.
 type Verifier struct {
-	opts  Options
-	mu    sync.Mutex // guards certs and the device state
-	certs map[string]*cert.Certificate
-	keys  sign.Verified
+	opts    Options
+	mu      sync.Mutex // guards certs, certNum, pools and the device state
+	certs   map[string]*cert.Certificate
+	certNum map[*cert.Certificate]uint32 // one number per document parsed
+	pools   map[string]*certSet          // by the numbers of a bundle's certificates (pools.go)
+	keys    sign.Verified
 }
 
 // NewVerifier returns a Verifier for opts.
 func NewVerifier(opts Options) *Verifier {
-	return &Verifier{opts: opts, certs: map[string]*cert.Certificate{}}
+	return &Verifier{opts: opts, certs: map[string]*cert.Certificate{}, certNum: map[*cert.Certificate]uint32{}}
 }
 
 // Bundle verifies the bundle doc read from file.
@@ -441,30 +443,22 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	parallel.For(len(b.Certificates), v.opts.Workers, func(i int) {
 		certs[i], errs[i] = v.parseCert(b.Certificates[i])
 	})
-	perSigner := map[sign.KeyID]int{}
-	for i, err := range errs {
-		if err != nil {
-			return fail("certificate[%d]: %v", i+1, err)
-		}
-		// A key is tried against every chain of its signer: many
-		// certificates of one signer would multiply the work by the keys.
-		id := sign.IDOf(certs[i].Subject.Key)
-		if perSigner[id]++; perSigner[id] > MaxCertificatesPerSigner {
-			return fail("certificate[%d]: more than %d certificates for signer %s", i+1, MaxCertificatesPerSigner, id)
-		}
+	// The certificates' chains are the same for every bundle that carries
+	// them: found once per verifier (pools.go).
+	pool, err := v.certPool(certs, errs, fail)
+	if err != nil {
+		return err
 	}
-	pool := cert.NewPool(&trust.Trust)
-	pool.Add(certs...)
 	// A key several bundles carry is verified for the first (sign.Verified
 	// says why that is sound); the report counts what was verified.
 	var keySigs atomic.Int64
-	pool.VerifyKeysWith(func(k *licensekey.Key, issuer ed25519.PublicKey) error {
+	verifyKey := func(k *licensekey.Key, issuer ed25519.PublicKey) error {
 		checked, err := k.VerifyOnce(issuer, &v.keys)
 		if checked {
 			keySigs.Add(1)
 		}
 		return err
-	})
+	}
 	chains := make([]cert.Chain, len(order))
 	for i, k := range order {
 		c, err := pool.ChainFor(k.Issuer)
@@ -475,7 +469,7 @@ func (v *Verifier) checkTrust(r *Report, b *bundle.Bundle, trust *Trust) error {
 	}
 	kerrs := make([]error, len(order))
 	parallel.For(len(order), v.opts.Workers, func(i int) {
-		chains[i], kerrs[i] = pool.Authorize(order[i])
+		chains[i], kerrs[i] = pool.AuthorizeWith(order[i], verifyKey)
 	})
 	r.signatures += int(keySigs.Load())
 	// The policy and binding rule of the bundle are the strictest of every
@@ -669,6 +663,7 @@ func (v *Verifier) parseCert(doc []byte) (*cert.Certificate, error) {
 	}
 	v.mu.Lock()
 	v.certs[string(doc)] = c
+	v.certNum[c] = uint32(len(v.certNum))
 	v.mu.Unlock()
 	return c, nil
 }

@@ -582,34 +582,8 @@ import "fmt"
 func main() { fmt.Println("hello, world") }
 `
 
-const ed25519Source = `package main
-
-import (
-	"crypto/ed25519"
-	"os"
-)
-
-// ed25519-only PUBSIG FILE: PUBSIG holds a public key and a signature of
-// FILE, 32 + 64 bytes; check the signature six times.
-func main() {
-	pubsig, err := os.ReadFile(os.Args[1])
-	if err != nil || len(pubsig) != 96 {
-		os.Exit(3)
-	}
-	msg, err := os.ReadFile(os.Args[2])
-	if err != nil {
-		os.Exit(3)
-	}
-	for range 6 {
-		if !ed25519.Verify(pubsig[:32], msg, pubsig[32:]) {
-			os.Exit(10)
-		}
-	}
-}
-`
-
 // writePubSig signs file with a fixed key and writes the public key and the
-// signature to out, for the ed25519-only floor process.
+// signature to out, for the floor processes (edonly, cardfloor).
 func writePubSig(file, out string) error {
 	msg, err := os.ReadFile(file)
 	if err != nil {

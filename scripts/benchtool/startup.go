@@ -20,21 +20,21 @@ func startupRows(work string, s *site, allot, allotVerify string) ([]row, error)
 	}
 	// The least a verifier process can do: start, read a file, check six
 	// Ed25519 signatures (a typical bundle's count), exit.
-	edOnly, err := buildGo(work, "ed25519-only", ed25519Source)
+	edOnly, err := buildHere(work, "edonly")
 	if err != nil {
 		return nil, err
 	}
 	// The floor of the full CLI: a program that does nothing but link the
 	// packages DESIGN.md's card fixes, go-git among them.
-	emptyCard := filepath.Join(work, "emptycard")
-	if out, err := exec.Command("go", "build", "-tags", "urfave_cli_no_docs", "-o", emptyCard, "./scripts/benchtool/emptycard").CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("building emptycard: %v: %s", err, out)
+	emptyCard, err := buildHere(work, "emptycard")
+	if err != nil {
+		return nil, err
 	}
 	// The least allot verify can do: the empty program, reading a file
 	// and checking six Ed25519 signatures.
-	cardFloor := filepath.Join(work, "cardfloor")
-	if out, err := exec.Command("go", "build", "-tags", "urfave_cli_no_docs", "-o", cardFloor, "./scripts/benchtool/cardfloor").CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("building cardfloor: %v: %s", err, out)
+	cardFloor, err := buildHere(work, "cardfloor")
+	if err != nil {
+		return nil, err
 	}
 	if err := s.sshFiles(); err != nil {
 		return nil, err
@@ -90,4 +90,13 @@ func startupRows(work string, s *site, allot, allotVerify string) ([]row, error)
 			"needs /usr/bin/time (Debian: time)", false})
 	}
 	return rows, nil
+}
+
+// buildHere builds the command scripts/benchtool/NAME into dir.
+func buildHere(dir, name string) (string, error) {
+	bin := filepath.Join(dir, name)
+	if out, err := exec.Command("go", "build", "-tags", "urfave_cli_no_docs", "-o", bin, "./scripts/benchtool/"+name).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building %s: %v: %s", name, err, out)
+	}
+	return bin, nil
 }

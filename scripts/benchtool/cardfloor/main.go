@@ -7,28 +7,13 @@
 package main
 
 import (
-	"crypto/ed25519"
-	"os"
-
 	_ "filippo.io/age"
 	_ "github.com/BurntSushi/toml"
 	_ "github.com/go-git/go-git/v5"
 	_ "github.com/olekukonko/tablewriter"
 	_ "github.com/urfave/cli/v2"
+
+	"allot.dev/allot/scripts/benchtool/internal/sixsigs"
 )
 
-func main() {
-	pubsig, err := os.ReadFile(os.Args[1])
-	if err != nil || len(pubsig) != 96 {
-		os.Exit(3)
-	}
-	msg, err := os.ReadFile(os.Args[2])
-	if err != nil {
-		os.Exit(3)
-	}
-	for range 6 {
-		if !ed25519.Verify(pubsig[:32], msg, pubsig[32:]) {
-			os.Exit(10)
-		}
-	}
-}
+func main() { sixsigs.Main() }

@@ -156,6 +156,15 @@ func (h *hostile) bundles() error {
 			header + "[t]\n", func(i int) string { return name(i) + " = 1\n" }},
 		{HostileInput{Name: "bundle-huge-arrays.lic", Damage: "4 MiB of arrays of empty strings", Exit: 3, Field: "line"},
 			header, func(i int) string { return name(i) + " = [" + strings.Repeat(`"", `, 16000) + "\"\"]\n" }},
+		{HostileInput{Name: "bundle-tree-headers.lic", Damage: "4 MiB of [[group]] and [[user]] sections, past the tree's limits", Exit: 3, Field: "line"},
+			header, func(i int) string {
+				if i%2 == 0 {
+					return "[[group]]\npath = \"" + name(i) + "\"\n"
+				}
+				return "[[user]]\nname = \"" + name(i) + "\"\n"
+			}},
+		{HostileInput{Name: "bundle-tree-blank-lines.lic", Damage: "4 MiB of blank lines inside the tree", Exit: 3, Field: "line"},
+			header + "[[group]]\npath = \"a\"\n", func(i int) string { return "\n" }},
 		{HostileInput{Name: "bundle-long-strings.lic", Damage: "4 MiB of 64 KiB strings", Exit: 3, Field: "line"},
 			header, func(i int) string { return name(i) + " = \"" + strings.Repeat("x", 65000) + "\"\n" }},
 	} {

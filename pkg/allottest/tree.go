@@ -41,26 +41,31 @@ func TreeBundle(dir string, nodes int) ([]byte, *verify.Usage, *World, error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	// Every node reports: a camera in each of the first 15 apartments of a
-	// building, nothing elsewhere.
+	u, err := verify.ParseUsage("tree.usage.toml", TreeUsageFile(&sys.Tree))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return doc, u, w, nil
+}
+
+// TreeUsageFile returns a usage file of TreeBundle's tree in which every
+// node reports: a camera in each of the first 15 apartments of a
+// building, nothing elsewhere.
+func TreeUsageFile(t *tree.Tree) []byte {
 	var b strings.Builder
 	b.WriteString("version = 1\nsystem = \"site-1\"\nnodes = \"\"\"\n")
-	for i, g := range sys.Tree.Groups {
+	for i, g := range t.Groups {
 		n := 0
 		if apt := i - 50; apt >= 0 && apt < 15*50 {
 			n = 1
 		}
 		fmt.Fprintf(&b, "%s camera=%d\n", g.Path, n)
 	}
-	for _, u := range sys.Tree.Users {
+	for _, u := range t.Users {
 		fmt.Fprintf(&b, "user:%s camera=0\n", u.Name)
 	}
 	b.WriteString("\"\"\"\n")
-	u, err := verify.ParseUsage("tree.usage.toml", []byte(b.String()))
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return doc, u, w, nil
+	return []byte(b.String())
 }
 
 // BigTree returns a tree of 50 restricted buildings of 20 cameras, groups

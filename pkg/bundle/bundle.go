@@ -160,10 +160,15 @@ func Open(doc []byte) (*Bundle, error) {
 }
 
 func parse(body []byte) (*Bundle, error) {
+	if spanOn {
+		if b, ok := parseSpan(body); ok {
+			return b, nil
+		}
+	}
 	var b *Bundle
 	var err error
 	if perr := payload.ParseFunc(body, func(secs []payload.Section) error {
-		b, err = parseSections(secs)
+		b, err = parseSectionsOf(secs, nil)
 		return nil
 	}); perr != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, perr)
@@ -171,8 +176,9 @@ func parse(body []byte) (*Bundle, error) {
 	return b, err
 }
 
-// parseSections reads a bundle from its payload's sections.
-func parseSections(secs []payload.Section) (*Bundle, error) {
+// parseSectionsOf reads a bundle from its payload's sections, and the
+// tree parseSpan read from the rest of it, if not nil.
+func parseSectionsOf(secs []payload.Section, tr *tree.Tree) (*Bundle, error) {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
 	}
@@ -209,7 +215,9 @@ func parseSections(secs []payload.Section) (*Bundle, error) {
 		return nil, fail("wallet_id: %s is not the id of wallet_key", b.WalletID)
 	}
 	seen := map[string]bool{}
-	b.sizeTree(secs)
+	if b.Tree = tr; tr == nil {
+		b.sizeTree(secs)
+	}
 	t := &payload.Table{}
 	for i := 1; i < len(secs); i++ {
 		sec := &secs[i]

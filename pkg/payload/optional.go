@@ -76,3 +76,17 @@ type parseArrays struct {
 }
 
 var arrays sync.Pool
+
+// A FieldReader reads "key = value" lines one at a time with Parse's own
+// rules for keys and values, for a reader that walks a run of sections it
+// knows the shape of (a bundle's tree) without building them. Its arrays'
+// strings share one growing array, as Parse's do, and it counts them
+// against MaxArrayLen and MaxArrayValues.
+type FieldReader struct{ p parser }
+
+// Field reads line into f's key and value, as Parse reads a field line;
+// f.Line is left alone.
+func (r *FieldReader) Field(f *Field, line string) error { return r.p.field(f, line) }
+
+// ArrayValues returns how many strings the arrays read so far hold.
+func (r *FieldReader) ArrayValues() int { return r.p.values }

@@ -199,12 +199,12 @@ func (m *Model) subtreeUse(path, t string, u *Usage) int64 {
 	var sum int64
 	for p, use := range u.Groups {
 		if Within(p, path) {
-			sum += use.Used[t]
+			sum += use.Used.Of(t)
 		}
 	}
 	for name, use := range u.Users {
 		if uid, ok := m.userID(name); ok && m.attached(uid, path) {
-			sum += use.Used[t]
+			sum += use.Used.Of(t)
 		}
 	}
 	return sum

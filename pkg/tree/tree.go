@@ -150,6 +150,14 @@ func IsKind(err error, k Kind) bool {
 // ValidPath checks a group path: 1 to MaxDepth segments joined by '/', each
 // 1 to 64 letters, digits, '.', '_' and '-' (not "." or "..").
 func ValidPath(p string) error {
+	if pathDepth(p) != 0 {
+		return nil
+	}
+	return validPath(p)
+}
+
+// validPath is ValidPath segment by segment, saying what is wrong.
+func validPath(p string) error {
 	if p == "" {
 		return errors.New("missing")
 	}
@@ -178,6 +186,14 @@ func ValidPath(p string) error {
 // ValidUser checks a user name: 1 to 64 letters, digits, '.', '_', '-'
 // and '@' (an e-mail address is a name).
 func ValidUser(s string) error {
+	if plainUser(s) {
+		return nil
+	}
+	return validUser(s)
+}
+
+// validUser is ValidUser saying what is wrong.
+func validUser(s string) error {
 	if s == "" {
 		return errors.New("missing")
 	}

@@ -152,11 +152,18 @@ func TestUsage(t *testing.T) {
 	m := model(t, building(), root())
 	use := func(groups map[string]map[string]int64, users map[string]map[string]int64) *Usage {
 		u := &Usage{Groups: map[string]*Use{}, Users: map[string]*Use{}}
+		counts := func(c map[string]int64) Counts {
+			var l Counts
+			for t, n := range c {
+				l = append(l, Count{t, n})
+			}
+			return l
+		}
 		for p, c := range groups {
-			u.Groups[p] = &Use{Used: c}
+			u.Groups[p] = &Use{Used: counts(c)}
 		}
 		for n, c := range users {
-			u.Users[n] = &Use{Used: c}
+			u.Users[n] = &Use{Used: counts(c)}
 		}
 		return u
 	}
@@ -218,10 +225,10 @@ func TestAsk(t *testing.T) {
 		{Question{Node: "tower-a", Feature: "web-dialer"}, Quota, "group tower-a: does not have feature web-dialer"},
 		{Question{Node: "tower-b"}, Quota, "group tower-b: is not in the tree: nothing is licensed there"},
 		{Question{Node: "tower-a/floor-1/apt-1", User: "alice", License: "mobile-app",
-			Usage: &Usage{Users: map[string]*Use{"alice": {Used: map[string]int64{"mobile-app": 1}}}}}, Quota, "user alice: no mobile-app left: 1 used, 0 available (total 2, shared 1)"},
+			Usage: &Usage{Users: map[string]*Use{"alice": {Used: Counts{{"mobile-app", 1}}}}}}, Quota, "user alice: no mobile-app left: 1 used, 0 available (total 2, shared 1)"},
 		{Question{Node: "tower-a/floor-1/apt-1", License: "sip-number",
 			Bounds: []Bound{{Name: "grant 1 (node tower-a/floor-1)", Path: "tower-a/floor-1", Limits: Limits{Quota: q("sip-number", 1)}}},
-			Usage:  &Usage{Groups: map[string]*Use{"tower-a/floor-1": {Used: map[string]int64{"sip-number": 1}}}}},
+			Usage:  &Usage{Groups: map[string]*Use{"tower-a/floor-1": {Used: Counts{{"sip-number", 1}}}}}},
 			Quota, "grant 1 (node tower-a/floor-1): no sip-number left: 1 used below tower-a/floor-1, 1 granted"},
 	} {
 		err := ask(c.q)

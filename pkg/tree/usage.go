@@ -4,14 +4,42 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 )
 
 // Use is what one node reports it uses: counts per license type and the
 // features in use.
 type Use struct {
-	Used     map[string]int64
+	Used     Counts
 	Features []string
+}
+
+// Counts are a node's counts, one for each license type it reports: a
+// list, not a map, since a node reports one or two types and a usage file
+// ten thousand nodes.
+type Counts []Count
+
+// Count is a node's count of one license type.
+type Count struct {
+	License string
+	N       int64
+}
+
+// Get returns the count of license type t, and whether there is one.
+func (c Counts) Get(t string) (int64, bool) {
+	for i := range c {
+		if c[i].License == t {
+			return c[i].N, true
+		}
+	}
+	return 0, false
+}
+
+// Of returns the count of license type t, 0 if there is none.
+func (c Counts) Of(t string) int64 {
+	n, _ := c.Get(t)
+	return n
 }
 
 // Usage is what the nodes of a tree use, by group path and user name.
@@ -122,9 +150,7 @@ func (m *Model) usesOf(u *Usage) ([]*Use, int) {
 }
 
 // account sums what each pool's members use, and says which nodes use
-// anything (a count above 0 or a feature). A node's counts are looked up
-// by the license types met so far, which is cheaper than a walk of its
-// map; the map is walked only for the types it has besides them.
+// anything (a count above 0 or a feature).
 func (m *Model) account(uses []*Use) (used []map[string]int64, active []bool) {
 	used = make([]map[string]int64, len(m.nodes))
 	active = make([]bool, len(m.nodes))
@@ -160,7 +186,6 @@ func (m *Model) account(uses []*Use) (used []map[string]int64, active []bool) {
 			}
 		}
 	}
-	var met []string // at most shortTally
 	for id := nodeID(1); int(id) < len(m.nodes); id++ {
 		nu := uses[id]
 		if nu == nil {
@@ -168,25 +193,9 @@ func (m *Model) account(uses []*Use) (used []map[string]int64, active []bool) {
 		}
 		act := len(nu.Features) > 0
 		pools := m.pools(id)
-		found := 0
-		for _, t := range met {
-			if n, ok := nu.Used[t]; ok {
-				found++
-				act = act || n > 0
-				add(pools, t, n)
-			}
-		}
-		if found < len(nu.Used) {
-			for t, n := range nu.Used {
-				if slices.Contains(met, t) {
-					continue
-				}
-				act = act || n > 0
-				add(pools, t, n)
-				if len(met) < shortTally {
-					met = append(met, t)
-				}
-			}
+		for _, c := range nu.Used {
+			act = act || c.N > 0
+			add(pools, c.License, c.N)
 		}
 		active[id] = act
 	}
@@ -286,7 +295,7 @@ func (m *Model) nodeReport(id nodeID, depth int, own *Use, taken, used []map[str
 		if !n.restricted {
 			lu.Used = 0
 			if own != nil {
-				lu.Used = own.Used[t]
+				lu.Used = own.Used.Of(t)
 			}
 		}
 		r.Licenses = append(r.Licenses, lu)
@@ -355,9 +364,11 @@ func (m *Model) CheckUsage(u *Usage, now time.Time) error {
 }
 
 func describeUse(u *Use) string {
-	for _, t := range slices.Sorted(maps.Keys(u.Used)) {
-		if u.Used[t] > 0 {
-			return fmt.Sprintf("%d %s", u.Used[t], t)
+	used := slices.Clone(u.Used)
+	slices.SortFunc(used, func(a, b Count) int { return strings.Compare(a.License, b.License) })
+	for _, c := range used {
+		if c.N > 0 {
+			return fmt.Sprintf("%d %s", c.N, c.License)
 		}
 	}
 	if len(u.Features) > 0 {

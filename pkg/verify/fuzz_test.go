@@ -13,6 +13,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -86,8 +87,17 @@ func FuzzParseUsage(f *testing.F) {
 	f.Add([]byte("version = 1\nsystem = \"site-42\"\nfeatures = [\"web-dialer\"]\n\n[[server]]\nname = \"nvr-1\"\ncameras = 12\nintercoms = 2\n\n" +
 		"[[server]]\nname = \"nvr-2\"\n\n[[analytics]]\ntype = \"line-crossing\"\ncameras = 2\n"))
 	f.Add([]byte("version = 1\nsystem = \"tower\"\nnodes = \"\"\"\n# what each node uses\ntower-a/floor-1/apt-1 sip-number=1 mobile-app=2 +guest-access\nuser:alice mobile-app=1\n\"\"\"\n"))
+	f.Add([]byte("nodes = \"\"\"\nb/apt-1 camera=1\nuser:ann camera=0 +x\n\"\"\"\nversion = 1\nsystem = \"s\"\n"))
+	f.Add([]byte("version = 1\nsystem = \"s\"\nx = \"\"\"\nnodes = \"\"\"\na camera=1\n\"\"\"\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		u, err := verify.ParseUsage("fuzz.usage.toml", data)
+		// The plain nodes block's path reads what the TOML library reads.
+		restore := verify.SetPlainNodes(false)
+		u2, err2 := verify.ParseUsage("fuzz.usage.toml", data)
+		restore()
+		if (err == nil) != (err2 == nil) || err != nil && err.Error() != err2.Error() || !reflect.DeepEqual(u, u2) {
+			t.Fatalf("with the plain block's path: %v, %+v\nwithout: %v, %+v", err, u, err2, u2)
+		}
 		if err != nil {
 			checkFileErr(t, err, "fuzz.usage.toml")
 			return
@@ -107,8 +117,8 @@ func FuzzParseUsage(f *testing.F) {
 		}
 		if u.Tree != nil {
 			for _, use := range u.Tree.Groups {
-				for _, n := range use.Used {
-					if n < 0 {
+				for _, c := range use.Used {
+					if c.N < 0 {
 						t.Fatalf("node usage %+v", use)
 					}
 				}

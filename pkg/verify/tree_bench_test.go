@@ -51,3 +51,16 @@ func BenchmarkVerifyTreeNone(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParseUsage10k reads the usage file of BenchmarkVerifyTree10k's
+// tree: what a device reads beside the bundle.
+func BenchmarkParseUsage10k(b *testing.B) {
+	data := allottest.TreeUsageFile(allottest.BigTree(5_000, 5_000))
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := verify.ParseUsage("tree.usage.toml", data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

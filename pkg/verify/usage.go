@@ -88,7 +88,7 @@ type usageFile struct {
 // ParseUsage parses a usage file; name is used in errors.
 func ParseUsage(name string, data []byte) (*Usage, error) {
 	var f usageFile
-	if err := tomlfile.DecodeLimits(name, data, &f, usageLimits); err != nil {
+	if err := decodeUsage(name, data, &f); err != nil {
 		return nil, err
 	}
 	errf := func(field, format string, args ...any) error {

@@ -1,10 +1,8 @@
 package verify
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -32,14 +30,45 @@ const UserPrefix = "user:"
 // starting with '#' are skipped. It returns the usage and, on error, the
 // 1-based line of the block.
 func parseNodes(block string) (*tree.Usage, int, error) {
-	u := &tree.Usage{Groups: map[string]*tree.Use{}, Users: map[string]*tree.Use{}}
-	sc := bufio.NewScanner(strings.NewReader(block))
-	sc.Buffer(nil, 4096)
+	// A first pass counts the groups' and users' lines, so that the maps
+	// and arrays are made once, at their size.
+	groups, users := 0, 0
+	for rest := block; len(rest) > 0; {
+		line := rest
+		if i := strings.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = ""
+		}
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "" || line[0] == '#':
+		case strings.HasPrefix(line, UserPrefix):
+			users++
+		default:
+			groups++
+		}
+		if groups+users > maxNodeLines {
+			break
+		}
+	}
+	u := &tree.Usage{Groups: make(map[string]*tree.Use, min(groups, maxNodeLines)), Users: make(map[string]*tree.Use, min(users, maxNodeLines))}
+	uses := make([]tree.Use, 0, min(groups+users, maxNodeLines))
+	var counts tree.Counts // the nodes' counts, in one array for all
+	var f []string         // the fields of a line, in one array for all
 	n, lines := 0, 0
-	var f []string      // the fields of a line, in one array for all
-	var uses []tree.Use // the nodes' uses, allocated in batches
-	for n = 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
+	for rest := block; len(rest) > 0; {
+		n++
+		line := rest
+		if i := strings.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = ""
+		}
+		if len(line) > maxNodeLine {
+			return nil, n, fmt.Errorf("longer than %d bytes", maxNodeLine)
+		}
+		line = strings.TrimSpace(line)
 		if line == "" || line[0] == '#' {
 			continue
 		}
@@ -47,10 +76,7 @@ func parseNodes(block string) (*tree.Usage, int, error) {
 			return nil, n, fmt.Errorf("more than %d nodes", maxNodeLines)
 		}
 		f = fields(line, f[:0])
-		if len(uses) == cap(uses) {
-			uses = make([]tree.Use, 0, 256)
-		}
-		uses = append(uses, tree.Use{Used: map[string]int64{}})
+		uses = append(uses, tree.Use{})
 		use := &uses[len(uses)-1]
 		if name, ok := strings.CutPrefix(f[0], UserPrefix); ok {
 			if err := tree.ValidUser(name); err != nil {
@@ -69,6 +95,7 @@ func parseNodes(block string) (*tree.Usage, int, error) {
 			}
 			u.Groups[f[0]] = use
 		}
+		start := len(counts)
 		for _, item := range f[1:] {
 			if feat, ok := strings.CutPrefix(item, "+"); ok {
 				if err := licensekey.ValidName(feat); err != nil {
@@ -88,17 +115,28 @@ func parseNodes(block string) (*tree.Usage, int, error) {
 			if !ok {
 				return nil, n, fmt.Errorf("%s=%s: want a count between 0 and %d", t, num, maxCount)
 			}
-			if _, dup := use.Used[t]; dup {
+			if _, dup := counts[start:].Get(t); dup {
 				return nil, n, fmt.Errorf("%s is given twice", t)
 			}
-			use.Used[t] = int64(c)
+			if len(counts) == cap(counts) {
+				// A new piece, with this node's counts so far.
+				more := make(tree.Counts, 0, max(1024, 2*(len(counts)-start)))
+				counts, start = append(more, counts[start:]...), 0
+			}
+			counts = append(counts, tree.Count{License: t, N: int64(c)})
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, n, fmt.Errorf("longer than 4096 bytes")
+		if len(counts) > start {
+			use.Used = counts[start:len(counts):len(counts)]
+		}
 	}
 	return u, 0, nil
 }
+
+// maxCountDigits is how many digits maxCount has.
+const maxCountDigits = 9
+
+// maxNodeLine bounds a line of a nodes block.
+const maxNodeLine = 4096
 
 // fields returns strings.Fields(line), appended to f: without an
 // allocation for a line of ASCII.
@@ -131,7 +169,7 @@ func asciiSpace(c byte) bool {
 // plainCount reads a count as written, 0 or digits without a leading 0, of
 // at most maxCount: what strconv.Itoa writes of a count in range.
 func plainCount(num string) (int, bool) {
-	if num == "" || len(num) > len(strconv.Itoa(maxCount)) || len(num) > 1 && num[0] == '0' {
+	if num == "" || len(num) > maxCountDigits || len(num) > 1 && num[0] == '0' {
 		return 0, false
 	}
 	c := 0

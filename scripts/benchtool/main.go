@@ -37,7 +37,7 @@ var (
 	rounds    = flag.Int("rounds", 200, "rounds of each whole-process verify measurement")
 	quick     = flag.Bool("quick", false, "smaller sizes, for a smoke test of this tool (figures do not count)")
 	auditOnly = flag.Int("audit", 0, "measure only the audit of this many bundles")
-	only      = flag.String("only", "", "run one part only: \"hostile\", the peak memory of allot-verify on hostile inputs; \"tree\", the quota tree's budgets")
+	only      = flag.String("only", "", "run one part only: \"hostile\", the peak memory of allot-verify on hostile inputs; \"tree\", the quota tree's budgets; \"startup\", the whole-process verifies beside their floors")
 )
 
 func main() {
@@ -77,6 +77,18 @@ func run() error {
 		if _, err := os.Stat(b); err != nil {
 			return fmt.Errorf("%v (run make build first)", err)
 		}
+	}
+	if *only == "startup" {
+		s := &site{dir: work, allot: allot}
+		if err := s.setup(); err != nil {
+			return err
+		}
+		rows, err := startupRows(work, s, allot, allotVerify)
+		if err != nil {
+			return err
+		}
+		printRows(rows)
+		return nil
 	}
 	if *only == "hostile" || *only == "tree" {
 		part := hostileRows
@@ -127,66 +139,11 @@ func run() error {
 		return err
 	}
 
-	// Whole-process verify against hello-world and ssh-keygen.
-	hello, err := buildGo(work, "hello-world", helloSource)
+	startup, err := startupRows(work, s, allot, allotVerify)
 	if err != nil {
 		return err
 	}
-	// The least a verifier process can do: start, read a file, check six
-	// Ed25519 signatures (a typical bundle's count), exit.
-	edOnly, err := buildGo(work, "ed25519-only", ed25519Source)
-	if err != nil {
-		return err
-	}
-	// The floor of the full CLI: a program that does nothing but link the
-	// packages DESIGN.md's card fixes, go-git among them.
-	emptyCard := filepath.Join(work, "emptycard")
-	if out, err := exec.Command("go", "build", "-tags", "urfave_cli_no_docs", "-o", emptyCard, "./scripts/benchtool/emptycard").CombinedOutput(); err != nil {
-		return fmt.Errorf("building emptycard: %v: %s", err, out)
-	}
-	if err := s.sshFiles(); err != nil {
-		return err
-	}
-	if err := writePubSig(s.p("site.payload"), s.p("site.pubsig")); err != nil {
-		return err
-	}
-	cmds := [][]string{
-		{hello},
-		{edOnly, s.p("site.pubsig"), s.p("site.payload")},
-		{"ssh-keygen", "-Y", "verify", "-f", s.p("allowed_signers"), "-I", "wallet", "-n", "allot-bundle-v1", "-s", s.p("site.sig"), "-q"},
-		{allotVerify, s.p("site.lic"), "--trust", s.p("vendor.pub"), "--usage", s.p("site.usage.toml")},
-		{allot, "verify", s.p("site.lic"), "--trust", s.p("vendor.pub"), "--usage", s.p("site.usage.toml")},
-		{emptyCard},
-	}
-	med, err := interleaved(cmds, *rounds, s.p("site.payload"))
-	if err != nil {
-		return err
-	}
-	rss, err := peakRSS(cmds, s.p("site.payload"))
-	if err != nil {
-		return err
-	}
-	h, ed, ssh, av, full, card := med[0], med[1], med[2], med[3], med[4], med[5]
-	rows = append(rows,
-		row{"allot-verify, typical bundle, whole process", ratio(av, h), "≤ 1.3 × hello-world; < ssh-keygen",
-			fmt.Sprintf("hello-world %s; ssh-keygen -Y verify %s; a Go process checking 6 Ed25519 signatures, nothing else, %s", fmtDur(h), fmtDur(ssh), ratio(ed, h)),
-			float64(av) <= 1.3*float64(h) && av < ssh},
-		row{"allot verify (full CLI), whole process", ratio(full, card), "≤ 1.15 × an empty program linking the card's packages",
-			fmt.Sprintf("that program (urfave/cli, age, toml, tablewriter, go-git) %s, %.2f × hello-world (%s)", fmtDur(card), float64(card)/float64(h), fmtDur(h)), float64(full) <= 1.15*float64(card)},
-	)
-	// Package initialisation, which every run pays before main: go-git's
-	// share of it in allot verify, beside the empty program's.
-	initAll, initGit, err := initTime(cmds[4])
-	if err != nil {
-		return err
-	}
-	cardAll, cardGit, err := initTime(cmds[5])
-	if err != nil {
-		return err
-	}
-	rows = append(rows, row{"package initialisation of allot verify (GODEBUG=inittrace=1, best of 20)",
-		fmt.Sprintf("%.2f ms, go-git and its modules %.2f ms", initAll, initGit), "go-git's as small as Go allows",
-		fmt.Sprintf("the empty program: %.2f ms, go-git %.2f ms", cardAll, cardGit), initGit < cardGit})
+	rows = append(rows, startup...)
 
 	// In process: one typical bundle, each time anew (no cache), with its
 	// signatures checked on every core and one after another.
@@ -292,7 +249,7 @@ func run() error {
 
 	// Peak memory of a large key issue: the keys are streamed in batches,
 	// never all in memory.
-	if rss != nil {
+	if _, err := os.Stat("/usr/bin/time"); err == nil {
 		issueRSS, err := peakRSS([][]string{{allot, "key", "issue", "--signer", s.p("reseller.key"), "--cert", s.p("reseller.cert"),
 			"--identity", s.p("id.txt"), "--product", "vms", "--license", "camera=10", "--term", "1y",
 			"--count", fmt.Sprint(n), "--wallet-id", s.walletID, "--out", "-"}}, "")
@@ -308,14 +265,6 @@ func run() error {
 		return err
 	}
 	rows = append(rows, tr...)
-
-	if rss != nil {
-		rows = append(rows, row{"peak memory of allot verify (full CLI)", fmt.Sprintf("%.1f MiB", rss[4]), "≤ 20 MiB",
-			fmt.Sprintf("allot-verify %.1f MiB; hello-world %.1f MiB (GNU time)", rss[3], rss[0]), rss[4] <= 20})
-	} else {
-		rows = append(rows, row{"peak memory of allot verify (full CLI)", "not measured", "≤ 20 MiB",
-			"needs /usr/bin/time (Debian: time)", false})
-	}
 
 	// The audit of many bundles, in process, against their signatures.
 	auditN := 10_000
@@ -633,34 +582,8 @@ import "fmt"
 func main() { fmt.Println("hello, world") }
 `
 
-const ed25519Source = `package main
-
-import (
-	"crypto/ed25519"
-	"os"
-)
-
-// ed25519-only PUBSIG FILE: PUBSIG holds a public key and a signature of
-// FILE, 32 + 64 bytes; check the signature six times.
-func main() {
-	pubsig, err := os.ReadFile(os.Args[1])
-	if err != nil || len(pubsig) != 96 {
-		os.Exit(3)
-	}
-	msg, err := os.ReadFile(os.Args[2])
-	if err != nil {
-		os.Exit(3)
-	}
-	for range 6 {
-		if !ed25519.Verify(pubsig[:32], msg, pubsig[32:]) {
-			os.Exit(10)
-		}
-	}
-}
-`
-
 // writePubSig signs file with a fixed key and writes the public key and the
-// signature to out, for the ed25519-only floor process.
+// signature to out, for the floor processes (edonly, cardfloor).
 func writePubSig(file, out string) error {
 	msg, err := os.ReadFile(file)
 	if err != nil {

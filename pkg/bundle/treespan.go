@@ -1,0 +1,310 @@
+package bundle
+
+import (
+	"bytes"
+	"errors"
+	"sync"
+	"unicode/utf8"
+
+	"allot.dev/allot/pkg/payload"
+	"allot.dev/allot/pkg/tree"
+)
+
+// A bundle's tree is most of it: ten thousand [[group]] and [[user]]
+// sections of two or three lines each. Read through the payload's sections
+// and tables, they cost more than the rest of the verify. So parse first
+// tries parseSpan, which reads the one run of tree sections that
+// writeTree writes straight into the tree, with the payload's own field
+// reader, and the rest of the bundle as usual. It takes only what it is
+// sure of: any line, section, field or total it does not expect, and any
+// error anywhere, and the whole bundle is read again by the general path,
+// whose result and errors are the bundle's. FuzzSpan holds the two paths
+// to the same result.
+
+// spanOn switches parseSpan on; tests switch it off to compare.
+var spanOn = true
+
+// errSpan is any reason for parseSpan to leave the bundle to the general
+// path; it never reaches a caller.
+var errSpan = errors.New("not a plain tree span")
+
+// parseSpan reads a bundle whose tree is one run of sections as writeTree
+// writes them. ok is false if it leaves the bundle to the general path.
+func parseSpan(body []byte) (b *Bundle, ok bool) {
+	from := spanStart(body)
+	if from < 0 {
+		return nil, false
+	}
+	var r spanReader
+	tr, n, ok := r.read(body[from:])
+	if !ok {
+		return nil, false
+	}
+	to := from + n
+	rest := make([]byte, 0, len(body)-n)
+	rest = append(append(rest, body[:from]...), body[to:]...)
+	err := payload.ParseFunc(rest, func(secs []payload.Section) error {
+		// The limits count the whole payload, the tree's part too; and
+		// the tree is read in one piece only if no part of it is
+		// elsewhere.
+		fields, values := 0, 0
+		for i := range secs {
+			if i > 0 && isTreeSection(secs[i].Name) {
+				return errSpan
+			}
+			fields += len(secs[i].Fields)
+			for j := range secs[i].Fields {
+				if v := &secs[i].Fields[j].Val; v.Kind == payload.Strings {
+					values += len(v.List)
+				}
+			}
+		}
+		if len(secs)-1+r.secs > payload.MaxSections || fields+r.fields > payload.MaxFields ||
+			values+r.fr.ArrayValues() > payload.MaxArrayValues {
+			return errSpan
+		}
+		var err error
+		b, err = parseSectionsOf(secs, tr)
+		return err
+	})
+	if err != nil {
+		return nil, false
+	}
+	return b, true
+}
+
+func isTreeSection(name string) bool {
+	return name == "group" || name == "user" || name == "group.quota" || name == "user.quota"
+}
+
+// spanStart returns where the first line "[[group]]" or "[[user]]" of
+// body starts, or -1.
+func spanStart(body []byte) int {
+	at := -1
+	for _, h := range []string{"\n[[group]]\n", "\n[[user]]\n"} {
+		if i := bytes.Index(body, []byte(h)); i >= 0 && (at < 0 || i+1 < at) {
+			at = i + 1
+		}
+	}
+	return at
+}
+
+// spanReader reads a run of tree sections.
+type spanReader struct {
+	fr           payload.FieldReader
+	secs, fields int // what the run holds, for the payload's limits
+	f            payload.Field
+	state        spanState
+	have         uint16 // the keys of the current section read so far
+	quotas       int    // the types of the current quota table
+}
+
+type spanState int
+
+const (
+	inNone spanState = iota
+	inGroup
+	inGroupQuota
+	inUser
+	inUserQuota
+)
+
+// The keys of a group or user section, as bits of spanReader.have.
+const (
+	keyPath = 1 << iota
+	keyName
+	keyGroups
+	keyCreatedBy
+	keyPaused
+	keyRestrict
+	keyFeatures
+	keyFrom
+	keyUntil
+)
+
+// read reads the run of tree sections data starts with, up to the first
+// other header or the end, and returns the tree and how many bytes of
+// data it took.
+func (r *spanReader) read(data []byte) (_ *tree.Tree, n int, ok bool) {
+	// A first pass finds the lines and counts the groups and users, so
+	// that their arrays are made once, as long as the run needs.
+	ends, _ := spanEnds.Get().(*[]int32)
+	if ends == nil {
+		ends = new([]int32)
+	}
+	defer spanEnds.Put(ends)
+	*ends = (*ends)[:0]
+	if int64(len(data)) >= 1<<31 {
+		return nil, 0, false
+	}
+	groups, users := 0, 0
+	for off := 0; off < len(data); {
+		i := bytes.IndexByte(data[off:], '\n')
+		if i < 0 || i > payload.MaxLineLen {
+			return nil, 0, false
+		}
+		if line := data[off : off+i]; len(line) > 0 && line[0] == '[' {
+			switch string(line) {
+			case "[[group]]":
+				groups++
+			case "[[user]]":
+				users++
+			case "[group.quota]", "[user.quota]":
+			default: // the run ends
+				data = data[:off]
+				continue
+			}
+			if groups > MaxGroups || users > MaxUsers {
+				return nil, 0, false
+			}
+		}
+		// Blank lines cost the general path nothing: the ends recorded
+		// are as many as a payload within its limits has lines.
+		if len(*ends) == maxSpanLines {
+			return nil, 0, false
+		}
+		*ends = append(*ends, int32(off+i))
+		off += i + 1
+	}
+	tr := &tree.Tree{Groups: make([]tree.Group, 0, groups), Users: make([]tree.User, 0, users)}
+	// One copy for every path and name, as payload.Parse makes.
+	text := string(data)
+	if !utf8.ValidString(text) {
+		return nil, 0, false
+	}
+	start := 0
+	for _, end := range *ends {
+		line := text[start:end]
+		start = int(end) + 1
+		switch {
+		case line == "":
+		case line[0] == '[':
+			if !r.done(tr) {
+				return nil, 0, false
+			}
+			switch {
+			case line == "[[group]]":
+				// The arrays are as long as the headers counted, and zero.
+				tr.Groups = tr.Groups[:len(tr.Groups)+1]
+				r.state = inGroup
+			case line == "[[user]]":
+				tr.Users = tr.Users[:len(tr.Users)+1]
+				r.state = inUser
+			case line == "[group.quota]" && r.state == inGroup && tr.Groups[len(tr.Groups)-1].Quota == nil:
+				tr.Groups[len(tr.Groups)-1].Quota = map[string]int{}
+				r.state = inGroupQuota
+			case line == "[user.quota]" && r.state == inUser && tr.Users[len(tr.Users)-1].Quota == nil:
+				tr.Users[len(tr.Users)-1].Quota = map[string]int{}
+				r.state = inUserQuota
+			default:
+				return nil, 0, false
+			}
+			r.secs++
+			r.have, r.quotas = 0, 0
+		case line[0] == '#':
+			return nil, 0, false
+		default:
+			r.fields++
+			if r.state == inNone || r.fr.Field(&r.f, line) != nil || !r.field(tr) {
+				return nil, 0, false
+			}
+		}
+	}
+	return tr, len(text), r.done(tr) && r.state != inNone
+}
+
+// maxSpanLines bounds the lines read records: a header and a blank line
+// for each section, and a line for each field, of a payload within the
+// payload's limits.
+const maxSpanLines = 2*payload.MaxSections + payload.MaxFields
+
+// spanEnds are the arrays read records the ends of lines in.
+var spanEnds sync.Pool
+
+// done checks the section just read: a group has its path, a user its
+// name, a quota table at least one type.
+func (r *spanReader) done(tr *tree.Tree) bool {
+	switch r.state {
+	case inGroup:
+		return r.have&keyPath != 0
+	case inUser:
+		return r.have&keyName != 0
+	case inGroupQuota, inUserQuota:
+		return r.quotas > 0
+	}
+	return true
+}
+
+// field puts r.f into the section being read, as the general path's
+// getters would: a known key, once, of its kind.
+func (r *spanReader) field(tr *tree.Tree) bool {
+	f := &r.f
+	switch r.state {
+	case inGroupQuota, inUserQuota:
+		var q map[string]int
+		if r.state == inGroupQuota {
+			q = tr.Groups[len(tr.Groups)-1].Quota
+		} else {
+			q = tr.Users[len(tr.Users)-1].Quota
+		}
+		if _, dup := q[f.Key]; dup || f.Val.Kind != payload.Int || f.Val.Int < 0 || f.Val.Int > 1<<31-1 ||
+			r.quotas == payload.MaxSectionFields {
+			return false
+		}
+		q[f.Key] = int(f.Val.Int)
+		r.quotas++
+		return true
+	case inGroup:
+		g := &tr.Groups[len(tr.Groups)-1]
+		if f.Key == "path" {
+			return r.take(keyPath, payload.String) && set(&g.Path, f.Val.Str)
+		}
+		return r.limit(&g.Restrict, &g.Limits)
+	case inUser:
+		u := &tr.Users[len(tr.Users)-1]
+		switch f.Key {
+		case "name":
+			return r.take(keyName, payload.String) && set(&u.Name, f.Val.Str)
+		case "groups":
+			return r.take(keyGroups, payload.Strings) && set(&u.Groups, f.Val.List)
+		case "created_by":
+			return r.take(keyCreatedBy, payload.String) && set(&u.CreatedBy, f.Val.Str)
+		case "paused":
+			return r.take(keyPaused, payload.Bool) && set(&u.Paused, f.Val.Bool)
+		}
+		return r.limit(&u.Restrict, &u.Limits)
+	}
+	return false
+}
+
+// limit reads the fields a group and a user share: restrict, features,
+// from and until.
+func (r *spanReader) limit(restrict *bool, l *tree.Limits) bool {
+	f := &r.f
+	switch f.Key {
+	case "restrict":
+		return r.take(keyRestrict, payload.Bool) && set(restrict, f.Val.Bool)
+	case "features":
+		return r.take(keyFeatures, payload.Strings) && set(&l.Features, f.Val.List)
+	case "from":
+		return r.take(keyFrom, payload.Time) && set(&l.From, f.Val.Time)
+	case "until":
+		return r.take(keyUntil, payload.Time) && set(&l.Until, f.Val.Time)
+	}
+	return false
+}
+
+// take reports whether r.f is the first field of its key in the section,
+// of kind k, and marks it read.
+func (r *spanReader) take(key uint16, k payload.Kind) bool {
+	if r.have&key != 0 || r.f.Val.Kind != k {
+		return false
+	}
+	r.have |= key
+	return true
+}
+
+func set[T any](p *T, v T) bool {
+	*p = v
+	return true
+}

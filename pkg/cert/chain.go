@@ -238,9 +238,10 @@ func (p *Pool) Add(certs ...*Certificate) bool {
 	return added
 }
 
-// Prepare finds every chain now rather than for the first key. A pool
-// prepared, to which nothing is added after, may be used by any number of
-// goroutines at once (ChainFor, Authorize, AuthorizeWith).
+// Prepare finds every chain now rather than for the first key, and takes
+// the ids of the trust's roots once: the trust must not change after. A
+// pool prepared, to which nothing is added after, may be used by any
+// number of goroutines at once (ChainFor, Authorize, AuthorizeWith).
 func (p *Pool) Prepare() {
 	if p.chains == nil {
 		p.build()

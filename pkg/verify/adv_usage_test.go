@@ -1,0 +1,107 @@
+package verify_test
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"allot.dev/allot/pkg/allottest"
+	"allot.dev/allot/pkg/verify"
+)
+
+// The adversary's findings against the plain nodes block's path of
+// ParseUsage (usage_block.go): inputs on which it and the TOML library
+// disagree. They fail until the path is fixed: allottest.Adversary runs
+// them only with ALLOT_ADVERSARY=1.
+
+// sameUsage fails t if ParseUsage reads data otherwise with the plain
+// block's path than without it.
+func sameUsage(t *testing.T, data []byte) {
+	t.Helper()
+	u, err := verify.ParseUsage("f.usage.toml", data)
+	restore := verify.SetPlainNodes(false)
+	u2, err2 := verify.ParseUsage("f.usage.toml", data)
+	restore()
+	if (err == nil) != (err2 == nil) || err != nil && err.Error() != err2.Error() || !reflect.DeepEqual(u, u2) {
+		t.Errorf("with the plain block's path: %v, nodes %.80q\nthe TOML library alone: %v, nodes %.80q", err, nodes(u), err2, nodes(u2))
+	}
+}
+
+func nodes(u *verify.Usage) string {
+	if u == nil {
+		return "<no usage>"
+	}
+	return u.Nodes
+}
+
+// TestAdvUsageDecoyBlock: a `nodes = """` line inside a multi-line
+// literal string (”'), and the real nodes elsewhere: a string of as
+// many newlines as the decoy has lines. plainNodes takes the first such
+// line without knowing whether the library reads it as a key, and
+// decodeUsage checks only that the library's nodes are that many
+// newlines, which the real ones are. So the device reads nodes the file
+// does not have ("tower camera=5"), where any TOML reader reads none.
+func TestAdvUsageDecoyBlock(t *testing.T) {
+	allottest.Adversary(t)
+	sameUsage(t, []byte("version = 1\nsystem = \"site-1\"\nnodes = \"\\n\"\n\n[[server]]\nname = '''\nnodes = \"\"\"\ntower camera=5\n\"\"\"\n'''\n"))
+	sameUsage(t, []byte("version = 1\nsystem = '''\nnodes = \"\"\"\ntower camera=5\n\"\"\"\n'''\nnodes = \"\\n\"\n"))
+}
+
+// TestAdvUsageDecoyClosesItsString: the decoy's first line ends the
+// literal string it sits in (”'), which the emptied block does not, so
+// the library refuses the file and the plain path accepts it: "#”'" is
+// a comment to parseNodes and the string's end to TOML.
+func TestAdvUsageDecoyClosesItsString(t *testing.T) {
+	allottest.Adversary(t)
+	sameUsage(t, []byte("version = 1\nsystem = '''\nnodes = \"\"\"\n#'''\n\"\"\"\n'''\nnodes = \"\\n\"\n"))
+}
+
+// TestAdvUsageBlockPastStringLimit: ParseUsage, which embedders call with
+// bytes they read themselves, checks no size: the library refuses a nodes
+// string longer than usageLimits.String (MaxUsageFileSize), the plain
+// path never shows it the block. tomlfile.Check says a reader that reads
+// part of a file itself checks the whole file first; decodeUsage checks
+// only the rest.
+func TestAdvUsageBlockPastStringLimit(t *testing.T) {
+	allottest.Adversary(t)
+	var b strings.Builder
+	b.WriteString("version = 1\nsystem = \"site-1\"\nnodes = \"\"\"\n")
+	for b.Len() <= verify.MaxUsageFileSize+100 { // the block alone is longer
+		b.WriteString("# a comment line of the nodes block, to pass the library's string limit\n")
+	}
+	b.WriteString("\"\"\"\n")
+	sameUsage(t, []byte(b.String()))
+}
+
+// BenchmarkAdvParseUsageTypes reads two usage files of nearly
+// MaxUsageFileSize: 256 nodes of 800 license types each
+// (allottest.UsageManyTypes), whose every type parseNodes looks up among
+// the line's types before it (tree.Counts.Get, 800²/2 string comparisons
+// a line, where the map per node it replaced cost one lookup), and 16,000
+// nodes of three types each, what a site writes.
+func BenchmarkAdvParseUsageTypes(b *testing.B) {
+	var typical strings.Builder
+	typical.WriteString("version = 1\nsystem = \"site-1\"\nnodes = \"\"\"\n")
+	for i := 0; typical.Len() < verify.MaxUsageFileSize-100; i++ {
+		typical.WriteString("tower-a/floor-" + strings.Repeat("1", 1+i%3) + "/apt-" + string(rune('a'+i%26)) + strings.Repeat("0", i%5) + "x" + itoa(i) + " sip-number=1 mobile-app=2 camera=1\n")
+	}
+	typical.WriteString("\"\"\"\n")
+	for _, c := range []struct {
+		name string
+		data []byte
+	}{{"800-types-a-node", allottest.UsageManyTypes()}, {"3-types-a-node", []byte(typical.String())}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(c.data)))
+			for b.Loop() {
+				verify.ParseUsage("b.usage.toml", c.data)
+			}
+		})
+	}
+}
+
+func itoa(i int) string {
+	if i < 10 {
+		return string(rune('0' + i))
+	}
+	return itoa(i/10) + string(rune('0'+i%10))
+}

@@ -29,13 +29,16 @@ func (h *hostile) readers() error {
 	wk := Key("wallet")
 	for name, c := range map[string]struct {
 		damage string
+		exit   int
 		field  string
 		body   func() ([]byte, error)
 	}{
-		"bundle-tree-quota-tables.lic": {"20,000 groups and users of a quota table each, past the payload's table limit", "line",
+		"bundle-tree-quota-tables.lic": {"20,000 groups and users of a quota table each, past the payload's table limit", 3, "line",
 			func() ([]byte, error) { return SpanPastLimits(), nil }},
-		"bundle-tree-then-malformed.lic": {"a valid bundle, 4 MiB of comments, 8,000 restricted groups, then a malformed [[credit]]", "line",
-			h.spanThenMalformed},
+		"bundle-tree-then-malformed.lic": {"a valid bundle, 4 MiB of comments, 8,000 restricted groups, then a malformed [[credit]]", 3, "line",
+			h.treeAfterComments(true)},
+		"bundle-tree-comments.lic": {"a valid bundle, 4 MiB of comments, 8,000 restricted groups its keys do not fund", 13, "",
+			h.treeAfterComments(false)},
 	} {
 		body, err := c.body()
 		if err != nil {
@@ -45,7 +48,7 @@ func (h *hostile) readers() error {
 		if err != nil {
 			return err
 		}
-		if err := h.add(HostileInput{Name: name, Damage: c.damage, Args: []string{name, "--trust", "vendor.pub"}, Exit: 3, Field: c.field}, doc); err != nil {
+		if err := h.add(HostileInput{Name: name, Damage: c.damage, Args: []string{name, "--trust", "vendor.pub"}, Exit: c.exit, Field: c.field}, doc); err != nil {
 			return err
 		}
 	}
@@ -78,18 +81,22 @@ func SpanPastLimits() []byte {
 	return []byte(b.String())
 }
 
-// SpanThenMalformed returns valid, a valid bundle's payload, with comment
-// lines after its top level up to nearly bundle.MaxSize, then a run of
-// 8,000 restricted groups of four quota types each, then a [[credit]]
-// of an unknown field and none of its own: the span reader reads the whole run and the rest,
-// then leaves the payload to the general reader, which reads it all again
-// and refuses it at its last line.
-func SpanThenMalformed(valid []byte) []byte {
+// TreeAfterComments returns valid, a valid bundle's payload, with comment
+// lines after its top level up to nearly bundle.MaxSize and a run of 8,000
+// restricted groups of four quota types each at its end: a bundle that
+// reads, whose tree the device then bounds by its funding. If malformed,
+// a [[credit]] of an unknown field and none of its own follows the run:
+// the span reader reads the whole run and the rest, then leaves the
+// payload to the general reader, which reads it all again and refuses it
+// at its last line.
+func TreeAfterComments(valid []byte, malformed bool) []byte {
 	var run strings.Builder
 	for i := range 8000 {
 		fmt.Fprintf(&run, "\n[[group]]\npath = \"g%05d\"\nrestrict = true\n[group.quota]\ncamera = 1\nintercom = 1\nmobile-app = 1\nsip-number = 1\n", i)
 	}
-	run.WriteString("\n[[credit]]\nx = 1\n")
+	if malformed {
+		run.WriteString("\n[[credit]]\nx = 1\n")
+	}
 	top := bytes.Index(valid, []byte("\n[")) + 1
 	line := "# " + strings.Repeat("-", 1000) + "\n"
 	pad := (bundle.MaxSize - 4096 - len(valid) - run.Len()) / len(line)
@@ -101,16 +108,20 @@ func SpanThenMalformed(valid []byte) []byte {
 	return b.Bytes()
 }
 
-func (h *hostile) spanThenMalformed() ([]byte, error) {
-	doc, err := h.maxBundle(1, bundle.Binding{Servers: []bundle.Server{{Name: "nvr-1", Identifiers: []string{}}}})
-	if err != nil {
-		return nil, err
+// treeAfterComments returns TreeAfterComments of the hostile folder's
+// valid bundle.
+func (h *hostile) treeAfterComments(malformed bool) func() ([]byte, error) {
+	return func() ([]byte, error) {
+		doc, err := h.maxBundle(1, bundle.Binding{Servers: []bundle.Server{{Name: "nvr-1", Identifiers: []string{}}}})
+		if err != nil {
+			return nil, err
+		}
+		valid, _, err := sign.Open(doc, bundle.Namespace)
+		if err != nil {
+			return nil, err
+		}
+		return TreeAfterComments(valid, malformed), nil
 	}
-	valid, _, err := sign.Open(doc, bundle.Namespace)
-	if err != nil {
-		return nil, err
-	}
-	return SpanThenMalformed(valid), nil
 }
 
 // UsageManyTypes returns a usage file of nearly verify.MaxUsageFileSize:

@@ -20,9 +20,9 @@ import (
 func TestAdvSpanStructure(t *testing.T) {
 	seeds := spanSeeds(t)
 	r := rand.New(rand.NewSource(2))
-	n := 20_000
+	n := 10_000
 	if testing.Short() {
-		n = 2_000
+		n = 1_000
 	}
 	for i := 0; i < n; i++ {
 		lines := strings.SplitAfter(string(seeds[r.Intn(len(seeds))]), "\n")

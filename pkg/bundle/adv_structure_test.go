@@ -3,6 +3,7 @@ package bundle_test
 import (
 	"bytes"
 	"math/rand"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -170,10 +171,10 @@ func limitCases(body []byte) [][]byte {
 		b.Write(body[:run])
 		n := payload.MaxSections - secs + extra
 		for i := 0; i < n/2; i++ {
-			b.WriteString("[[group]]\npath = \"s" + itoa(i) + "\"\n")
+			b.WriteString("[[group]]\npath = \"s" + strconv.Itoa(i) + "\"\n")
 		}
 		for i := n / 2; i < n; i++ {
-			b.WriteString("[[user]]\nname = \"x" + itoa(i) + "\"\n")
+			b.WriteString("[[user]]\nname = \"x" + strconv.Itoa(i) + "\"\n")
 		}
 		b.Write(body[run:])
 		out = append(out, b.Bytes())
@@ -183,16 +184,16 @@ func limitCases(body []byte) [][]byte {
 		b.Write(body[:run])
 		m := payload.MaxFields - fields + extra
 		for g := 0; m > 3; g++ {
-			b.WriteString("[[group]]\npath = \"q" + itoa(g) + "\"\nrestrict = true\n[group.quota]\n")
+			b.WriteString("[[group]]\npath = \"q" + strconv.Itoa(g) + "\"\nrestrict = true\n[group.quota]\n")
 			m -= 2
 			for i := 0; i < payload.MaxSectionFields && m > 1; i++ {
-				b.WriteString("t" + itoa(i) + " = 0\n")
+				b.WriteString("t" + strconv.Itoa(i) + " = 0\n")
 				m--
 			}
 		}
 		b.Write(body[run:])
 		for ; m > 0; m-- {
-			b.WriteString("[[user]]\nname = \"m" + itoa(m) + "\"\n")
+			b.WriteString("[[user]]\nname = \"m" + strconv.Itoa(m) + "\"\n")
 		}
 		out = append(out, b.Bytes())
 		// Array values: restricted users' features in the run.
@@ -204,9 +205,9 @@ func limitCases(body []byte) [][]byte {
 			v -= k
 			f := make([]string, k)
 			for i := range f {
-				f[i] = `"f` + itoa(i) + `"`
+				f[i] = `"f` + strconv.Itoa(i) + `"`
 			}
-			b.WriteString("[[user]]\nname = \"v" + itoa(u) + "\"\nrestrict = true\nfeatures = [" + strings.Join(f, ", ") + "]\n")
+			b.WriteString("[[user]]\nname = \"v" + strconv.Itoa(u) + "\"\nrestrict = true\nfeatures = [" + strings.Join(f, ", ") + "]\n")
 		}
 		b.Write(body[run:])
 		out = append(out, b.Bytes())
@@ -215,20 +216,12 @@ func limitCases(body []byte) [][]byte {
 		b.Write(body[:run])
 		b.WriteString("[[group]]\npath = \"q\"\nrestrict = true\n[group.quota]\n")
 		for i := 0; i < payload.MaxSectionFields+extra; i++ {
-			b.WriteString("t" + itoa(i) + " = 0\n")
+			b.WriteString("t" + strconv.Itoa(i) + " = 0\n")
 		}
 		b.Write(body[run:])
 		out = append(out, b.Bytes())
 	}
 	return out
-}
-
-func itoa(i int) string {
-	const digits = "0123456789"
-	if i < 10 {
-		return digits[i : i+1]
-	}
-	return itoa(i/10) + digits[i%10:i%10+1]
 }
 
 // TestAdvSpanCases: the cases of the review's list, each a change of the

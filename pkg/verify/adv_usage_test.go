@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -83,7 +84,7 @@ func BenchmarkAdvParseUsageTypes(b *testing.B) {
 	var typical strings.Builder
 	typical.WriteString("version = 1\nsystem = \"site-1\"\nnodes = \"\"\"\n")
 	for i := 0; typical.Len() < verify.MaxUsageFileSize-100; i++ {
-		typical.WriteString("tower-a/floor-" + strings.Repeat("1", 1+i%3) + "/apt-" + string(rune('a'+i%26)) + strings.Repeat("0", i%5) + "x" + itoa(i) + " sip-number=1 mobile-app=2 camera=1\n")
+		typical.WriteString("tower-a/floor-" + strings.Repeat("1", 1+i%3) + "/apt-" + string(rune('a'+i%26)) + strings.Repeat("0", i%5) + "x" + strconv.Itoa(i) + " sip-number=1 mobile-app=2 camera=1\n")
 	}
 	typical.WriteString("\"\"\"\n")
 	for _, c := range []struct {
@@ -97,11 +98,4 @@ func BenchmarkAdvParseUsageTypes(b *testing.B) {
 			}
 		})
 	}
-}
-
-func itoa(i int) string {
-	if i < 10 {
-		return string(rune('0' + i))
-	}
-	return itoa(i/10) + string(rune('0'+i%10))
 }

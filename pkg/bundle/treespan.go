@@ -134,7 +134,7 @@ func (r *spanReader) read(data []byte) (_ *tree.Tree, n int, ok bool) {
 	}
 	defer spanEnds.Put(ends)
 	*ends = (*ends)[:0]
-	if len(data) >= 1<<31 {
+	if int64(len(data)) >= 1<<31 {
 		return nil, 0, false
 	}
 	groups, users := 0, 0

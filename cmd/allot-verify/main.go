@@ -11,6 +11,7 @@ import (
 )
 
 func main() {
+	verifycli.LimitMemory(os.Getenv)
 	os.Exit(verifycli.Run(os.Args[1:], verifycli.Env{
 		Prog: "allot-verify", Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv,
 	}))

@@ -37,6 +37,7 @@ func (e *env) verifyCommand() *cli.Command {
 
 // verify runs allot verify with its arguments as the user gave them.
 func (e *env) verify(args []string) error {
+	verifycli.LimitMemory(e.getenv)
 	code := verifycli.Run(args, verifycli.Env{
 		Prog: "allot verify", Stdout: e.stdout, Stderr: e.stderr, Getenv: e.getenv,
 		Progress: func(total int) verifycli.Progress {

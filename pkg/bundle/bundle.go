@@ -160,14 +160,17 @@ func Open(doc []byte) (*Bundle, error) {
 }
 
 func parse(body []byte) (*Bundle, error) {
+	// One copy of the payload, of which every string of the bundle is a
+	// piece, whichever path reads it.
+	text := payload.Text(body)
 	if spanOn {
-		if b, ok := parseSpan(body); ok {
-			return b, nil
+		if b, err, ok := parseSpan(text); ok {
+			return b, err
 		}
 	}
 	var b *Bundle
 	var err error
-	if perr := payload.ParseFunc(body, func(secs []payload.Section) error {
+	if perr := payload.ParseHoleFunc(text, 0, 0, func(secs []payload.Section) error {
 		b, err = parseSectionsOf(secs, nil)
 		return nil
 	}); perr != nil {
@@ -177,7 +180,8 @@ func parse(body []byte) (*Bundle, error) {
 }
 
 // parseSectionsOf reads a bundle from its payload's sections, and the
-// tree parseSpan read from the rest of it, if not nil.
+// tree parseSpan read from the run of sections it took out of them, if
+// not nil.
 func parseSectionsOf(secs []payload.Section, tr *tree.Tree) (*Bundle, error) {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))

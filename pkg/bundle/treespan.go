@@ -1,8 +1,9 @@
 package bundle
 
 import (
-	"bytes"
 	"errors"
+	"runtime"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -16,10 +17,22 @@ import (
 // tries parseSpan, which reads the one run of tree sections that
 // writeTree writes straight into the tree, with the payload's own field
 // reader, and the rest of the bundle as usual. It takes only what it is
-// sure of: any line, section, field or total it does not expect, and any
-// error anywhere, and the whole bundle is read again by the general path,
-// whose result and errors are the bundle's. FuzzSpan holds the two paths
-// to the same result.
+// sure of: any line, section, field or total it does not expect, and the
+// whole bundle is read again by the general path, whose result and errors
+// are the bundle's. FuzzSpan holds the two paths to the same result.
+//
+// Both paths read pieces of one copy of the payload, and what the span
+// reader does before it gives up is small: a first pass over the run's
+// lines counts its sections and fields against the payload's limits and
+// refuses comments; the rest of the payload is read around the run
+// (payload.ParseHoleFunc), its lines numbered as in the whole; then the
+// run. Once all of it is read, the bundle is the general path's, field
+// for field, and so is any error of its sections or its validation:
+// the general path is not run again to find the same error.
+
+// bigRun is the size of a run, in groups and users, whose tree parseSpan
+// lets go of before the general path reads a payload it left.
+const bigRun = 1000
 
 // spanOn switches parseSpan on; tests switch it off to compare.
 var spanOn = true
@@ -30,20 +43,19 @@ var errSpan = errors.New("not a plain tree span")
 
 // parseSpan reads a bundle whose tree is one run of sections as writeTree
 // writes them. ok is false if it leaves the bundle to the general path.
-func parseSpan(body []byte) (b *Bundle, ok bool) {
-	from := spanStart(body)
+func parseSpan(text string) (b *Bundle, err error, ok bool) {
+	from := spanStart(text)
 	if from < 0 {
-		return nil, false
+		return nil, nil, false
 	}
 	var r spanReader
-	tr, n, ok := r.read(body[from:])
+	defer r.release()
+	n, ok := r.lines(text[from:])
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
 	to := from + n
-	rest := make([]byte, 0, len(body)-n)
-	rest = append(append(rest, body[:from]...), body[to:]...)
-	err := payload.ParseFunc(rest, func(secs []payload.Section) error {
+	perr := payload.ParseHoleFunc(text, from, to, func(secs []payload.Section) error {
 		// The limits count the whole payload, the tree's part too; and
 		// the tree is read in one piece only if no part of it is
 		// elsewhere.
@@ -59,18 +71,29 @@ func parseSpan(body []byte) (b *Bundle, ok bool) {
 				}
 			}
 		}
-		if len(secs)-1+r.secs > payload.MaxSections || fields+r.fields > payload.MaxFields ||
+		// The run, read in full: if the span reader takes all of it,
+		// every section of it passes the general path too, and nothing
+		// of it bears on the others. So from here the bundle, or its
+		// error, is the general path's, line numbers and all.
+		tr, ok := r.read(text[from:to])
+		if !ok || len(secs)-1+r.secs > payload.MaxSections || fields+r.fields > payload.MaxFields ||
 			values+r.fr.ArrayValues() > payload.MaxArrayValues {
+			// A run read this far, up to its last line, and left: the
+			// general path reads it all again, and a device has 20 MiB
+			// for both. What the span reader made is let go first.
+			if r.groups+r.users > bigRun {
+				tr = nil
+				runtime.GC()
+			}
 			return errSpan
 		}
-		var err error
 		b, err = parseSectionsOf(secs, tr)
-		return err
+		return nil
 	})
-	if err != nil {
-		return nil, false
+	if perr != nil {
+		return nil, nil, false
 	}
-	return b, true
+	return b, err, true
 }
 
 func isTreeSection(name string) bool {
@@ -79,10 +102,10 @@ func isTreeSection(name string) bool {
 
 // spanStart returns where the first line "[[group]]" or "[[user]]" of
 // body starts, or -1.
-func spanStart(body []byte) int {
+func spanStart(text string) int {
 	at := -1
 	for _, h := range []string{"\n[[group]]\n", "\n[[user]]\n"} {
-		if i := bytes.Index(body, []byte(h)); i >= 0 && (at < 0 || i+1 < at) {
+		if i := strings.Index(text, h); i >= 0 && (at < 0 || i+1 < at) {
 			at = i + 1
 		}
 	}
@@ -91,12 +114,14 @@ func spanStart(body []byte) int {
 
 // spanReader reads a run of tree sections.
 type spanReader struct {
-	fr           payload.FieldReader
-	secs, fields int // what the run holds, for the payload's limits
-	f            payload.Field
-	state        spanState
-	have         uint16 // the keys of the current section read so far
-	quotas       int    // the types of the current quota table
+	ends          *[]int32 // where the run's lines end, from spanEnds
+	secs, fields  int      // what the run holds, for the payload's limits
+	groups, users int
+	fr            payload.FieldReader
+	f             payload.Field
+	state         spanState
+	have          uint16 // the keys of the current section read so far
+	quotas        int    // the types of the current quota table
 }
 
 type spanState int
@@ -122,65 +147,79 @@ const (
 	keyUntil
 )
 
-// read reads the run of tree sections data starts with, up to the first
-// other header or the end, and returns the tree and how many bytes of
-// data it took.
-func (r *spanReader) read(data []byte) (_ *tree.Tree, n int, ok bool) {
-	// A first pass finds the lines and counts the groups and users, so
-	// that their arrays are made once, as long as the run needs.
-	ends, _ := spanEnds.Get().(*[]int32)
-	if ends == nil {
-		ends = new([]int32)
-	}
-	defer spanEnds.Put(ends)
-	*ends = (*ends)[:0]
+// lines finds the run of tree sections data starts with, up to the first
+// other header or the end, and returns its length. It records where each
+// of its lines ends, counts its sections, groups, users and fields, and
+// refuses a run past the payload's limits or the tree's, a comment, and a
+// line too long.
+func (r *spanReader) lines(data string) (n int, ok bool) {
 	if int64(len(data)) >= 1<<31 {
-		return nil, 0, false
+		return 0, false
 	}
-	groups, users := 0, 0
+	r.ends, _ = spanEnds.Get().(*[]int32)
+	if r.ends == nil {
+		r.ends = new([]int32)
+	}
+	*r.ends = (*r.ends)[:0]
 	for off := 0; off < len(data); {
-		i := bytes.IndexByte(data[off:], '\n')
+		i := strings.IndexByte(data[off:], '\n')
 		if i < 0 || i > payload.MaxLineLen {
-			return nil, 0, false
+			return 0, false
 		}
-		if line := data[off : off+i]; len(line) > 0 && line[0] == '[' {
-			switch string(line) {
+		switch line := data[off : off+i]; {
+		case len(line) == 0:
+		case line[0] == '#':
+			return 0, false
+		case line[0] == '[':
+			switch line {
 			case "[[group]]":
-				groups++
+				r.groups++
 			case "[[user]]":
-				users++
+				r.users++
 			case "[group.quota]", "[user.quota]":
 			default: // the run ends
-				data = data[:off]
-				continue
+				return off, r.secs > 0
 			}
-			if groups > MaxGroups || users > MaxUsers {
-				return nil, 0, false
-			}
+			r.secs++
+		default:
+			r.fields++
 		}
 		// Blank lines cost the general path nothing: the ends recorded
 		// are as many as a payload within its limits has lines.
-		if len(*ends) == maxSpanLines {
-			return nil, 0, false
+		if r.groups > MaxGroups || r.users > MaxUsers || r.secs > payload.MaxSections ||
+			r.fields > payload.MaxFields || len(*r.ends) == maxSpanLines {
+			return 0, false
 		}
-		*ends = append(*ends, int32(off+i))
+		*r.ends = append(*r.ends, int32(off+i))
 		off += i + 1
 	}
-	tr := &tree.Tree{Groups: make([]tree.Group, 0, groups), Users: make([]tree.User, 0, users)}
-	// One copy for every path and name, as payload.Parse makes.
-	text := string(data)
+	return len(data), r.secs > 0
+}
+
+// release gives back what lines took.
+func (r *spanReader) release() {
+	if r.ends != nil {
+		spanEnds.Put(r.ends)
+		r.ends = nil
+	}
+}
+
+// read reads the run lines found, text, into a tree whose strings are
+// pieces of it.
+func (r *spanReader) read(text string) (_ *tree.Tree, ok bool) {
+	tr := &tree.Tree{Groups: make([]tree.Group, 0, r.groups), Users: make([]tree.User, 0, r.users)}
 	if !utf8.ValidString(text) {
-		return nil, 0, false
+		return nil, false
 	}
 	start := 0
-	for _, end := range *ends {
+	for _, end := range *r.ends {
 		line := text[start:end]
 		start = int(end) + 1
 		switch {
 		case line == "":
 		case line[0] == '[':
 			if !r.done(tr) {
-				return nil, 0, false
+				return nil, false
 			}
 			switch {
 			case line == "[[group]]":
@@ -197,20 +236,16 @@ func (r *spanReader) read(data []byte) (_ *tree.Tree, n int, ok bool) {
 				tr.Users[len(tr.Users)-1].Quota = map[string]int{}
 				r.state = inUserQuota
 			default:
-				return nil, 0, false
+				return nil, false
 			}
-			r.secs++
 			r.have, r.quotas = 0, 0
-		case line[0] == '#':
-			return nil, 0, false
 		default:
-			r.fields++
 			if r.state == inNone || r.fr.Field(&r.f, line) != nil || !r.field(tr) {
-				return nil, 0, false
+				return nil, false
 			}
 		}
 	}
-	return tr, len(text), r.done(tr) && r.state != inNone
+	return tr, r.done(tr) && r.state != inNone
 }
 
 // maxSpanLines bounds the lines read records: a header and a blank line

@@ -1,6 +1,11 @@
 package payload
 
-import "sync"
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
 
 // Has reports whether the section has a field key, of any type: an
 // optional field is read with the getter of its type only if it is there.
@@ -36,6 +41,17 @@ func (t *Table) Reset(sec *Section) {
 // allocate, and the collector scan, megabytes of fields each time. The
 // strings and arrays of strings of the fields stay valid.
 func ParseFunc(data []byte, fn func([]Section) error) error {
+	return ParseHoleFunc(Text(data), 0, 0, fn)
+}
+
+// ParseHoleFunc is ParseFunc over text, the payload as a string, without
+// the lines text[from:to], which its caller reads itself: they keep their
+// numbers, and no section or field is made of them, nor counted towards
+// the limits, which the caller counts for them. from and to are 0, or
+// the start of a line, or the end of text. The strings of the fields are
+// pieces of text.
+func ParseHoleFunc(text string, from, to int, fn func([]Section) error) error {
+	h := hole{from, to}
 	b, _ := arrays.Get().(*parseArrays)
 	if b == nil {
 		b = &parseArrays{}
@@ -43,7 +59,7 @@ func ParseFunc(data []byte, fn func([]Section) error) error {
 	if b.ends == nil {
 		b.ends = []int32{} // not nil: count records the lines' ends
 	}
-	nsecs, nfields, ends, err := count(data, b.ends[:0])
+	nsecs, nfields, ends, err := count(text, b.ends[:0], h)
 	if ends != nil {
 		b.ends = ends
 	}
@@ -57,7 +73,7 @@ func ParseFunc(data []byte, fn func([]Section) error) error {
 	if cap(b.fields) < nfields {
 		b.fields = make([]Field, 0, nfields)
 	}
-	secs, err := parse(data, b.secs[:0], b.fields[:0], ends)
+	secs, err := parse(text, b.secs[:0], b.fields[:0], ends, h)
 	if err == nil {
 		err = fn(secs)
 	}
@@ -90,3 +106,53 @@ func (r *FieldReader) Field(f *Field, line string) error { return r.p.field(f, l
 
 // ArrayValues returns how many strings the arrays read so far hold.
 func (r *FieldReader) ArrayValues() int { return r.p.values }
+
+// Text returns the copy of a payload that its readers take the strings of
+// the fields from: the payload, with every comment line that passes the
+// checks of a line (UTF-8, MaxLineLen) left empty. Such a line is
+// skipped by the reader and counts for nothing but its number, which an
+// empty line keeps; and a bundle of megabytes of comments costs a device
+// no copy of them.
+func Text(data []byte) string {
+	// Two passes over the comment lines, one to size the copy, one to
+	// make it: a list of them would cost as much as a copy of tiny ones.
+	drop := 0
+	comments(data, func(start, end int) { drop += end - start })
+	if drop == 0 {
+		return string(data)
+	}
+	var b strings.Builder
+	b.Grow(len(data) - drop)
+	last := 0
+	comments(data, func(start, end int) {
+		b.Write(data[last:start])
+		last = end
+	})
+	b.Write(data[last:])
+	return b.String()
+}
+
+// comments calls fn with the text of each comment line of data that ends
+// with a newline, is UTF-8 and no longer than MaxLineLen, in order, as
+// data[start:end], end the newline.
+func comments(data []byte, fn func(start, end int)) {
+	for at := 0; at < len(data); {
+		start := at
+		if at > 0 || data[0] != '#' {
+			k := bytes.Index(data[at:], []byte("\n#"))
+			if k < 0 {
+				return
+			}
+			start = at + k + 1
+		}
+		end := bytes.IndexByte(data[start:], '\n')
+		if end < 0 {
+			return // a last line without a newline: the reader refuses it
+		}
+		end += start
+		if line := data[start:end]; len(line) <= MaxLineLen && utf8.Valid(line) {
+			fn(start, end)
+		}
+		at = end
+	}
+}

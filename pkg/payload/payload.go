@@ -103,25 +103,38 @@ const (
 
 // Parse splits a payload into sections. The first section is the top level.
 func Parse(data []byte) ([]Section, error) {
-	nsecs, nfields, _, err := count(data, nil)
+	// Every key, name and string is a piece of one copy of the payload,
+	// made once: the ten thousand strings of a bundle's tree cost nothing
+	// more.
+	text := Text(data)
+	nsecs, nfields, _, err := count(text, nil, hole{})
 	if err != nil {
 		return nil, err
 	}
 	// One array of sections and one of fields, each exactly as long as the
 	// payload needs: no slice grows, and nothing is left over.
-	return parse(data, make([]Section, 0, 1+nsecs), make([]Field, 0, nfields), nil)
+	return parse(text, make([]Section, 0, 1+nsecs), make([]Field, 0, nfields), nil, hole{})
 }
 
-// parse parses data into secs and fields, empty arrays with room for
-// what count counted. ends, if not nil, are the ends of data's lines that
+// hole is a run of whole lines, text[from:to], that count and parse leave
+// out but for their number.
+type hole struct{ from, to int }
+
+// skip reports whether the line at pos starts the hole, and if so the
+// number of lines the hole has.
+func (h hole) skip(pos int, text string) (int, bool) {
+	if pos != h.from || h.to <= h.from {
+		return 0, false
+	}
+	return strings.Count(text[:h.to-h.from], "\n"), true
+}
+
+// parse parses text into secs and fields, empty arrays with room for
+// what count counted. ends, if not nil, are the ends of text's lines that
 // count found, so that parse need not look for them again.
-func parse(data []byte, secs []Section, fields []Field, ends []int32) ([]Section, error) {
+func parse(text string, secs []Section, fields []Field, ends []int32, h hole) ([]Section, error) {
 	secs = secs[:1]
 	secs[0].Line = 1
-	// Every key, name and string is a piece of one copy of the payload,
-	// made once: the ten thousand strings of a bundle's tree cost nothing
-	// more.
-	text := string(data)
 	// A payload that is UTF-8 as a whole needs no check of each line.
 	checkUTF8 := !utf8.ValidString(text)
 	p := &parser{}
@@ -129,8 +142,13 @@ func parse(data []byte, secs []Section, fields []Field, ends []int32) ([]Section
 	// Past a few fields, a section's keys are looked up in a map: scanning
 	// them for every key would be quadratic. One map serves every section.
 	var seen map[string]bool
-	n, off := 0, 0
+	n, off, pos := 0, 0, 0
 	for len(text) > 0 {
+		if k, ok := h.skip(pos, text); ok {
+			n += k
+			text, pos, off = text[h.to-h.from:], h.to, h.to
+			continue
+		}
 		n++
 		var i int
 		if n <= len(ends) {
@@ -144,6 +162,7 @@ func parse(data []byte, secs []Section, fields []Field, ends []int32) ([]Section
 		}
 		line := text[:i]
 		text = text[i+1:]
+		pos += i + 1
 		if len(line) > MaxLineLen {
 			return nil, fmt.Errorf("%w: line %d: longer than %d bytes", ErrSyntax, n, MaxLineLen)
 		}
@@ -229,12 +248,19 @@ func own(fields []Field, start int) []Field {
 // more than the limits allow, naming the line where the limit is passed.
 // If ends is not nil, it appends to it where each of the first maxEnds
 // lines that end with a newline ends, for parse; else it allocates nothing.
-func count(data []byte, ends []int32) (secs, fields int, _ []int32, err error) {
+func count(data string, ends []int32, h hole) (secs, fields int, _ []int32, err error) {
 	own := 0 // fields of the current section
 	// The offsets are int32s: a payload of 2 GiB records none.
 	record := ends != nil && int64(len(data)) < 1<<31
 	for n, off := 1, 0; len(data) > 0; n++ {
-		i := bytes.IndexByte(data, '\n')
+		if k, ok := h.skip(off, data); ok {
+			// The hole's lines are numbered, and not recorded: parse
+			// finds the ends of the lines past it itself.
+			n += k - 1
+			data, off, record = data[h.to-h.from:], h.to, false
+			continue
+		}
+		i := strings.IndexByte(data, '\n')
 		if i < 0 {
 			i = len(data) - 1
 		} else if record && len(ends) < maxEnds {

@@ -2,6 +2,8 @@ package verify
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"strings"
 
 	"allot.dev/allot/pkg/tomlfile"
@@ -16,14 +18,21 @@ import (
 // empty block as the value of nodes, the block was not what it looked
 // like (inside another string, say), and the library reads the whole file.
 func decodeUsage(name string, data []byte, f *usageFile) error {
-	if from, to, ok := plainNodes(data); ok && plainNodesOn {
-		lines := bytes.Count(data[from:to], []byte("\n"))
-		rest := make([]byte, 0, len(data)-(to-from)+lines)
+	// A block longer than the library's string limit is the library's to
+	// refuse.
+	if from, to, ok := plainNodes(data); ok && plainNodesOn && to-from <= usageLimits.String {
+		// The emptied block starts with a mark the file cannot hold, so
+		// that nothing but the block itself, read as nodes, reads back
+		// as it: not a value of as many newlines elsewhere in the file.
+		var mark [16]byte
+		rand.Read(mark[:])
+		empty := hex.EncodeToString(mark[:]) + strings.Repeat("\n", bytes.Count(data[from:to], []byte("\n")))
+		rest := make([]byte, 0, len(data)-(to-from)+len(empty))
 		rest = append(rest, data[:from]...)
-		rest = append(rest, strings.Repeat("\n", lines)...)
+		rest = append(rest, empty...)
 		rest = append(rest, data[to:]...)
 		var g usageFile
-		if err := tomlfile.DecodeLimits(name, rest, &g, usageLimits); err == nil && len(g.Nodes) == lines && strings.Count(g.Nodes, "\n") == lines {
+		if err := tomlfile.DecodeLimits(name, rest, &g, usageLimits); err == nil && g.Nodes == empty {
 			g.Nodes = string(data[from:to])
 			*f = g
 			return nil

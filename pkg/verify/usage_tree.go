@@ -54,8 +54,9 @@ func parseNodes(block string) (*tree.Usage, int, error) {
 	}
 	u := &tree.Usage{Groups: make(map[string]*tree.Use, min(groups, maxNodeLines)), Users: make(map[string]*tree.Use, min(users, maxNodeLines))}
 	uses := make([]tree.Use, 0, min(groups+users, maxNodeLines))
-	var counts tree.Counts // the nodes' counts, in one array for all
-	var f []string         // the fields of a line, in one array for all
+	var counts tree.Counts   // the nodes' counts, in one array for all
+	var f []string           // the fields of a line, in one array for all
+	var seen map[string]bool // a long line's types
 	n, lines := 0, 0
 	for rest := block; len(rest) > 0; {
 		n++
@@ -96,6 +97,7 @@ func parseNodes(block string) (*tree.Usage, int, error) {
 			u.Groups[f[0]] = use
 		}
 		start := len(counts)
+		clear(seen)
 		for _, item := range f[1:] {
 			if feat, ok := strings.CutPrefix(item, "+"); ok {
 				if err := licensekey.ValidName(feat); err != nil {
@@ -115,7 +117,25 @@ func parseNodes(block string) (*tree.Usage, int, error) {
 			if !ok {
 				return nil, n, fmt.Errorf("%s=%s: want a count between 0 and %d", t, num, maxCount)
 			}
-			if _, dup := counts[start:].Get(t); dup {
+			// A line names a few types, looked for one by one; past
+			// scanTypes, in a map, so that a line of hundreds of types
+			// costs no more than its length.
+			dup := false
+			if mine := counts[start:]; len(mine) < scanTypes {
+				_, dup = mine.Get(t)
+			} else {
+				if seen == nil {
+					seen = map[string]bool{}
+				}
+				if len(seen) == 0 {
+					for _, c := range mine {
+						seen[c.License] = true
+					}
+				}
+				dup = seen[t]
+				seen[t] = true
+			}
+			if dup {
 				return nil, n, fmt.Errorf("%s is given twice", t)
 			}
 			if len(counts) == cap(counts) {
@@ -131,6 +151,10 @@ func parseNodes(block string) (*tree.Usage, int, error) {
 	}
 	return u, 0, nil
 }
+
+// scanTypes is how many license types of a line parseNodes compares a
+// new one with one by one; past them, it looks types up in a map.
+const scanTypes = 16
 
 // maxCountDigits is how many digits maxCount has.
 const maxCountDigits = 9

@@ -12,9 +12,9 @@ import (
 	"allot.dev/allot/pkg/verify"
 )
 
-// Adversary skips t unless ALLOT_ADVERSARY is set: the tests of the
-// readers' adversarial review that reproduce an open finding fail until it
-// is fixed, and run only when asked for, so that make test stays green.
+// Adversary skips t unless ALLOT_ADVERSARY is set: a test of the readers'
+// adversarial review that reproduces an open finding fails until it is
+// fixed, and runs only when asked for, so that make test stays green.
 func Adversary(t testing.TB) {
 	t.Helper()
 	if os.Getenv("ALLOT_ADVERSARY") == "" {
@@ -62,8 +62,9 @@ func (h *hostile) readers() error {
 // one type (40,000 tables, past payload.MaxSections), the first groups'
 // paths 65,000 bytes long, and no blank lines (the span reader reads runs
 // of up to 81,920 lines). The general reader refuses it as it counts the
-// lines, before it allocates; the span reader reads the whole run into a
-// tree, 20,000 quota maps, before it counts the tables.
+// lines, before it allocates; so must the span reader, which read the
+// whole run into a tree of 20,000 quota maps before it counted the tables
+// (allot-verify peaked at 20.9 MiB, a9dd597 fixed it).
 func SpanPastLimits() []byte {
 	var b strings.Builder
 	b.WriteString("version = 1\n")
@@ -86,9 +87,10 @@ func SpanPastLimits() []byte {
 // restricted groups of four quota types each at its end: a bundle that
 // reads, whose tree the device then bounds by its funding. If malformed,
 // a [[credit]] of an unknown field and none of its own follows the run:
-// the span reader reads the whole run and the rest, then leaves the
-// payload to the general reader, which reads it all again and refuses it
-// at its last line.
+// the span reader read the whole run and the rest, then left the payload
+// to the general reader, which read it all again and refused it at its
+// last line (allot-verify peaked at 33.3 MiB, 20.8 MiB on the valid one,
+// until a9dd597).
 func TreeAfterComments(valid []byte, malformed bool) []byte {
 	var run strings.Builder
 	for i := range 8000 {
@@ -128,8 +130,8 @@ func (h *hostile) treeAfterComments(malformed bool) func() ([]byte, error) {
 // a nodes block whose lines are as long as a line may be, each of about
 // 800 distinct license types, and a last line of a bad count, so that the
 // device refuses it (naming its line) after it read all the others.
-// parseNodes looks each type up among the line's types before it: 800²/2
-// comparisons a line.
+// parseNodes looked each type up among the line's types before it, 800²/2
+// comparisons a line (allot-verify took 517 ms, until a9dd597).
 func UsageManyTypes() []byte {
 	var types []string
 	for a := 'a'; a <= 'z'; a++ {

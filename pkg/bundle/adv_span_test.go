@@ -9,35 +9,29 @@ import (
 	"allot.dev/allot/pkg/sign"
 )
 
-// The adversary's findings against the tree's span reader (treespan.go).
-// They fail until it is fixed: allottest.Adversary runs them only with
-// ALLOT_ADVERSARY=1.
+// The adversary's findings against the tree's span reader (treespan.go),
+// fixed by a9dd597: the tests hold the fixes.
 
 // TestAdvSpanWaste: on a payload the span reader leaves to the general
 // reader, everything it made is waste, and the general reader's
-// allocations come on top of it before the collector runs. allot-verify's
-// peak (GNU time, the most of 5 runs): 33.8 MiB on
+// allocations came on top of it before the collector ran. allot-verify's
+// peak before a9dd597 (GNU time, the most of 5 runs): 33.8 MiB on
 // bundle-tree-then-malformed.lic (21.6 MiB with the span reader off) and
 // 20.9 MiB on bundle-tree-quota-tables.lic (8.9 MiB off), against
 // DESIGN.md's 20 MiB. The span reader may cost a copy of the payload; it
-// costs more:
+// cost more:
 //
-//   - SpanPastLimits: the first pass counts groups and users against
+//   - SpanPastLimits: the first pass counted groups and users against
 //     MaxGroups and MaxUsers, not the tables against payload.MaxSections,
-//     so it builds 20,000 quota maps for a payload the general reader
+//     so it built 20,000 quota maps for a payload the general reader
 //     refuses before it allocates anything;
-//   - TreeAfterComments, malformed: it builds the whole tree, copies the
-//     rest of the payload (rest) and parses it (payload.ParseFunc copies
-//     it again into a string) before the last section's error sends the
-//     payload to the general reader, which reads it all again.
+//   - TreeAfterComments, malformed: it built the whole tree, copied the
+//     rest of the payload and parsed it (into a string, another copy)
+//     before the last section's error sent the payload to the general
+//     reader, which read it all again.
 //
-// The test counts bytes allocated, not the peak: a collection before the
-// fallback bounds the peak (a prototype of that and of counting the
-// tables in the first pass: 23.3 and 9.3 MiB) but not what this counts;
-// parsing the rest in place (no copy, the payload's own line numbers)
-// would meet both.
+// The test counts bytes allocated, not the peak.
 func TestAdvSpanWaste(t *testing.T) {
-	allottest.Adversary(t)
 	doc, _, err := allottest.TypicalBundle(t.TempDir(), 2, 3)
 	if err != nil {
 		t.Fatal(err)

@@ -12,8 +12,9 @@ import (
 
 // The adversary's findings against the plain nodes block's path of
 // ParseUsage (usage_block.go): inputs on which it and the TOML library
-// disagree. They fail until the path is fixed: allottest.Adversary runs
-// them only with ALLOT_ADVERSARY=1.
+// disagreed, until a9dd597; the tests hold the fix. The last, not the
+// plain path's, is open: allottest.Adversary runs it only with
+// ALLOT_ADVERSARY=1.
 
 // sameUsage fails t if ParseUsage reads data otherwise with the plain
 // block's path than without it.
@@ -39,11 +40,10 @@ func nodes(u *verify.Usage) string {
 // literal string (”'), and the real nodes elsewhere: a string of as
 // many newlines as the decoy has lines. plainNodes takes the first such
 // line without knowing whether the library reads it as a key, and
-// decodeUsage checks only that the library's nodes are that many
-// newlines, which the real ones are. So the device reads nodes the file
+// decodeUsage checked only that the library's nodes were that many
+// newlines, which the real ones are. So the device read nodes the file
 // does not have ("tower camera=5"), where any TOML reader reads none.
 func TestAdvUsageDecoyBlock(t *testing.T) {
-	allottest.Adversary(t)
 	sameUsage(t, []byte("version = 1\nsystem = \"site-1\"\nnodes = \"\\n\"\n\n[[server]]\nname = '''\nnodes = \"\"\"\ntower camera=5\n\"\"\"\n'''\n"))
 	sameUsage(t, []byte("version = 1\nsystem = '''\nnodes = \"\"\"\ntower camera=5\n\"\"\"\n'''\nnodes = \"\\n\"\n"))
 }
@@ -53,18 +53,14 @@ func TestAdvUsageDecoyBlock(t *testing.T) {
 // the library refuses the file and the plain path accepts it: "#”'" is
 // a comment to parseNodes and the string's end to TOML.
 func TestAdvUsageDecoyClosesItsString(t *testing.T) {
-	allottest.Adversary(t)
 	sameUsage(t, []byte("version = 1\nsystem = '''\nnodes = \"\"\"\n#'''\n\"\"\"\n'''\nnodes = \"\\n\"\n"))
 }
 
 // TestAdvUsageBlockPastStringLimit: ParseUsage, which embedders call with
 // bytes they read themselves, checks no size: the library refuses a nodes
 // string longer than usageLimits.String (MaxUsageFileSize), the plain
-// path never shows it the block. tomlfile.Check says a reader that reads
-// part of a file itself checks the whole file first; decodeUsage checks
-// only the rest.
+// path never showed it the block.
 func TestAdvUsageBlockPastStringLimit(t *testing.T) {
-	allottest.Adversary(t)
 	var b strings.Builder
 	b.WriteString("version = 1\nsystem = \"site-1\"\nnodes = \"\"\"\n")
 	for b.Len() <= verify.MaxUsageFileSize+100 { // the block alone is longer
@@ -76,10 +72,10 @@ func TestAdvUsageBlockPastStringLimit(t *testing.T) {
 
 // BenchmarkAdvParseUsageTypes reads two usage files of nearly
 // MaxUsageFileSize: 256 nodes of 800 license types each
-// (allottest.UsageManyTypes), whose every type parseNodes looks up among
-// the line's types before it (tree.Counts.Get, 800²/2 string comparisons
-// a line, where the map per node it replaced cost one lookup), and 16,000
-// nodes of three types each, what a site writes.
+// (allottest.UsageManyTypes), whose every type parseNodes looked up among
+// the line's types before it until a9dd597 (800²/2 string comparisons a
+// line: 1.4 s against 26 ms, on a loaded machine), and 16,000 nodes of
+// three types each, what a site writes.
 func BenchmarkAdvParseUsageTypes(b *testing.B) {
 	var typical strings.Builder
 	typical.WriteString("version = 1\nsystem = \"site-1\"\nnodes = \"\"\"\n")

@@ -39,6 +39,16 @@ func (h *hostile) readers() error {
 			h.treeAfterComments(true)},
 		"bundle-tree-comments.lic": {"a valid bundle, 4 MiB of comments, 8,000 restricted groups its keys do not fund", 13, "",
 			h.treeAfterComments(false)},
+		"bundle-tree-bad-last.lic": {"a valid bundle, 4 MiB of comments, 8,000 restricted groups, the last of an unknown field", 3, "line",
+			func() ([]byte, error) {
+				body, err := h.treeAfterComments(false)()
+				if err != nil {
+					return nil, err
+				}
+				// The span reader reads the whole run before it meets
+				// the field, and leaves it all to the general reader.
+				return bytes.Replace(body, []byte("path = \"g07999\""), []byte("pathx = \"g07999\""), 1), nil
+			}},
 	} {
 		body, err := c.body()
 		if err != nil {

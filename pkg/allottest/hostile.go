@@ -46,7 +46,7 @@ func Hostile(dir string) ([]HostileInput, error) {
 	if err := h.base(); err != nil {
 		return nil, err
 	}
-	for _, f := range []func() error{h.bundles, h.usages, h.systems, h.catalogs, h.trusts, h.states} {
+	for _, f := range []func() error{h.bundles, h.usages, h.systems, h.catalogs, h.trusts, h.states, h.readers} {
 		if err := f(); err != nil {
 			return nil, err
 		}

@@ -137,13 +137,16 @@ func Text(data []byte) string {
 // data[start:end], end the newline.
 func comments(data []byte, fn func(start, end int)) {
 	for at := 0; at < len(data); {
-		start := at
-		if at > 0 || data[0] != '#' {
-			k := bytes.Index(data[at:], []byte("\n#"))
-			if k < 0 {
-				return
-			}
-			start = at + k + 1
+		// A '#' is rare but in comments: look for it, not for the
+		// newlines before it.
+		k := bytes.IndexByte(data[at:], '#')
+		if k < 0 {
+			return
+		}
+		start := at + k
+		if start > 0 && data[start-1] != '\n' {
+			at = start + 1
+			continue
 		}
 		end := bytes.IndexByte(data[start:], '\n')
 		if end < 0 {

@@ -34,12 +34,8 @@ func parseNodes(block string) (*tree.Usage, int, error) {
 	// and arrays are made once, at their size.
 	groups, users := 0, 0
 	for rest := block; len(rest) > 0; {
-		line := rest
-		if i := strings.IndexByte(rest, '\n'); i >= 0 {
-			line, rest = rest[:i], rest[i+1:]
-		} else {
-			rest = ""
-		}
+		var line string
+		line, rest, _ = strings.Cut(rest, "\n")
 		line = strings.TrimSpace(line)
 		switch {
 		case line == "" || line[0] == '#':
@@ -60,12 +56,8 @@ func parseNodes(block string) (*tree.Usage, int, error) {
 	n, lines := 0, 0
 	for rest := block; len(rest) > 0; {
 		n++
-		line := rest
-		if i := strings.IndexByte(rest, '\n'); i >= 0 {
-			line, rest = rest[:i], rest[i+1:]
-		} else {
-			rest = ""
-		}
+		var line string
+		line, rest, _ = strings.Cut(rest, "\n")
 		if len(line) > maxNodeLine {
 			return nil, n, fmt.Errorf("longer than %d bytes", maxNodeLine)
 		}

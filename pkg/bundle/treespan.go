@@ -101,7 +101,7 @@ func isTreeSection(name string) bool {
 }
 
 // spanStart returns where the first line "[[group]]" or "[[user]]" of
-// body starts, or -1.
+// text starts, or -1.
 func spanStart(text string) int {
 	at := -1
 	for _, h := range []string{"\n[[group]]\n", "\n[[user]]\n"} {

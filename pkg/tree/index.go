@@ -1,6 +1,9 @@
 package tree
 
-import "hash/maphash"
+import (
+	"hash/maphash"
+	"math/bits"
+)
 
 // index finds a group by its path or a user by its name: a table of node
 // ids, open addressing, each compared with the tree's own name of the
@@ -9,22 +12,27 @@ import "hash/maphash"
 // nodes is indexed on every verification. The seed is random, so that no
 // bundle can choose names that collide.
 //
-// A slot holds the high half of the name's hash above the node id: a probe
-// compares names only when the halves match, so that it rarely reads a
-// node that is not the one sought (a cache miss each, in a large tree).
+// A slot holds the node id in its low bits, as many as the tree's largest
+// id needs, and the high bits of the name's hash above it: a probe
+// compares names only when those match, so that it rarely reads a node
+// that is not the one sought (a cache miss each, in a large tree). Slots
+// of 32 bits keep the index of a bundle's 10,000 nodes small.
 type index struct {
-	slots []uint64 // 0: empty; else hash>>32<<32 | node id
+	slots []uint32 // 0: empty; else hash's high bits | node id
 	mask  uint64
+	tags  uint32 // the bits of a slot above its node id
 	seed  maphash.Seed
 }
 
-// newIndex returns an index with room for n nodes, at most half full.
-func newIndex(n int) index {
+// newIndex returns an index with room for n nodes, at most half full,
+// whose ids are at most maxID.
+func newIndex(n int, maxID nodeID) index {
 	size := 2
 	for size < 2*n {
 		size <<= 1
 	}
-	return index{slots: make([]uint64, size), mask: uint64(size - 1), seed: maphash.MakeSeed()}
+	return index{slots: make([]uint32, size), mask: uint64(size - 1),
+		tags: ^uint32(0) << bits.Len32(uint32(maxID)), seed: maphash.MakeSeed()}
 }
 
 // key returns the name a node is indexed by.
@@ -39,15 +47,15 @@ func (m *Model) key(id nodeID) string {
 // to put s where it goes.
 func (m *Model) find(x *index, s string) (nodeID, slot) {
 	h := maphash.String(x.seed, s)
-	tag := h &^ (1<<32 - 1)
+	tag := uint32(h>>32) & x.tags
 	i := h & x.mask
 	for {
 		e := x.slots[i]
 		if e == 0 {
 			return 0, slot{i, tag}
 		}
-		if e&^(1<<32-1) == tag {
-			if id := nodeID(uint32(e)); m.key(id) == s {
+		if e&x.tags == tag {
+			if id := nodeID(e &^ x.tags); m.key(id) == s {
 				return id, slot{i, tag}
 			}
 		}
@@ -55,11 +63,14 @@ func (m *Model) find(x *index, s string) (nodeID, slot) {
 	}
 }
 
-// slot is where find found a name missing, and its hash's high half.
-type slot struct{ i, tag uint64 }
+// slot is where find found a name missing, and its hash's high bits.
+type slot struct {
+	i   uint64
+	tag uint32
+}
 
 // insert puts node id in the slot find returned for its name.
-func (x *index) insert(s slot, id nodeID) { x.slots[s.i] = s.tag | uint64(uint32(id)) }
+func (x *index) insert(s slot, id nodeID) { x.slots[s.i] = s.tag | uint32(id) }
 
 // groupID returns the id of the group at path.
 func (m *Model) groupID(path string) (nodeID, bool) {

@@ -322,8 +322,8 @@ func New(t *Tree, root Root) (*Model, error) {
 		t = &Tree{}
 	}
 	m := &Model{Tree: t, Root: root,
-		groups: newIndex(len(t.Groups)),
-		users:  newIndex(len(t.Users)),
+		groups: newIndex(len(t.Groups), nodeID(len(t.Groups))),
+		users:  newIndex(len(t.Users), nodeID(len(t.Groups)+len(t.Users))),
 		nodes:  make([]node, 1+len(t.Groups)+len(t.Users)),
 		kids:   &childLists{},
 	}
@@ -358,20 +358,28 @@ func New(t *Tree, root Root) (*Model, error) {
 		if g.RemindEvery != "" && !slices.Contains(RemindEvery, g.RemindEvery) {
 			return nil, structErr(field.at(".remind_every"), GroupName(g.Path), "remind_every %q: want %s", g.RemindEvery, strings.Join(RemindEvery, ", "))
 		}
+		// A group whose parent comes before it, as most do, is linked
+		// while its path is at hand; the others once every group is in
+		// the index, and only they can fail for their parent: the errors
+		// come in the same order either way.
+		if parent := Parent(g.Path); parent == "" {
+			m.link(id, 0)
+		} else if pid, ok := m.groupID(parent); ok {
+			m.link(id, pid)
+		}
 	}
 	for i := range t.Groups {
-		g := &t.Groups[i]
 		id := nodeID(1 + i)
-		parent := Parent(g.Path)
-		pid := nodeID(0)
-		if parent != "" {
-			var ok bool
-			if pid, ok = m.groupID(parent); !ok {
-				return nil, structErr(fmt.Sprintf("group[%d].path", i+1), GroupName(g.Path), "its parent %s is not a group of the tree: add it first", parent)
-			}
+		if m.nodes[id].parents.n > 0 {
+			continue // linked above
 		}
-		m.links = append(m.links, pid)
-		m.nodes[id].parents = m.spanFrom(len(m.links) - 1)
+		g := &t.Groups[i]
+		parent := Parent(g.Path)
+		pid, ok := m.groupID(parent)
+		if !ok {
+			return nil, structErr(fmt.Sprintf("group[%d].path", i+1), GroupName(g.Path), "its parent %s is not a group of the tree: add it first", parent)
+		}
+		m.link(id, pid)
 	}
 	base := nodeID(1 + len(t.Groups))
 	for i := range t.Users {
@@ -391,12 +399,20 @@ func New(t *Tree, root Root) (*Model, error) {
 		if err := checkLimits(field, "user", u.Name, u.Restrict, &u.Limits); err != nil {
 			return nil, err
 		}
+		// A user in groups is linked to them now if all is well with them;
+		// the others, and sub-users, whose creators may come later, below.
+		if u.CreatedBy == "" {
+			m.linkGroups(base+nodeID(i), u.Groups)
+		}
 	}
 	for i := range t.Users {
 		u := &t.Users[i]
 		id := base + nodeID(i)
-		field := fieldName{"user", i}
 		n := &m.nodes[id]
+		if n.parents.n > 0 {
+			continue // linked above
+		}
+		field := fieldName{"user", i}
 		start := len(m.links)
 		switch {
 		case u.CreatedBy != "":
@@ -434,6 +450,34 @@ func New(t *Tree, root Root) (*Model, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// link makes pid the one parent of node id.
+func (m *Model) link(id, pid nodeID) {
+	m.links = append(m.links, pid)
+	m.nodes[id].parents = m.spanFrom(len(m.links) - 1)
+}
+
+// linkGroups makes groups, by path, the parents of user id (none: the
+// root), if each is a group of the tree, listed once, and they are not
+// too many; else it links nothing, and New finds what is wrong.
+func (m *Model) linkGroups(id nodeID, groups []string) {
+	if len(groups) > MaxGroupsOf {
+		return
+	}
+	start := len(m.links)
+	if len(groups) == 0 {
+		m.links = append(m.links, 0)
+	}
+	for _, p := range groups {
+		gid, ok := m.groupID(p)
+		if !ok || slices.Contains(m.links[start:], gid) {
+			m.links = m.links[:start]
+			return
+		}
+		m.links = append(m.links, gid)
+	}
+	m.nodes[id].parents = m.spanFrom(start)
 }
 
 // linkChildren lists each node's children, in node order, in one array:
@@ -504,9 +548,16 @@ func plainUser(name string) bool {
 
 // nameByte reports whether c may stand in a name: a letter, a digit, '.',
 // '_' or '-'.
-func nameByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
-}
+func nameByte(c byte) bool { return nameBytes[c] }
+
+// nameBytes is nameByte as a table: every name of a tree is checked on
+// every verification.
+var nameBytes = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
+	}
+	return t
+}()
 
 func rootEff(root Root) *eff {
 	e := &eff{quota: root.Quota, from: root.From, until: root.Until}

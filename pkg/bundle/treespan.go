@@ -77,7 +77,7 @@ func parseSpan(text string) (b *Bundle, err error, ok bool) {
 		// error, is the general path's, line numbers and all.
 		tr, ok := r.read(text[from:to])
 		if !ok || len(secs)-1+r.secs > payload.MaxSections || fields+r.fields > payload.MaxFields ||
-			values+r.fr.ArrayValues() > payload.MaxArrayValues {
+			values+r.fr.ArrayValues()+r.values > payload.MaxArrayValues {
 			// A run read this far, up to its last line, and left: the
 			// general path reads it all again, and a device has 20 MiB
 			// for both. What the span reader made is let go first.
@@ -101,15 +101,20 @@ func isTreeSection(name string) bool {
 }
 
 // spanStart returns where the first line "[[group]]" or "[[user]]" of
-// text starts, or -1.
+// text starts, or -1. It looks at each array header in turn: a bundle has
+// a few before its tree.
 func spanStart(text string) int {
-	at := -1
-	for _, h := range []string{"\n[[group]]\n", "\n[[user]]\n"} {
-		if i := strings.Index(text, h); i >= 0 && (at < 0 || i+1 < at) {
-			at = i + 1
+	for off := 0; ; {
+		i := strings.Index(text[off:], "\n[[")
+		if i < 0 {
+			return -1
 		}
+		at := off + i + 1
+		if h := text[at:]; strings.HasPrefix(h, "[[group]]\n") || strings.HasPrefix(h, "[[user]]\n") {
+			return at
+		}
+		off = at
 	}
-	return at
 }
 
 // spanReader reads a run of tree sections.
@@ -118,6 +123,8 @@ type spanReader struct {
 	secs, fields  int      // what the run holds, for the payload's limits
 	groups, users int
 	fr            payload.FieldReader
+	lists         []string // the arrays plain reads
+	values        int      // and how many strings they hold
 	f             payload.Field
 	state         spanState
 	have          uint16 // the keys of the current section read so far
@@ -239,8 +246,11 @@ func (r *spanReader) read(text string) (_ *tree.Tree, ok bool) {
 				return nil, false
 			}
 			r.have, r.quotas = 0, 0
+		case r.state == inNone:
+			return nil, false
+		case r.plain(tr, line):
 		default:
-			if r.state == inNone || r.fr.Field(&r.f, line) != nil || !r.field(tr) {
+			if r.fr.Field(&r.f, line) != nil || !r.field(tr) {
 				return nil, false
 			}
 		}
@@ -328,6 +338,66 @@ func (r *spanReader) limit(restrict *bool, l *tree.Limits) bool {
 	}
 	return false
 }
+
+// plain reads, faster than the field reader, the lines most of a tree is
+// made of: a group's path, a user's name and a user's one group, quoted
+// strings of printable ASCII without escapes, the first of their key in
+// their section. It reads them as the field reader and field would;
+// any other line it leaves to them and reports false.
+func (r *spanReader) plain(tr *tree.Tree, line string) bool {
+	switch r.state {
+	case inGroup:
+		if s, ok := quoted(line, `path = "`, `"`); ok && r.have&keyPath == 0 {
+			r.have |= keyPath
+			tr.Groups[len(tr.Groups)-1].Path = s
+			return true
+		}
+	case inUser:
+		u := &tr.Users[len(tr.Users)-1]
+		if s, ok := quoted(line, `name = "`, `"`); ok && r.have&keyName == 0 {
+			r.have |= keyName
+			u.Name = s
+			return true
+		}
+		if s, ok := quoted(line, `groups = ["`, `"]`); ok && r.have&keyGroups == 0 {
+			// As the field reader's arrays, a piece of one growing array
+			// that cannot grow into the next, and a value of the
+			// payload's limit (parseSpan counts them).
+			if len(r.lists) == cap(r.lists) {
+				r.lists = make([]string, 0, 256)
+			}
+			r.lists = append(r.lists, s)
+			r.values++
+			r.have |= keyGroups
+			u.Groups = r.lists[len(r.lists)-1 : len(r.lists) : len(r.lists)]
+			return true
+		}
+	}
+	return false
+}
+
+// quoted returns the string between prefix and suffix that line is made
+// of, if it is printable ASCII with neither quote nor backslash.
+func quoted(line, prefix, suffix string) (string, bool) {
+	if len(line) < len(prefix)+len(suffix) || line[:len(prefix)] != prefix || line[len(line)-len(suffix):] != suffix {
+		return "", false
+	}
+	s := line[len(prefix) : len(line)-len(suffix)]
+	for i := 0; i < len(s); i++ {
+		if !plainBytes[s[i]] {
+			return "", false
+		}
+	}
+	return s, true
+}
+
+// plainBytes are the bytes quoted takes: printable ASCII but '"' and '\\'.
+var plainBytes = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // take reports whether r.f is the first field of its key in the section,
 // of kind k, and marks it read.

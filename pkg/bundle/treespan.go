@@ -167,40 +167,57 @@ func (r *spanReader) lines(data string) (n int, ok bool) {
 	if r.ends == nil {
 		r.ends = new([]int32)
 	}
-	*r.ends = (*r.ends)[:0]
+	// The counts and the ends are kept in locals while the loop runs: a
+	// bundle's tree is tens of thousands of lines.
+	ends := (*r.ends)[:0]
+	var secs, fields, groups, users int
+	n, ok = -1, true
+scan:
 	for off := 0; off < len(data); {
 		i := strings.IndexByte(data[off:], '\n')
 		if i < 0 || i > payload.MaxLineLen {
-			return 0, false
+			ok = false
+			break
 		}
 		switch line := data[off : off+i]; {
 		case len(line) == 0:
 		case line[0] == '#':
-			return 0, false
+			ok = false
+			break scan
 		case line[0] == '[':
 			switch line {
 			case "[[group]]":
-				r.groups++
+				groups++
 			case "[[user]]":
-				r.users++
+				users++
 			case "[group.quota]", "[user.quota]":
 			default: // the run ends
-				return off, r.secs > 0
+				n = off
+				break scan
 			}
-			r.secs++
+			secs++
 		default:
-			r.fields++
+			fields++
 		}
 		// Blank lines cost the general path nothing: the ends recorded
 		// are as many as a payload within its limits has lines.
-		if r.groups > MaxGroups || r.users > MaxUsers || r.secs > payload.MaxSections ||
-			r.fields > payload.MaxFields || len(*r.ends) == maxSpanLines {
-			return 0, false
+		if groups > MaxGroups || users > MaxUsers || secs > payload.MaxSections ||
+			fields > payload.MaxFields || len(ends) == maxSpanLines {
+			ok = false
+			break
 		}
-		*r.ends = append(*r.ends, int32(off+i))
+		ends = append(ends, int32(off+i))
 		off += i + 1
 	}
-	return len(data), r.secs > 0
+	*r.ends = ends
+	r.secs, r.fields, r.groups, r.users = secs, fields, groups, users
+	if !ok {
+		return 0, false
+	}
+	if n < 0 {
+		n = len(data)
+	}
+	return n, secs > 0
 }
 
 // release gives back what lines took.

@@ -510,26 +510,27 @@ func pathDepth(p string) int {
 		return 0
 	}
 	depth, start := 1, 0
-	for i := 0; i <= len(p); i++ {
-		if i < len(p) && p[i] != '/' {
-			if !nameByte(p[i]) {
-				return 0
-			}
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if nameBytes[c] {
 			continue
 		}
-		seg := p[start:i]
-		if seg == "" || seg == "." || seg == ".." || len(seg) > MaxNameLen {
+		if c != '/' || !plainSegment(p[start:i]) {
 			return 0
 		}
-		if i < len(p) {
-			depth++
-			start = i + 1
-		}
+		depth++
+		start = i + 1
 	}
-	if depth > MaxDepth {
+	if !plainSegment(p[start:]) || depth > MaxDepth {
 		return 0
 	}
 	return depth
+}
+
+// plainSegment reports whether seg, of name bytes, is a valid segment of
+// a path: not empty, "." or "..", and not too long.
+func plainSegment(seg string) bool {
+	return seg != "" && seg != "." && seg != ".." && len(seg) <= MaxNameLen
 }
 
 // plainUser reports whether name is a valid user name (ValidUser), in one

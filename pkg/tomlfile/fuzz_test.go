@@ -6,6 +6,7 @@ package tomlfile_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -70,10 +71,19 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte("\xef\xbb\xbfversion = 1\n"), "")
 	f.Add([]byte("[[server]]\nname = 1\nunknown = 2\n"), "server[1].unknown")
 	f.Add([]byte("a = [[[[]]]]\n\"x\\ny\" = 1\n"), "x\ny")
+	f.Add([]byte("version = \"1\"\nname = 2\n[need]\na = \"x\"\nb = []\n[[server]]\ncameras = \"x\"\nname = 1\n"), "")
 	f.Fuzz(func(t *testing.T, data []byte, field string) {
 		var d fuzzDoc
-		if err := tomlfile.Decode("fuzz.toml", data, &d); err != nil {
+		err := tomlfile.Decode("fuzz.toml", data, &d)
+		if err != nil {
 			checkErr(t, err, "fuzz.toml", data)
+		}
+		// The same file, the same error: the first in the file.
+		for range 3 {
+			var d2 fuzzDoc
+			if again := tomlfile.Decode("fuzz.toml", data, &d2); fmt.Sprint(again) != fmt.Sprint(err) {
+				t.Fatalf("one file, two errors: %v, then %v", err, again)
+			}
 		}
 		n := bytes.Count(data, []byte("\n")) + 1
 		if l := tomlfile.Line(data, field); l < 0 || l > n {

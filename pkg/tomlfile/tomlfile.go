@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -92,6 +93,20 @@ func DecodeHead(file string, data []byte, v any, names ...string) (bool, error) 
 func decode(file string, data []byte, v any) (toml.MetaData, error) {
 	md, err := toml.Decode(string(data), v)
 	if err != nil {
+		// Of several fields it cannot decode, the library names one at
+		// random: name the file's first (a file that parses). What the
+		// library read is let go first: a device reads the file again.
+		md = toml.MetaData{}
+		if first, field := firstTypeError(string(data), reflect.TypeOf(v)); first != nil {
+			err = first
+			// In an array of tables, the library names the key, not the
+			// table, and the line of the last table that has it.
+			if _, _, msg, ok := typeError(err.Error()); ok && strings.Contains(field, "[") {
+				if line := Line(data, field); line > 0 {
+					return md, &Error{File: file, Line: line, Field: field, Err: errors.New(msg)}
+				}
+			}
+		}
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
 			// The library counts the newline that ends a bad line as the

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
@@ -100,8 +101,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"a key twice, in two cases", "version = 1\n[binding]\nrequired = 1\nRequired = 2\n", 4, "binding.Required", "given also as \"binding.required\""},
 		{"type", "version = \"one\"\n", 1, "version", "incompatible types"},
 		{"type in a table", "version = 1\n\n[binding]\nrequired = \"two\"\n", 4, "binding.required", "incompatible"},
-		{"type in an array of tables", "version = 1\n[[server]]\nname = \"a\"\n[[server]]\nname = 5\n", 5, "server.name", "incompatible"},
-		{"type in an array", "[[server]]\nname = \"a\"\nidentifiers = [1, 2]\n", 3, "server.identifiers", ""},
+		{"type in an array of tables", "version = 1\n[[server]]\nname = \"a\"\n[[server]]\nname = 5\n", 5, "server[2].name", "incompatible"},
+		{"type in an array", "[[server]]\nname = \"a\"\nidentifiers = [1, 2]\n", 3, "server[1].identifiers", ""},
 		{"text method", "version = 1\ncolor = \"blue\"\n", 2, "color", "not a color"},
 		{"unknown", "version = 1\ncolour = \"red\"\n", 2, "colour", "unknown field"},
 		{"unknown in a table", "version = 1\n[binding]\nrequired = 1\nrequire = 2\n", 4, "binding.require", "unknown field"},
@@ -302,6 +303,71 @@ func TestQuoteInvalidUTF8(t *testing.T) {
 		}
 		if !utf8.ValidString(v.V) || !strings.ContainsRune(v.V, utf8.RuneError) {
 			t.Fatalf("Quote(%q) reads back as %q", s, v.V)
+		}
+	}
+}
+
+// orderDoc has the shapes the first error is looked for in: a table, a
+// map of tables, an array of tables, an embedded struct and a field
+// matched in another case.
+type orderDoc struct {
+	Version int `toml:"version"`
+	orderInner
+	Period struct {
+		From  time.Time `toml:"from"`
+		Until time.Time `toml:"until"`
+	} `toml:"period"`
+	Need  map[string]int `toml:"need"`
+	Nodes map[string]struct {
+		Used int `toml:"used"`
+	} `toml:"nodes"`
+	Server []struct {
+		Name    string `toml:"name"`
+		Cameras int    `toml:"cameras"`
+	} `toml:"server"`
+	Mixed string
+}
+
+type orderInner struct {
+	Name string `toml:"name"`
+	Tags []int  `toml:"tags"`
+}
+
+// TestDecodeFirstError: of several fields the library cannot decode, the
+// error names the first in the file, every time; the TOML library alone
+// names one at random, as it ranges over a Go map.
+func TestDecodeFirstError(t *testing.T) {
+	for _, tt := range []struct {
+		name, data string
+		line       int
+		field      string
+	}{
+		{"top level", "version = \"1\"\nname = 2\nmixed = 3\n", 1, "version"},
+		{"embedded first", "name = 2\nversion = \"1\"\n", 1, "name"},
+		{"case", "MIXED = 3\nversion = \"x\"\n", 1, "MIXED"},
+		{"in a table", "version = 1\n[period]\nuntil = 3\nfrom = \"x\"\n", 3, "period.until"},
+		{"in a map", "[need]\nb = \"x\"\na = \"y\"\nc = 1\n", 2, "need.b"},
+		{"map of tables", "[nodes.x]\nused = \"1\"\n[nodes.a]\nused = \"2\"\n", 2, "nodes.x.used"},
+		{"array of tables", "[[server]]\nname = \"a\"\n[[server]]\ncameras = \"x\"\nname = 2\n", 4, "server[2].cameras"},
+		{"in a later table", "[[server]]\nname = \"a\"\ncameras = 1\n[[server]]\nname = \"b\"\ncameras = 2\n[[server]]\nname = 3\n[[server]]\nname = 4\n", 8, "server[3].name"},
+		{"list", "tags = [1, \"x\", 2]\nversion = \"1\"\n", 1, "tags"},
+	} {
+		var first string
+		for i := range 50 {
+			var d orderDoc
+			err := Decode("order.toml", []byte(tt.data), &d)
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("%s: %v, want a *Error", tt.name, err)
+			}
+			if i == 0 {
+				first = err.Error()
+				if e.Line != tt.line || e.Field != tt.field {
+					t.Errorf("%s: %v: want line %d, field %s", tt.name, err, tt.line, tt.field)
+				}
+			} else if err.Error() != first {
+				t.Fatalf("%s: %q, then %q", tt.name, first, err)
+			}
 		}
 	}
 }

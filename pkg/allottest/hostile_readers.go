@@ -3,24 +3,12 @@ package allottest
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"strings"
-	"testing"
 
 	"allot.dev/allot/pkg/bundle"
 	"allot.dev/allot/pkg/sign"
 	"allot.dev/allot/pkg/verify"
 )
-
-// Adversary skips t unless ALLOT_ADVERSARY is set: a test of the readers'
-// adversarial review that reproduces an open finding fails until it is
-// fixed, and runs only when asked for, so that make test stays green.
-func Adversary(t testing.TB) {
-	t.Helper()
-	if os.Getenv("ALLOT_ADVERSARY") == "" {
-		t.Skip("reproduces an open finding of the readers' adversarial review: run with ALLOT_ADVERSARY=1")
-	}
-}
 
 // readers: the inputs of the adversarial review of the two fast readers,
 // the tree's span reader of a bundle (bundle.parseSpan) and the plain

@@ -13,8 +13,7 @@ import (
 // The adversary's findings against the plain nodes block's path of
 // ParseUsage (usage_block.go): inputs on which it and the TOML library
 // disagreed, until a9dd597; the tests hold the fix. The last, not the
-// plain path's, is open: allottest.Adversary runs it only with
-// ALLOT_ADVERSARY=1.
+// plain path's but the TOML library's, is fixed in package tomlfile.
 
 // sameUsage fails t if ParseUsage reads data otherwise with the plain
 // block's path than without it.
@@ -103,10 +102,10 @@ func BenchmarkAdvParseUsageTypes(b *testing.B) {
 // of two mistyped fields is refused with one error or the other (about 1
 // run in 10 names nodes, the others version): a person sees a different
 // line from run to run, and FuzzParseUsage's two calls disagreed at
-// random (70e3570 makes it accept either). Every reader of tomlfile.Decode
-// (system, trust, catalog, usage files) has it.
+// random (70e3570 made it accept either). Every reader of tomlfile.Decode
+// (system, trust, catalog, usage files) had it; tomlfile now names the
+// file's first (firstTypeError), and FuzzParseUsage wants the same error.
 func TestAdvUsageErrorDeterministic(t *testing.T) {
-	allottest.Adversary(t)
 	data := []byte("version=\"1\"\nnodes=0\n8=\"\"")
 	errs := map[string]int{}
 	for range 200 {
@@ -115,5 +114,10 @@ func TestAdvUsageErrorDeterministic(t *testing.T) {
 	}
 	if len(errs) > 1 {
 		t.Errorf("one file, %d errors in 200 runs: %v", len(errs), errs)
+	}
+	for e := range errs {
+		if !strings.HasPrefix(e, "f.usage.toml:1: version:") {
+			t.Errorf("%s, want the first field's error, version's", e)
+		}
 	}
 }

@@ -362,9 +362,7 @@ func New(t *Tree, root Root) (*Model, error) {
 		// while its path is at hand; the others once every group is in
 		// the index, and only they can fail for their parent: the errors
 		// come in the same order either way.
-		if parent := Parent(g.Path); parent == "" {
-			m.link(id, 0)
-		} else if pid, ok := m.groupID(parent); ok {
+		if pid, _, ok := m.parentOf(g); ok {
 			m.link(id, pid)
 		}
 	}
@@ -374,8 +372,7 @@ func New(t *Tree, root Root) (*Model, error) {
 			continue // linked above
 		}
 		g := &t.Groups[i]
-		parent := Parent(g.Path)
-		pid, ok := m.groupID(parent)
+		pid, parent, ok := m.parentOf(g)
 		if !ok {
 			return nil, structErr(fmt.Sprintf("group[%d].path", i+1), GroupName(g.Path), "its parent %s is not a group of the tree: add it first", parent)
 		}
@@ -385,10 +382,8 @@ func New(t *Tree, root Root) (*Model, error) {
 	for i := range t.Users {
 		u := &t.Users[i]
 		field := fieldName{"user", i}
-		if !plainUser(u.Name) {
-			if err := ValidUser(u.Name); err != nil {
-				return nil, structErr(field.at(".name"), "", "name: %v", err)
-			}
+		if err := ValidUser(u.Name); err != nil {
+			return nil, structErr(field.at(".name"), "", "name: %v", err)
 		}
 		dup, slot := m.find(&m.users, u.Name)
 		if dup != 0 {
@@ -400,51 +395,36 @@ func New(t *Tree, root Root) (*Model, error) {
 			return nil, err
 		}
 		// A user in groups is linked to them now if all is well with them;
-		// the others, and sub-users, whose creators may come later, below.
+		// the others, and sub-users, whose creators may come later, below,
+		// where the first of them says what is wrong.
 		if u.CreatedBy == "" {
-			m.linkGroups(base+nodeID(i), u.Groups)
+			_ = m.linkGroups(base+nodeID(i), field, u)
 		}
 	}
 	for i := range t.Users {
 		u := &t.Users[i]
 		id := base + nodeID(i)
-		n := &m.nodes[id]
-		if n.parents.n > 0 {
+		if m.nodes[id].parents.n > 0 {
 			continue // linked above
 		}
 		field := fieldName{"user", i}
-		start := len(m.links)
-		switch {
-		case u.CreatedBy != "":
-			if len(u.Groups) > 0 {
-				return nil, structErr(field.at(".groups"), UserName(u.Name), "a sub-user hangs under its creator %s and has no groups of its own", u.CreatedBy)
+		if u.CreatedBy == "" {
+			if err := m.linkGroups(id, field, u); err != nil {
+				return nil, err
 			}
-			cid, ok := m.userID(u.CreatedBy)
-			if !ok {
-				return nil, structErr(field.at(".created_by"), UserName(u.Name), "its creator %s is not a user of the tree", u.CreatedBy)
-			}
-			if cid == id {
-				return nil, structErr(field.at(".created_by"), UserName(u.Name), "a user cannot be its own creator")
-			}
-			m.links = append(m.links, cid)
-		case len(u.Groups) == 0:
-			m.links = append(m.links, 0)
-		default:
-			if len(u.Groups) > MaxGroupsOf {
-				return nil, structErr(field.at(".groups"), UserName(u.Name), "%d groups, at most %d", len(u.Groups), MaxGroupsOf)
-			}
-			for _, p := range u.Groups {
-				gid, ok := m.groupID(p)
-				if !ok {
-					return nil, structErr(field.at(".groups"), UserName(u.Name), "%q is not a group of the tree", p)
-				}
-				if slices.Contains(m.links[start:], gid) {
-					return nil, structErr(field.at(".groups"), UserName(u.Name), "group %s is listed twice", p)
-				}
-				m.links = append(m.links, gid)
-			}
+			continue
 		}
-		n.parents = m.spanFrom(start)
+		if len(u.Groups) > 0 {
+			return nil, structErr(field.at(".groups"), UserName(u.Name), "a sub-user hangs under its creator %s and has no groups of its own", u.CreatedBy)
+		}
+		cid, ok := m.userID(u.CreatedBy)
+		if !ok {
+			return nil, structErr(field.at(".created_by"), UserName(u.Name), "its creator %s is not a user of the tree", u.CreatedBy)
+		}
+		if cid == id {
+			return nil, structErr(field.at(".created_by"), UserName(u.Name), "a user cannot be its own creator")
+		}
+		m.link(id, cid)
 	}
 	if err := m.resolve(); err != nil {
 		return nil, err
@@ -458,26 +438,42 @@ func (m *Model) link(id, pid nodeID) {
 	m.nodes[id].parents = m.spanFrom(len(m.links) - 1)
 }
 
-// linkGroups makes groups, by path, the parents of user id (none: the
-// root), if each is a group of the tree, listed once, and they are not
-// too many; else it links nothing, and New finds what is wrong.
-func (m *Model) linkGroups(id nodeID, groups []string) {
-	if len(groups) > MaxGroupsOf {
-		return
+// parentOf returns the parent of group g, by id, and by path ("" for the
+// root); ok is false if that path is not a group of the tree (yet).
+func (m *Model) parentOf(g *Group) (pid nodeID, parent string, ok bool) {
+	if parent = Parent(g.Path); parent == "" {
+		return 0, "", true
+	}
+	pid, ok = m.groupID(parent)
+	return pid, parent, ok
+}
+
+// linkGroups makes the groups of user u, a user that is not a sub-user,
+// the parents of node id (none: the root); or links nothing, and says
+// what is wrong: too many groups, one that is not a group of the tree, or
+// one listed twice. field is where u is in a system file.
+func (m *Model) linkGroups(id nodeID, field fieldName, u *User) error {
+	if len(u.Groups) > MaxGroupsOf {
+		return structErr(field.at(".groups"), UserName(u.Name), "%d groups, at most %d", len(u.Groups), MaxGroupsOf)
 	}
 	start := len(m.links)
-	if len(groups) == 0 {
+	if len(u.Groups) == 0 {
 		m.links = append(m.links, 0)
 	}
-	for _, p := range groups {
+	for _, p := range u.Groups {
 		gid, ok := m.groupID(p)
-		if !ok || slices.Contains(m.links[start:], gid) {
+		if !ok {
 			m.links = m.links[:start]
-			return
+			return structErr(field.at(".groups"), UserName(u.Name), "%q is not a group of the tree", p)
+		}
+		if slices.Contains(m.links[start:], gid) {
+			m.links = m.links[:start]
+			return structErr(field.at(".groups"), UserName(u.Name), "group %s is listed twice", p)
 		}
 		m.links = append(m.links, gid)
 	}
 	m.nodes[id].parents = m.spanFrom(start)
+	return nil
 }
 
 // linkChildren lists each node's children, in node order, in one array:

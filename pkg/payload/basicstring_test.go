@@ -72,3 +72,29 @@ func TestBasicStringWords(t *testing.T) {
 		}
 	}
 }
+
+// TestPlain: Plain takes a string of any length exactly when none of its
+// bytes is special, wherever one sits, and then the parser reads the
+// quoted string as the string itself.
+func TestPlain(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	for range 200_000 {
+		b := make([]byte, rng.IntN(24))
+		want := true
+		for i := range b {
+			b[i] = "az09-_./@ ~\xc3\xa9"[rng.IntN(13)]
+			if rng.IntN(12) == 0 {
+				b[i] = byte(rng.Uint32())
+			}
+			want = want && !special(b[i])
+		}
+		if got := Plain(string(b)); got != want {
+			t.Fatalf("Plain(%q) = %v, want %v", b, got, want)
+		}
+		if want {
+			if s, rest, err := basicString(`"` + string(b) + `"`); err != nil || s != string(b) || rest != "" {
+				t.Fatalf("%q: Plain, but the parser reads %q, %q, %v", b, s, rest, err)
+			}
+		}
+	}
+}

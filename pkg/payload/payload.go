@@ -444,7 +444,7 @@ func basicString(b string) (string, string, error) {
 		if c == '"' {
 			return b[1:i], b[i+1:], nil
 		}
-		if c == '\\' || c < 0x20 || c == 0x7f {
+		if needsCare(c) {
 			break
 		}
 	}
@@ -488,6 +488,27 @@ func basicString(b string) (string, string, error) {
 		}
 	}
 	return "", "", errors.New("unterminated string")
+}
+
+// needsCare reports whether c, in a basic string, is not simply itself: a
+// backslash that starts an escape, or a control character or DEL, which
+// the string may not hold.
+func needsCare(c byte) bool { return c == '\\' || c < 0x20 || c == 0x7f }
+
+// Plain reports whether a basic string of text s, "s", reads as s itself:
+// s holds no quote and nothing that needs care. A reader that knows where
+// such a string ends may take it without the parser.
+func Plain(s string) bool {
+	i := 0
+	for i+8 <= len(s) && !mayBeSpecial(load64(s, i)) {
+		i += 8
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c == '"' || needsCare(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // load64 returns the eight bytes of s from i as a little-endian number.

@@ -358,25 +358,23 @@ func (r *spanReader) limit(restrict *bool, l *tree.Limits) bool {
 
 // plain reads, faster than the field reader, the lines most of a tree is
 // made of: a group's path, a user's name and a user's one group, quoted
-// strings of printable ASCII without escapes, the first of their key in
-// their section. It reads them as the field reader and field would;
-// any other line it leaves to them and reports false.
+// strings that read as themselves (payload.Plain; the run is UTF-8), the
+// first of their key in their section. It reads them as the field reader
+// and field would; any other line it leaves to them and reports false.
 func (r *spanReader) plain(tr *tree.Tree, line string) bool {
 	switch r.state {
 	case inGroup:
-		if s, ok := quoted(line, `path = "`, `"`); ok && r.have&keyPath == 0 {
-			r.have |= keyPath
+		if s, ok := between(line, `path = "`, `"`); ok && payload.Plain(s) && r.first(keyPath) {
 			tr.Groups[len(tr.Groups)-1].Path = s
 			return true
 		}
 	case inUser:
 		u := &tr.Users[len(tr.Users)-1]
-		if s, ok := quoted(line, `name = "`, `"`); ok && r.have&keyName == 0 {
-			r.have |= keyName
+		if s, ok := between(line, `name = "`, `"`); ok && payload.Plain(s) && r.first(keyName) {
 			u.Name = s
 			return true
 		}
-		if s, ok := quoted(line, `groups = ["`, `"]`); ok && r.have&keyGroups == 0 {
+		if s, ok := between(line, `groups = ["`, `"]`); ok && payload.Plain(s) && r.first(keyGroups) {
 			// As the field reader's arrays, a piece of one growing array
 			// that cannot grow into the next, and a value of the
 			// payload's limit (parseSpan counts them).
@@ -385,7 +383,6 @@ func (r *spanReader) plain(tr *tree.Tree, line string) bool {
 			}
 			r.lists = append(r.lists, s)
 			r.values++
-			r.have |= keyGroups
 			u.Groups = r.lists[len(r.lists)-1 : len(r.lists) : len(r.lists)]
 			return true
 		}
@@ -393,33 +390,25 @@ func (r *spanReader) plain(tr *tree.Tree, line string) bool {
 	return false
 }
 
-// quoted returns the string between prefix and suffix that line is made
-// of, if it is printable ASCII with neither quote nor backslash.
-func quoted(line, prefix, suffix string) (string, bool) {
+// between returns what lies in line between prefix and suffix, if line
+// starts with the one and ends with the other.
+func between(line, prefix, suffix string) (string, bool) {
 	if len(line) < len(prefix)+len(suffix) || line[:len(prefix)] != prefix || line[len(line)-len(suffix):] != suffix {
 		return "", false
 	}
-	s := line[len(prefix) : len(line)-len(suffix)]
-	for i := 0; i < len(s); i++ {
-		if !plainBytes[s[i]] {
-			return "", false
-		}
-	}
-	return s, true
+	return line[len(prefix) : len(line)-len(suffix)], true
 }
-
-// plainBytes are the bytes quoted takes: printable ASCII but '"' and '\\'.
-var plainBytes = func() (t [256]bool) {
-	for c := 0x20; c < 0x7f; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
 
 // take reports whether r.f is the first field of its key in the section,
 // of kind k, and marks it read.
 func (r *spanReader) take(key uint16, k payload.Kind) bool {
-	if r.have&key != 0 || r.f.Val.Kind != k {
+	return r.f.Val.Kind == k && r.first(key)
+}
+
+// first reports whether the section has no field of key yet, and marks
+// it read.
+func (r *spanReader) first(key uint16) bool {
+	if r.have&key != 0 {
 		return false
 	}
 	r.have |= key

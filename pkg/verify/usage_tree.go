@@ -148,9 +148,6 @@ func parseNodes(block string) (*tree.Usage, int, error) {
 // new one with one by one; past them, it looks types up in a map.
 const scanTypes = 16
 
-// maxCountDigits is how many digits maxCount has.
-const maxCountDigits = 9
-
 // maxNodeLine bounds a line of a nodes block.
 const maxNodeLine = 4096
 
@@ -185,17 +182,18 @@ func asciiSpace(c byte) bool {
 // plainCount reads a count as written, 0 or digits without a leading 0, of
 // at most maxCount: what strconv.Itoa writes of a count in range.
 func plainCount(num string) (int, bool) {
-	if num == "" || len(num) > maxCountDigits || len(num) > 1 && num[0] == '0' {
+	// 18 digits cannot overflow; maxCount decides.
+	if num == "" || len(num) > 18 || len(num) > 1 && num[0] == '0' {
 		return 0, false
 	}
-	c := 0
+	var c int64
 	for i := 0; i < len(num); i++ {
 		if num[i] < '0' || num[i] > '9' {
 			return 0, false
 		}
-		c = c*10 + int(num[i]-'0')
+		c = c*10 + int64(num[i]-'0')
 	}
-	return c, c <= maxCount
+	return int(c), c <= maxCount
 }
 
 // checkNodes parses the nodes block of a usage file into u.Tree, with

@@ -83,7 +83,7 @@ func treeRows(work, allotVerify string) ([]row, error) {
 	beyond := withTree - without - hash
 	// The usage file a device reads beside the bundle, parsed before the
 	// verify (verify.Options.Usage): shown, not counted.
-	usageFile := allottest.TreeUsageFile(allottest.BigTree(nodes/2, nodes-nodes/2))
+	usageFile := allottest.TreeUsageFile(b.Tree)
 	readUsage := perOp(func(b *testing.B) {
 		for b.Loop() {
 			if _, err := verify.ParseUsage("tree.usage.toml", usageFile); err != nil {

@@ -78,24 +78,20 @@ func run() error {
 			return fmt.Errorf("%v (run make build first)", err)
 		}
 	}
-	if *only == "startup" {
-		s := &site{dir: work, allot: allot}
-		if err := s.setup(); err != nil {
-			return err
-		}
-		rows, err := startupRows(work, s, allot, allotVerify)
-		if err != nil {
-			return err
-		}
-		printRows(rows)
-		return nil
+	// -only runs one part, and prints its rows alone.
+	parts := map[string]func() ([]row, error){
+		"startup": func() ([]row, error) {
+			s := &site{dir: work, allot: allot}
+			if err := s.setup(); err != nil {
+				return nil, err
+			}
+			return startupRows(work, s, allot, allotVerify)
+		},
+		"hostile": func() ([]row, error) { return hostileRows(work, allotVerify) },
+		"tree":    func() ([]row, error) { return treeRows(work, allotVerify) },
 	}
-	if *only == "hostile" || *only == "tree" {
-		part := hostileRows
-		if *only == "tree" {
-			part = treeRows
-		}
-		rows, err := part(work, allotVerify)
+	if part, ok := parts[*only]; ok {
+		rows, err := part()
 		if err != nil {
 			return err
 		}

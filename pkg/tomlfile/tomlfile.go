@@ -91,21 +91,16 @@ func DecodeHead(file string, data []byte, v any, names ...string) (bool, error) 
 // decode decodes data into v with the library, and refuses unknown fields
 // and fields that differ only in case.
 func decode(file string, data []byte, v any) (toml.MetaData, error) {
-	md, err := toml.Decode(string(data), v)
+	text := string(data)
+	md, err := toml.Decode(text, v)
 	if err != nil {
 		// Of several fields it cannot decode, the library names one at
 		// random: name the file's first (a file that parses). What the
 		// library read is let go first: a device reads the file again.
 		md = toml.MetaData{}
-		if first, field := firstTypeError(string(data), reflect.TypeOf(v)); first != nil {
+		first, at := firstTypeError(text, reflect.TypeOf(v))
+		if first != nil {
 			err = first
-			// In an array of tables, the library names the key, not the
-			// table, and the line of the last table that has it.
-			if _, _, msg, ok := typeError(err.Error()); ok && strings.Contains(field, "[") {
-				if line := Line(data, field); line > 0 {
-					return md, &Error{File: file, Line: line, Field: field, Err: errors.New(msg)}
-				}
-			}
 		}
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
@@ -117,8 +112,16 @@ func decode(file string, data []byte, v any) (toml.MetaData, error) {
 			}
 			return md, &Error{File: file, Line: line, Field: pe.LastKey, Err: errors.New(cleanMessage(pe.Message))}
 		}
-		// Type errors come as "toml: line N (last key "k"): message".
+		// Type errors come as "toml: line N (last key "k"): message". In
+		// an array of tables the key is named without its table, at the
+		// line of the last table that has it: firstTypeError's at names
+		// the table.
 		if line, field, msg, ok := typeError(err.Error()); ok {
+			if first != nil && strings.Contains(at, "[") {
+				if l := Line(data, at); l > 0 {
+					line, field = l, at
+				}
+			}
 			return md, &Error{File: file, Line: line, Field: field, Err: errors.New(msg)}
 		}
 		return md, &Error{File: file, Err: errors.New(cleanMessage(err.Error()))}
